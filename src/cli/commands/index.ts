@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
+import { register as train } from './train.js';
 
 /** Each command file exports a function that adds itself to the program. */
 export type Register = (program: Command) => void;
 
-export const commands: Register[] = [];
+export const commands: Register[] = [train];

@@ -1,0 +1,13 @@
+/** Compute backends: the selection ladder and our kernels (DESIGN "Compute"). */
+export { initBackend, wasmDir, BACKEND_CHOICES } from './select.js';
+export type { BackendChoice, BackendInfo, BackendOptions } from './select.js';
+export {
+  registerWasmKernels,
+  registerCpuKernels,
+  overrideKernel,
+  stockKernel,
+  kernelNames,
+  wasmKernelConfigs,
+  cpuKernelConfigs,
+  wasmMatMul,
+} from './kernels/index.js';

@@ -1,0 +1,52 @@
+/**
+ * Our kernels for tfjs backends, installed over the stock ones (see registry.ts for how a
+ * later module, e.g. the native addon, installs over ours).
+ */
+import type * as tf from '@tensorflow/tfjs';
+import { batchMatMulConfig } from './batch_matmul.js';
+import {
+  conv2DBackpropFilterConfig,
+  depthwiseConv2dNativeBackpropFilterConfig,
+  depthwiseConv2dNativeBackpropInputConfig,
+} from './conv_backprop.js';
+import { fusedMatMulConfig } from './fused_matmul.js';
+import { overrideKernel } from './registry.js';
+import { unsortedSegmentSumCpuConfig, unsortedSegmentSumWasmConfig } from './unsorted_segment_sum.js';
+
+export { overrideKernel, stockKernel, kernelNames } from './registry.js';
+export { wasmMatMul } from './batch_matmul.js';
+
+/** What registerWasmKernels installs, in order. */
+export const wasmKernelConfigs: readonly tf.KernelConfig[] = [
+  unsortedSegmentSumWasmConfig,
+  batchMatMulConfig,
+  fusedMatMulConfig,
+  conv2DBackpropFilterConfig,
+  depthwiseConv2dNativeBackpropFilterConfig,
+  depthwiseConv2dNativeBackpropInputConfig,
+];
+
+export const cpuKernelConfigs: readonly tf.KernelConfig[] = [unsortedSegmentSumCpuConfig];
+
+const installed = new Set<string>();
+
+function installOnce(tag: string, configs: readonly tf.KernelConfig[]): string[] {
+  if (installed.has(tag)) return [];
+  for (const c of configs) overrideKernel(c);
+  installed.add(tag);
+  return configs.map((c) => c.kernelName);
+}
+
+/**
+ * Install our wasm kernels. Idempotent: a second call changes nothing, so it never undoes
+ * a later override (e.g. the native addon's). Works before or after tf.setBackend('wasm').
+ * Returns the kernel names installed by this call.
+ */
+export function registerWasmKernels(): string[] {
+  return installOnce('wasm', wasmKernelConfigs);
+}
+
+/** Install our CPU-backend kernels (the O(n) UnsortedSegmentSum). Idempotent. */
+export function registerCpuKernels(): string[] {
+  return installOnce('cpu', cpuKernelConfigs);
+}

@@ -1,0 +1,45 @@
+import * as tf from '@tensorflow/tfjs';
+
+/**
+ * AdamW (decoupled weight decay) for the backbone's tfjs variables. Decay applies to matrices
+ * only, not to norm weights, biases or the conv (the usual GPT practice).
+ */
+export class AdamW {
+  private readonly m = new Map<tf.Variable, tf.Variable>();
+  private readonly v = new Map<tf.Variable, tf.Variable>();
+  private t = 0;
+
+  constructor(private readonly o: { beta1: number; beta2: number; eps: number; weightDecay: number }) {}
+
+  step(params: tf.Variable[], grads: tf.Tensor[], lr: number, scale = 1): void {
+    this.t++;
+    const { beta1: b1, beta2: b2, eps, weightDecay } = this.o;
+    const bc1 = 1 - Math.pow(b1, this.t);
+    const bc2 = 1 - Math.pow(b2, this.t);
+    tf.tidy(() => {
+      params.forEach((p, i) => {
+        const g = scale === 1 ? grads[i] : tf.mul(grads[i], scale);
+        const m = this.slot(this.m, p);
+        const v = this.slot(this.v, p);
+        m.assign(tf.add(tf.mul(m, b1), tf.mul(g, 1 - b1)));
+        v.assign(tf.add(tf.mul(v, b2), tf.mul(tf.square(g), 1 - b2)));
+        const update = tf.div(tf.div(m, bc1), tf.add(tf.sqrt(tf.div(v, bc2)), eps));
+        const decay = p.rank >= 2 ? weightDecay : 0;
+        p.assign(tf.sub(decay ? tf.mul(p, 1 - lr * decay) : p, tf.mul(update, lr)));
+      });
+    });
+  }
+
+  private slot(map: Map<tf.Variable, tf.Variable>, p: tf.Variable): tf.Variable {
+    let s = map.get(p);
+    if (!s) {
+      s = tf.variable(tf.zerosLike(p), false);
+      map.set(p, s);
+    }
+    return s;
+  }
+
+  dispose(): void {
+    for (const s of [...this.m.values(), ...this.v.values()]) s.dispose();
+  }
+}

