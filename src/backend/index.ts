@@ -10,4 +10,6 @@ export {
   wasmKernelConfigs,
   cpuKernelConfigs,
   wasmMatMul,
+  sparseSoftmaxCrossEntropy,
+  SPARSE_SOFTMAX_CE,
 } from './kernels/index.js';

@@ -9,12 +9,15 @@ import {
   depthwiseConv2dNativeBackpropFilterConfig,
   depthwiseConv2dNativeBackpropInputConfig,
 } from './conv_backprop.js';
+import { sparseSoftmaxCECpuConfig, sparseSoftmaxCEWasmConfig } from './cross_entropy.js';
 import { fusedMatMulConfig } from './fused_matmul.js';
 import { overrideKernel } from './registry.js';
+import { transposeConfig } from './transpose.js';
 import { unsortedSegmentSumCpuConfig, unsortedSegmentSumWasmConfig } from './unsorted_segment_sum.js';
 
 export { overrideKernel, stockKernel, kernelNames } from './registry.js';
 export { wasmMatMul } from './batch_matmul.js';
+export { sparseSoftmaxCrossEntropy, SPARSE_SOFTMAX_CE } from './cross_entropy.js';
 
 /** What registerWasmKernels installs, in order. */
 export const wasmKernelConfigs: readonly tf.KernelConfig[] = [
@@ -24,9 +27,11 @@ export const wasmKernelConfigs: readonly tf.KernelConfig[] = [
   conv2DBackpropFilterConfig,
   depthwiseConv2dNativeBackpropFilterConfig,
   depthwiseConv2dNativeBackpropInputConfig,
+  transposeConfig,
+  sparseSoftmaxCEWasmConfig,
 ];
 
-export const cpuKernelConfigs: readonly tf.KernelConfig[] = [unsortedSegmentSumCpuConfig];
+export const cpuKernelConfigs: readonly tf.KernelConfig[] = [unsortedSegmentSumCpuConfig, sparseSoftmaxCECpuConfig];
 
 const installed = new Set<string>();
 

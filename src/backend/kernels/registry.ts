@@ -8,52 +8,56 @@ import * as tf from '@tensorflow/tfjs';
 
 const stock = new Map<string, tf.KernelConfig>();
 const overrides = new WeakSet<tf.KernelConfig>();
-const setUp = new WeakMap<object, Set<string>>();
 
 function key(kernelName: string, backendName: string): string {
   return `${backendName}/${kernelName}`;
 }
 
+type Hook = NonNullable<tf.KernelConfig['setupFunc']>;
+
+function chain(first: Hook | undefined, second: Hook | undefined): Hook | undefined {
+  if (first == null) return second;
+  if (second == null) return first;
+  return (backend) => {
+    first(backend);
+    second(backend);
+  };
+}
+
 /**
  * Register `config` in place of whatever is registered for its (kernelName, backendName).
- * tfjs runs setupFunc only in setBackend, so if that backend is already up, run it here.
+ *
+ * The replaced kernel's setupFunc and disposeFunc keep running (before ours): stock wasm
+ * kernels call each other's module-level functions (Sum calls transpose, which is bound
+ * only by Transpose's setupFunc), so dropping a stock setup breaks unrelated kernels.
+ * tfjs runs setupFuncs only in setBackend; if the backend is already up, ours runs here.
  */
 export function overrideKernel(config: tf.KernelConfig): void {
   const { kernelName, backendName } = config;
   const existing = tf.getKernel(kernelName, backendName);
   if (existing != null) {
-    if (!stock.has(key(kernelName, backendName))) stock.set(key(kernelName, backendName), existing);
+    if (!stock.has(key(kernelName, backendName)) && !overrides.has(existing)) {
+      stock.set(key(kernelName, backendName), existing);
+    }
     tf.unregisterKernel(kernelName, backendName);
   }
-  tf.registerKernel(config);
-  overrides.add(config);
+  const registered: tf.KernelConfig = {
+    ...config,
+    setupFunc: chain(existing?.setupFunc, config.setupFunc),
+    disposeFunc: chain(existing?.disposeFunc, config.disposeFunc),
+  };
+  tf.registerKernel(registered);
+  overrides.add(registered);
   const instance = tf.findBackend(backendName);
   if (instance != null && config.setupFunc != null) config.setupFunc(instance);
 }
 
-/**
- * The kernel tfjs shipped for (kernelName, backendName), or undefined if it had none.
- * Its setupFunc is run once per backend instance before it is handed out, because an
- * override registered before setBackend keeps tfjs from ever setting it up.
- */
+/** The kernel tfjs shipped for (kernelName, backendName), or undefined if it had none. */
 export function stockKernel(kernelName: string, backendName: string): tf.KernelConfig | undefined {
-  const k = key(kernelName, backendName);
+  const saved = stock.get(key(kernelName, backendName));
+  if (saved != null) return saved;
   const current = tf.getKernel(kernelName, backendName);
-  const config = stock.get(k) ?? (current != null && !overrides.has(current) ? current : undefined);
-  if (config == null) return undefined;
-  const instance = tf.findBackend(backendName);
-  if (config.setupFunc != null && instance != null) {
-    let done = setUp.get(instance);
-    if (done == null) {
-      done = new Set();
-      setUp.set(instance, done);
-    }
-    if (!done.has(k)) {
-      config.setupFunc(instance);
-      done.add(k);
-    }
-  }
-  return config;
+  return current != null && !overrides.has(current) ? current : undefined;
 }
 
 /** Names of kernels registered for a backend (for logs and tests). */

@@ -66,7 +66,8 @@ export function transposeInto(out: Arr, x: Arr, shape: number[], perm: number[])
   let o = 0;
   for (let k = 0; k < nOuter; k++) {
     if (sCol === 1) {
-      for (let i = 0; i < rows; i++, o += cols) out.set(x.subarray(base + i * sRow, base + i * sRow + cols), o);
+      copyRuns(out, x, o, base, rows, cols, sRow);
+      o += rows * cols;
     } else {
       tile(out, x, o, base, rows, cols, sRow, sCol);
       o += rows * cols;
@@ -77,6 +78,18 @@ export function transposeInto(out: Arr, x: Arr, shape: number[], perm: number[])
       base -= outerStride[d] * outer[d];
       counter[d] = 0;
     }
+  }
+}
+
+/** Rows of `cols` contiguous elements; short runs by hand, where subarray() costs more. */
+function copyRuns(out: Arr, x: Arr, o: number, base: number, rows: number, cols: number, sRow: number): void {
+  if (cols >= 256) {
+    for (let i = 0; i < rows; i++, o += cols) out.set(x.subarray(base + i * sRow, base + i * sRow + cols), o);
+    return;
+  }
+  for (let i = 0; i < rows; i++, o += cols) {
+    const src = base + i * sRow;
+    for (let j = 0; j < cols; j++) out[o + j] = x[src + j];
   }
 }
 
