@@ -44,6 +44,10 @@ export interface RunOptions {
   log?: (line: string) => void;
   /** progress bar / lines on stderr */
   progress?: boolean;
+  /** sweep coordinates (rho, budget, seed, ...), recorded in config.json */
+  meta?: Record<string, unknown>;
+  /** called after every step (a sweep executor forwards it as progress) */
+  onStep?: (s: { step: number; steps: number; loss: number; tokensPerSec: number }) => void;
 }
 
 interface Context {
@@ -66,7 +70,7 @@ export async function runTrial(c: TrialConfig, o: RunOptions): Promise<TrialResu
   const base = { backend: o.backend.name, native: o.backend.native, threads: o.backend.threads };
   const ctx = await setup(c, log);
   const accounting = account(ctx.model.config);
-  writeJsonAtomic(join(o.dir, 'config.json'), { ...c, accounting, data: { ...c.data, stats: ctx.data.stats } });
+  writeJsonAtomic(join(o.dir, 'config.json'), { ...c, meta: o.meta, accounting, data: { ...c.data, stats: ctx.data.stats } });
   log(describe(accounting));
   const finish = (r: Omit<TrialResult, keyof typeof base | 'seconds'>): TrialResult => {
     const result: TrialResult = { ...r, ...base, seconds: (Date.now() - t0) / 1000 };
@@ -108,6 +112,7 @@ export async function runTrial(c: TrialConfig, o: RunOptions): Promise<TrialResu
       appendFileSync(metricsFile, JSON.stringify(row) + '\n');
     }
     bar?.update(step + 1, `loss ${out.loss.toFixed(3)} ${Math.round((B * T * 1000) / ms)} tok/s`);
+    o.onStep?.({ step: step + 1, steps: c.train.steps, loss: out.loss, tokensPerSec: (B * T * 1000) / ms });
   }
   opt.dispose();
   const val = evaluate(ctx, B);

@@ -9,8 +9,10 @@ import {
   depthwiseConv2dNativeBackpropFilterConfig,
   depthwiseConv2dNativeBackpropInputConfig,
 } from './conv_backprop.js';
+import { gatherV2Config, identityConfig, sliceConfig } from './copy_kernels.js';
 import { sparseSoftmaxCECpuConfig, sparseSoftmaxCEWasmConfig } from './cross_entropy.js';
 import { fusedMatMulConfig } from './fused_matmul.js';
+import { logicalAndConfig } from './logical_and.js';
 import { overrideKernel } from './registry.js';
 import { transposeConfig } from './transpose.js';
 import { unsortedSegmentSumCpuConfig, unsortedSegmentSumWasmConfig } from './unsorted_segment_sum.js';
@@ -29,6 +31,10 @@ export const wasmKernelConfigs: readonly tf.KernelConfig[] = [
   depthwiseConv2dNativeBackpropInputConfig,
   transposeConfig,
   sparseSoftmaxCEWasmConfig,
+  identityConfig,
+  sliceConfig,
+  gatherV2Config,
+  logicalAndConfig,
 ];
 
 export const cpuKernelConfigs: readonly tf.KernelConfig[] = [unsortedSegmentSumCpuConfig, sparseSoftmaxCECpuConfig];

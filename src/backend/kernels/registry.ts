@@ -13,6 +13,15 @@ function key(kernelName: string, backendName: string): string {
   return `${backendName}/${kernelName}`;
 }
 
+/**
+ * The backend instance if it is already up. Not tf.findBackend: that starts initialising
+ * a registered backend as a side effect (for wasm, a new emscripten module per call).
+ */
+function initializedBackend(backendName: string): tf.KernelBackend | undefined {
+  const engine = tf.engine() as unknown as { registry: Record<string, tf.KernelBackend | undefined> };
+  return engine.registry[backendName];
+}
+
 type Hook = NonNullable<tf.KernelConfig['setupFunc']>;
 
 function chain(first: Hook | undefined, second: Hook | undefined): Hook | undefined {
@@ -48,7 +57,7 @@ export function overrideKernel(config: tf.KernelConfig): void {
   };
   tf.registerKernel(registered);
   overrides.add(registered);
-  const instance = tf.findBackend(backendName);
+  const instance = initializedBackend(backendName);
   if (instance != null && config.setupFunc != null) config.setupFunc(instance);
 }
 

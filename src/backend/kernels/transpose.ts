@@ -9,9 +9,9 @@
  * cache-sized tiles.
  */
 import * as tf from '@tensorflow/tfjs';
-import { type KernelArgs, type WasmBackend, asWasm, input, offsetOf } from './wasm_util.js';
+import { type HeapArray, type KernelArgs, asWasm, copyRun, heapView, input } from './wasm_util.js';
 
-type Arr = Float32Array | Int32Array | Uint8Array;
+type Arr = HeapArray;
 
 /** Drop size-1 axes and merge input axes that stay adjacent and in order in the output. */
 export function simplifyPermutation(shape: number[], perm: number[]): { shape: number[]; perm: number[] } {
@@ -37,14 +37,6 @@ export function simplifyPermutation(shape: number[], perm: number[]): { shape: n
   return { shape: shapeOut, perm: permOut };
 }
 
-function view(backend: WasmBackend, t: tf.TensorInfo, size: number): Arr {
-  const buf = backend.wasm.HEAPU8.buffer;
-  const off = offsetOf(backend, t);
-  if (t.dtype === 'float32') return new Float32Array(buf, off, size);
-  if (t.dtype === 'int32') return new Int32Array(buf, off, size);
-  return new Uint8Array(buf, off, size);
-}
-
 /** out = x.transpose(perm) for a simplified (shape, perm); rank >= 2, perm not identity. */
 export function transposeInto(out: Arr, x: Arr, shape: number[], perm: number[]): void {
   const r = shape.length;
@@ -66,8 +58,7 @@ export function transposeInto(out: Arr, x: Arr, shape: number[], perm: number[])
   let o = 0;
   for (let k = 0; k < nOuter; k++) {
     if (sCol === 1) {
-      copyRuns(out, x, o, base, rows, cols, sRow);
-      o += rows * cols;
+      for (let i = 0; i < rows; i++, o += cols) copyRun(out, o, x, base + i * sRow, cols);
     } else {
       tile(out, x, o, base, rows, cols, sRow, sCol);
       o += rows * cols;
@@ -78,18 +69,6 @@ export function transposeInto(out: Arr, x: Arr, shape: number[], perm: number[])
       base -= outerStride[d] * outer[d];
       counter[d] = 0;
     }
-  }
-}
-
-/** Rows of `cols` contiguous elements; short runs by hand, where subarray() costs more. */
-function copyRuns(out: Arr, x: Arr, o: number, base: number, rows: number, cols: number, sRow: number): void {
-  if (cols >= 256) {
-    for (let i = 0; i < rows; i++, o += cols) out.set(x.subarray(base + i * sRow, base + i * sRow + cols), o);
-    return;
-  }
-  for (let i = 0; i < rows; i++, o += cols) {
-    const src = base + i * sRow;
-    for (let j = 0; j < cols; j++) out[o + j] = x[src + j];
   }
 }
 
@@ -116,11 +95,10 @@ function transposeKernel(args: KernelArgs): tf.TensorInfo {
   const outShape = perm.map((a) => x.shape[a]);
   if (x.dtype === 'string' || x.dtype === 'complex64') throw new Error(`Transpose: ${x.dtype} is not supported on wasm`);
   const out = backend.makeOutput(outShape, x.dtype);
-  const size = tf.util.sizeFromShape(x.shape);
-  if (size === 0) return out;
+  if (tf.util.sizeFromShape(x.shape) === 0) return out;
   const s = simplifyPermutation(x.shape, perm);
-  const xs = view(backend, x, size);
-  const os = view(backend, out, size);
+  const xs = heapView(backend, x);
+  const os = heapView(backend, out);
   if (s.shape.length < 2) os.set(xs);
   else transposeInto(os, xs, s.shape, s.perm);
   return out;

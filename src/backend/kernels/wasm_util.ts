@@ -155,3 +155,28 @@ export function input(args: KernelArgs, name: string): tf.TensorInfo {
   if (t == null) throw new Error(`kernel input '${name}' is missing`);
   return t;
 }
+
+export type HeapArray = Float32Array | Int32Array | Uint8Array;
+
+/**
+ * A typed view over a float32, int32 or bool tensor's memory (bool is one byte per element
+ * in the wasm backend); valid until the next heap allocation.
+ */
+export function heapView(backend: WasmBackend, t: tf.TensorInfo): HeapArray {
+  const buf = backend.wasm.HEAPU8.buffer;
+  const off = offsetOf(backend, t);
+  const size = tf.util.sizeFromShape(t.shape);
+  if (t.dtype === 'float32') return new Float32Array(buf, off, size);
+  if (t.dtype === 'int32') return new Int32Array(buf, off, size);
+  if (t.dtype === 'bool') return new Uint8Array(buf, off, size);
+  throw new Error(`dtype ${t.dtype} has no heap view`);
+}
+
+/** Copy `n` elements; by hand for short runs, where subarray() costs more than the copy. */
+export function copyRun(out: HeapArray, o: number, x: HeapArray, i: number, n: number): void {
+  if (n >= 256) {
+    out.set(x.subarray(i, i + n), o);
+    return;
+  }
+  for (let j = 0; j < n; j++) out[o + j] = x[i + j];
+}

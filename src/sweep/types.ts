@@ -1,0 +1,38 @@
+/**
+ * The sweep engine's shared types: a sweep expands into trials, each a full trial config plus
+ * the coordinates that place it on a chart. A trial's id is the hash of its resolved config
+ * (src/train/trial-id.ts), so the same trial in two runs is the same folder.
+ */
+import type { TrialConfig } from '../train/config.js';
+
+export type Variant = 'engram' | 'overencoding' | 'moe' | 'dense';
+
+export interface TrialMeta {
+  /** allocation: budget x rho; memory: fixed backbone x slots; dense: reference point */
+  kind: 'allocation' | 'memory' | 'dense';
+  variant: Variant;
+  seed: number;
+  /** allocation trials */
+  budget?: string;
+  rho?: number;
+  /** the rho the integer expert count really gives (fit on this one) */
+  rhoActual?: number;
+  /** memory trials, and allocation trials with Engram: slots M (base size summed over layers) */
+  slots?: number;
+}
+
+export interface Trial {
+  id: string;
+  config: TrialConfig;
+  meta: TrialMeta;
+}
+
+/** What a sweep needs to run: its name, its resolved spec's hash, and its trials. */
+export interface SweepPlan {
+  name: string;
+  /** sha256 of the canonical resolved spec; a results folder holding another hash is refused */
+  specHash: string;
+  /** the resolved spec itself, written to sweep.json */
+  spec: unknown;
+  trials: Trial[];
+}
