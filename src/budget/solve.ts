@@ -61,21 +61,25 @@ function costs(backbone: ModelConfig, kind: MemoryKind) {
 }
 
 /**
- * P_tot of a budget: given directly, or from ratio = P_tot / P_act of the pure-MoE model at that
- * budget. With a ratio the total is snapped to a whole number of experts, so the rho = 1 trial
- * meets it exactly and every other rho absorbs the remainder in its tables.
+ * P_tot of a budget: given directly, or from ratio = P_tot / P_act of the rho = 1 model at that
+ * budget (pure MoE, or MoE with 1-slot tables when rhoOne is minimal). With a ratio the total is
+ * snapped to a whole number of experts, so the rho = 1 trial meets it exactly and every other
+ * rho absorbs the remainder in its tables.
  */
-export function budgetTotal(backbone: ModelConfig, b: { pTot?: number; ratio?: number }, where: string): number {
-  requireMoe(backbone, where);
+export function budgetTotal(backbone: ModelConfig, b: { pTot?: number; ratio?: number }, o: SolveOptions): number {
+  requireMoe(backbone, o.where);
   if (b.pTot !== undefined) return b.pTot;
-  const { X, R, a0 } = costs(backbone, 'engram');
+  const { k, X, R, D, a0 } = costs(backbone, o.memory);
+  const keep = o.rhoOne === 'minimal' ? 1 : 0;
+  const fixedAct = a0.pAct + keep * D;
+  const fixedTot = a0.pTot + keep * (D + tablesAt(backbone, o.memory, k, 1));
   const ratio = b.ratio!;
-  // ratio (pAct_k + R e) = pTot_k + (R + X) e
-  const e = (ratio * a0.pAct - a0.pTot) / (R + X - ratio * R);
+  // ratio (fixedAct + R e) = fixedTot + (R + X) e
+  const e = (ratio * fixedAct - fixedTot) / (R + X - ratio * R);
   if (!(e >= 0)) {
-    throw new InputError(where, `ratio ${ratio} is below P_tot/P_act = ${(a0.pTot / a0.pAct).toFixed(3)} of the backbone with only its ${a0.pTot === a0.pAct ? '' : 'activated '}experts (P_act above P_tot)`, 'ratio');
+    throw new InputError(o.where, `ratio ${ratio} is below P_tot/P_act = ${(fixedTot / fixedAct).toFixed(3)} of the backbone with only its activated experts (P_act above P_tot)`, 'ratio');
   }
-  return a0.pTot + (R + X) * Math.round(e);
+  return fixedTot + (R + X) * Math.round(e);
 }
 
 export function solveAllocation(backbone: ModelConfig, pTot: number, rho: number, o: SolveOptions): Allocation {

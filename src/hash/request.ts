@@ -186,9 +186,9 @@ export function resolveHashRequest(req: unknown, where: string): HashRequest {
   if (space.size === null && explicit.size < layerIds.length) {
     const missing = layerIds.find((id) => !explicit.has(id));
     const field = req.multipliers === undefined ? 'vocab_size' : `multipliers[${JSON.stringify(String(missing))}]`;
-    throw new InputError(where, `is missing: give vocab, or vocab_size (|V'|), or multipliers for every layer id (layer ${missing} has none)`, field);
+    throw new InputError(where, `missing: layer ${missing} has no multipliers and there is no |V'| to derive them; give vocab, vocab_size (|V'|) or multipliers for every layer id`, field);
   }
-  if (req.pad_id === undefined) throw new InputError(where, 'is missing: give the pad token id (raw with a vocab, else compressed)', 'pad_id');
+  if (req.pad_id === undefined) throw new InputError(where, 'missing: give the pad token id (raw with a vocab, else compressed)', 'pad_id');
   const pad = space.compress(int(where, 'pad_id', req.pad_id, INT32_MIN, space.idEnd, space.bound));
   const { ids, B, T } = parseIds(where, req.input_ids, space.idEnd, space.bound);
   const compressedIds = ids.map(space.compress);

@@ -17,6 +17,9 @@ export interface TrialMeta {
   rho?: number;
   /** the rho the integer expert count really gives (fit on this one) */
   rhoActual?: number;
+  /** the budget's P_tot, and (P_tot - target) / target */
+  pTotTarget?: number;
+  deviation?: number;
   /** memory trials, and allocation trials with Engram: slots M (base size summed over layers) */
   slots?: number;
 }
@@ -35,4 +38,6 @@ export interface SweepPlan {
   /** the resolved spec itself, written to sweep.json */
   spec: unknown;
   trials: Trial[];
+  /** things the user should know that do not stop the sweep (e.g. two rho values, one model) */
+  warnings: string[];
 }

@@ -87,7 +87,7 @@ export type TrialInput = z.input<typeof TrialSchema>;
 /** Validate, then check the cross-field rules zod cannot express field by field. */
 export function parseTrial(input: unknown, where: string): TrialConfig {
   const r = TrialSchema.safeParse(input);
-  if (!r.success) throw zodInputError(r.error, where);
+  if (!r.success) throw zodInputError(r.error, where, input);
   const c = r.data;
   const m = c.model;
   const fail = (field: string, msg: string): never => {
@@ -116,10 +116,14 @@ export function parseTrial(input: unknown, where: string): TrialConfig {
 }
 
 /** One line from a zod error: the first issue's path, value and expectation. */
-export function zodInputError(err: z.ZodError, where: string): InputError {
+export function zodInputError(err: z.ZodError, where: string, input?: unknown): InputError {
   const issue = err.issues[0];
   const field = issue.path.map((p, i) => (typeof p === 'number' ? `[${p}]` : (i ? '.' : '') + String(p))).join('');
   let msg = issue.message;
   if (issue.code === 'unrecognized_keys') msg = `unknown key(s) ${issue.keys.map((k) => show(k)).join(', ')}`;
+  else if (input !== undefined) {
+    const value = issue.path.reduce<unknown>((node, key) => (node && typeof node === 'object' ? (node as Record<PropertyKey, unknown>)[key as PropertyKey] : undefined), input);
+    if (value !== undefined) msg = `${show(value)}: ${msg}`;
+  }
   return new InputError(where, msg, field || undefined);
 }

@@ -19,11 +19,12 @@ export function readYamlOrJson(file: string): unknown {
       throw new InputError(file, `malformed JSON: ${(e as Error).message}`);
     }
   }
-  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length) {
     const e = doc.errors[0];
     const at = e.linePos?.[0];
-    throw new InputError(file, `malformed YAML${at ? ` at line ${at.line}, column ${at.col}` : ''}: ${e.message.split('\n')[0]}`);
+    const what = e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
+    throw new InputError(file, `malformed YAML${at ? ` at line ${at.line}, column ${at.col}` : ''}: ${what}`);
   }
   return doc.toJS();
 }

@@ -1,10 +1,9 @@
 /**
- * Data-movement kernels for the wasm backend that the stock ones make slow:
+ * Data-movement kernels for the wasm backend that the stock ones make slow (slices and
+ * concat are in slice.ts):
  * - Identity copies every tensor (the CPU backend shares the buffer and bumps its refcount;
  *   tensors are immutable, and the wasm Reshape already shares): ~380 copies per step of a
  *   small LM, mostly from the optimizer.
- * - Slice copies the whole input out of the heap (readSync) before slicing: 1.8 ms to cut a
- *   [16, 4, 128, 32] tensor in half for RoPE.
  * - GatherV2 reads the indices out of the heap and moves one element at a time in C++:
  *   ~24-58 ns per element for embedding rows and MoE token gathers.
  */
@@ -19,41 +18,6 @@ function identityKernel(args: KernelArgs): tf.TensorInfo {
   const x = input(args, 'x');
   (args.backend as RefCounting).incRef(x.dataId);
   return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
-}
-
-function sliceKernel(args: KernelArgs): tf.TensorInfo {
-  const backend = asWasm(args.backend);
-  const x = input(args, 'x');
-  const { begin, size } = (args.attrs ?? {}) as unknown as tf.SliceAttrs;
-  const [b, s] = tf.slice_util.parseSliceParams(x as tf.Tensor, begin, size);
-  if (x.dtype === 'string' || x.dtype === 'complex64') throw new Error(`Slice: ${x.dtype} is not supported here`);
-  const out = backend.makeOutput(s, x.dtype);
-  const total = tf.util.sizeFromShape(s);
-  if (total === 0) return out;
-  const xs = heapView(backend, x);
-  const os = heapView(backend, out);
-  const r = x.shape.length;
-  if (r === 0) {
-    os[0] = xs[0];
-    return out;
-  }
-  const strides = tf.util.computeStrides(x.shape);
-  // Trailing axes taken whole, plus the first partial one from the end, form one run.
-  let k = r - 1;
-  let run = s[k] ?? 1;
-  while (k > 0 && s[k] === x.shape[k]) run *= s[--k];
-  const counter = new Array<number>(k).fill(0);
-  let src = b.reduce((acc, bi, i) => acc + bi * (i < r - 1 ? strides[i] : 1), 0);
-  for (let o = 0; o < total; o += run) {
-    copyRun(os, o, xs, src, run);
-    for (let d = k - 1; d >= 0; d--) {
-      src += strides[d];
-      if (++counter[d] < s[d]) break;
-      src -= strides[d] * s[d];
-      counter[d] = 0;
-    }
-  }
-  return out;
 }
 
 function gatherKernel(args: KernelArgs): tf.TensorInfo {
@@ -94,12 +58,6 @@ export const identityConfig: tf.KernelConfig = {
   kernelName: 'Identity',
   backendName: 'wasm',
   kernelFunc: identityKernel as unknown as tf.KernelFunc,
-};
-
-export const sliceConfig: tf.KernelConfig = {
-  kernelName: 'Slice',
-  backendName: 'wasm',
-  kernelFunc: sliceKernel as unknown as tf.KernelFunc,
 };
 
 export const gatherV2Config: tf.KernelConfig = {

@@ -9,11 +9,12 @@ import {
   depthwiseConv2dNativeBackpropFilterConfig,
   depthwiseConv2dNativeBackpropInputConfig,
 } from './conv_backprop.js';
-import { gatherV2Config, identityConfig, sliceConfig } from './copy_kernels.js';
+import { gatherV2Config, identityConfig } from './copy_kernels.js';
 import { sparseSoftmaxCECpuConfig, sparseSoftmaxCEWasmConfig } from './cross_entropy.js';
 import { fusedMatMulConfig } from './fused_matmul.js';
 import { logicalAndConfig } from './logical_and.js';
 import { overrideKernel } from './registry.js';
+import { concatConfig, sliceConfig, splitVConfig, unpackConfig } from './slice.js';
 import { transposeConfig } from './transpose.js';
 import { unsortedSegmentSumCpuConfig, unsortedSegmentSumWasmConfig } from './unsorted_segment_sum.js';
 
@@ -33,6 +34,9 @@ export const wasmKernelConfigs: readonly tf.KernelConfig[] = [
   sparseSoftmaxCEWasmConfig,
   identityConfig,
   sliceConfig,
+  splitVConfig,
+  unpackConfig,
+  concatConfig,
   gatherV2Config,
   logicalAndConfig,
 ];

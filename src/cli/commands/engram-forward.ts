@@ -4,11 +4,8 @@
  * The parity interface: the independent check compares it with the reference within 2e-5.
  */
 import type { Command } from 'commander';
-import { buildCompression, compressIds } from '../../data/compress.js';
-import type { Vocab } from '../../data/vocab.js';
-import { layerMultipliers, validateMultipliers } from '../../hash/multipliers.js';
 import { tableSizes } from '../../hash/primes.js';
-import { hashIdsBigInt } from '../../hash/reference.js';
+import { hashRequestLayer, resolveHashRequest } from '../../hash/request.js';
 import { derivedDims, engram64FromStateDict, parseStateDict, parseTensor, nest, type EngramDims } from '../../model/engram-io.js';
 import { engram64, lookupRows64 } from '../../model/engram64.js';
 import { readYamlOrJson } from '../../util/load.js';
@@ -16,13 +13,12 @@ import { InputError, show } from '../errors.js';
 
 type Json = Record<string, unknown>;
 
-/** X.config, resolved (defaults as the spec: N = 3, K = 8, seed 0, w = 4, hc 1, signed sqrt on). */
+/** X.config, resolved (defaults as the spec: N = 3, K = 8, seed 0, w = 4, hc 1, signed sqrt on); pad_id is read by the hash resolver. */
 export interface ForwardConfig extends EngramDims {
   baseSizes: number[];
   layerIds: number[];
   layerId: number;
   seed: number;
-  padId: number | undefined;
   signedSqrt: boolean;
 }
 
@@ -76,10 +72,6 @@ export function parseForwardConfig(raw: unknown, where: string): ForwardConfig {
   if (!layerIds.includes(layerId)) throw new InputError(where, `${layerId} is not one of layer_ids ${show(layerIds)}`, 'config.layer_id');
   const signedSqrt = raw.signed_sqrt ?? true;
   if (typeof signedSqrt !== 'boolean') throw new InputError(where, `${show(signedSqrt)} must be true or false`, 'config.signed_sqrt');
-  const padId = raw.pad_id;
-  if (padId !== undefined && (typeof padId !== 'number' || !Number.isSafeInteger(padId))) {
-    throw new InputError(where, `${show(padId)} must be an integer token id`, 'config.pad_id');
-  }
   const sizes = tableSizes(baseSizes, layerIds, maxNgram, headsPerNgram).get(layerId)!.flat();
   const cfg: ForwardConfig = {
     d: int(raw, 'hidden_size', where, 1),
@@ -89,7 +81,7 @@ export function parseForwardConfig(raw: unknown, where: string): ForwardConfig {
     dimPerNgram: int(raw, 'n_embed_per_ngram', where, 1),
     sizes, baseSizes, layerIds, layerId,
     seed: int(raw, 'seed', where, 0, 0),
-    padId, signedSqrt,
+    signedSqrt,
   };
   derivedDims(cfg, where, 'config.'); // D_h = d_order / K must be whole
   return cfg;
@@ -107,64 +99,15 @@ function intTensor(v: unknown, rank: number, where: string, key: string) {
   return t;
 }
 
-function parseVocab(v: unknown, where: string): Vocab {
-  if (!Array.isArray(v) || v.length === 0) throw new InputError(where, `${show(v)} must be a non-empty array of {text, raw}`, 'vocab');
-  v.forEach((e, i) => {
-    if (!isObject(e) || typeof e.text !== 'string' || typeof e.raw !== 'string') {
-      throw new InputError(where, `${show(e)} must be {text: string, raw: string}`, `vocab[${i}]`);
-    }
-  });
-  return v as Vocab;
-}
-
 /**
- * input_ids [B][T] -> per-table hash ids [B*T*(N-1)K] for config.layer_id (ENGRAM-SPEC 2): compress
- * with vocab (ids and pad raw) or take ids as compressed with vocab_size, multipliers given or
- * drawn, this layer's primes from the allocation over all layer_ids. BigInt path: exact for any p.
+ * input_ids [B][T] -> per-table hash ids [B*T*(N-1)K] of config.layer_id through the shared
+ * engram-hash resolver (ENGRAM-SPEC 2 and 6): vocab / vocab_size / multipliers from the top level
+ * of X, the hashing fields from X.config (its vocab_size, if any, is the backbone's, not |V'|).
  */
-function hashInputIds(x: Json, cfg: ForwardConfig, where: string) {
-  const t = intTensor(x.input_ids, 2, where, 'input_ids');
-  const [B, T] = t.shape;
-  if (cfg.padId === undefined) throw new InputError(where, 'missing; input_ids need the pad token id', 'config.pad_id');
-  let rows = Array.from({ length: B }, (_, b) => Array.from(t.data.subarray(b * T, b * T + T)));
-  let pad = cfg.padId;
-  let vocabSize: number | undefined;
-  if (x.vocab !== undefined) {
-    const c = buildCompression(parseVocab(x.vocab, where));
-    rows = rows.map((r, b) => Array.from(compressIds(c, r, `${where}: input_ids[${b}]`)));
-    pad = compressIds(c, [pad], `${where}: config.pad_id`)[0];
-    vocabSize = c.size;
-  } else if (x.vocab_size !== undefined) {
-    const V = x.vocab_size;
-    if (typeof V !== 'number' || !Number.isSafeInteger(V) || V < 1) throw new InputError(where, `${show(V)} must be an integer >= 1 (|V'|)`, 'vocab_size');
-    rows.forEach((r, b) => r.forEach((id, i) => {
-      if (id >= V) throw new InputError(where, `compressed id ${id} is >= vocab_size ${V}; allowed: ids < ${V} (negative ids pass through)`, `input_ids[${b}][${i}]`);
-    }));
-    if (pad >= V) throw new InputError(where, `${pad} is >= vocab_size ${V}`, 'config.pad_id');
-    vocabSize = V;
-  }
-  const mults = multipliersFor(x.multipliers, cfg, vocabSize, where);
-  const sizes = tableSizes(cfg.baseSizes, cfg.layerIds, cfg.maxNgram, cfg.headsPerNgram).get(cfg.layerId)!;
-  return { B, T, hashIds: Int32Array.from(hashIdsBigInt(rows, pad, mults, sizes).flat(2)) };
-}
-
-function multipliersFor(raw: unknown, cfg: ForwardConfig, vocabSize: number | undefined, where: string): bigint[] {
-  const field = `multipliers.${cfg.layerId}`;
-  if (raw !== undefined && !isObject(raw)) throw new InputError(where, `${show(raw)} must be an object {layer_id: [decimal strings]}`, 'multipliers');
-  const given = raw?.[String(cfg.layerId)];
-  if (given === undefined) {
-    if (vocabSize === undefined) throw new InputError(where, 'missing; give vocab, vocab_size or multipliers for this layer', 'vocab_size');
-    return layerMultipliers(vocabSize, cfg.seed, cfg.layerId, cfg.maxNgram);
-  }
-  if (!Array.isArray(given)) throw new InputError(where, `${show(given)} must be an array of ${cfg.maxNgram} decimal strings`, field);
-  const ms = given.map((s, i) => {
-    if ((typeof s !== 'string' || !/^-?\d+$/.test(s)) && !(typeof s === 'number' && Number.isSafeInteger(s))) {
-      throw new InputError(where, `${show(s)} must be a decimal integer string`, `${field}[${i}]`);
-    }
-    return BigInt(s);
-  });
-  validateMultipliers(ms, cfg.maxNgram, `${where}: ${field}`);
-  return ms;
+function hashInputIds(x: Json, where: string, layerId: number) {
+  const req = { ...(x.config as Json), vocab: x.vocab, vocab_size: x.vocab_size, multipliers: x.multipliers, input_ids: x.input_ids };
+  const r = resolveHashRequest(req, where);
+  return { B: r.B, T: r.T, hashIds: hashRequestLayer(r, layerId) };
 }
 
 /** hash_ids [B][T][(N-1)K] given directly: each index in [0, p) of its table. */
@@ -193,7 +136,7 @@ export function engramForward(wRaw: unknown, wFile: string, xRaw: unknown, xFile
   if ((xRaw.input_ids === undefined) === (xRaw.hash_ids === undefined)) {
     throw new InputError(xFile, 'give exactly one of input_ids [B][T] and hash_ids [B][T][(N-1)K]', 'input_ids');
   }
-  const { B, T, hashIds } = xRaw.hash_ids !== undefined ? givenHashIds(xRaw, cfg, xFile) : hashInputIds(xRaw, cfg, xFile);
+  const { B, T, hashIds } = xRaw.hash_ids !== undefined ? givenHashIds(xRaw, cfg, xFile) : hashInputIds(xRaw, xFile, cfg.layerId);
   const h = parseTensor(xRaw.hidden_states, xFile, 'hidden_states');
   const want = [B, T, cfg.hc, cfg.d];
   if (h.shape.join() !== want.join()) {
