@@ -85,8 +85,9 @@ function allocationTrials(spec: SweepSpec, variant: Variant, seed: number, rhos:
     const base = backboneModel(backbone, spec, variant);
     const memory: MemoryKind = variant === 'overencoding' ? 'overEncoding' : 'engram';
     const opts = { memory, rhoOne: variant === 'moe' ? ('drop' as const) : spec.rhoOne, where: `${where}: ${at}` };
-    // the budget is the same for every variant: fixed by the engram (or OverEncoding) rho = 1 model
-    const total = budgetTotal(base, b, { ...opts, rhoOne: spec.rhoOne });
+    // one budget for every variant: the total of the memory model's rho = 1 trial
+    const memoryModel = variant === 'moe' && backbone.engram ? backboneModel(backbone, spec, 'engram') : base;
+    const total = budgetTotal(memoryModel, b, { ...opts, memory: variant === 'moe' ? 'engram' : memory, rhoOne: spec.rhoOne });
     for (const r of variant === 'moe' ? [1] : rhos) {
       const a = solveAllocation(base, total, r, opts);
       add(a.model, { kind: 'allocation', variant, seed, budget: b.name, rho: r, rhoActual: round(a.rhoActual), slots: a.accounting.slots, pTotTarget: total, deviation: a.deviation });

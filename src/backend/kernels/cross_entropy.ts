@@ -103,7 +103,7 @@ function composite(logits: tf.Tensor2D, labels: tf.Tensor1D): [tf.Tensor1D, tf.T
   const [n, v] = logits.shape;
   const z = tf.sub(logits, tf.max(logits, 1, true)); // [N, V]
   const lse = tf.log(tf.sum(tf.exp(z), 1)); // [N]
-  const flat = tf.add(tf.mul(tf.range(0, n, 1, 'int32'), v), labels); // [N]
+  const flat = tf.add(tf.mul(tf.range(0, n, 1, 'int32'), tf.scalar(v, 'int32')), labels); // [N]
   const picked = tf.gather(tf.reshape(z, [n * v]), flat); // [N]
   const backprop = tf.sub(tf.softmax(logits), tf.oneHot(labels, v)); // [N, V]
   return [tf.sub(lse, picked) as tf.Tensor1D, backprop as tf.Tensor2D];
