@@ -10,9 +10,9 @@ import { commands } from './commands/index.js';
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('engram-sweep')
     .description('Sweeps of the MoE / Engram allocation (rho) and of Engram memory slots, with fits and reports')
-    .showHelpAfterError()
     .exitOverride();
-  program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  // usage mistakes print one line (commander's own "error: ..."), plus a pointer to --help
+  program.configureOutput({ writeErr: (s) => process.stderr.write(s), outputError: (s, write) => write(s.trimEnd() + ' (see --help)\n') });
   for (const register of commands) register(program);
   try {
     await program.parseAsync(argv);

