@@ -27,6 +27,7 @@ export class HashedMemory {
     /** |V'| of the compressed vocabulary */
     vocabSize: number,
     seed: number,
+    betas: [number, number] = [0.9, 0.999],
   ) {
     const hashLayer = key === 'overEncoding' ? 0 : key; // OverEncoding hashes as layer 0 (ENGRAM-SPEC 4)
     const given = config.multipliers?.[String(hashLayer)];
@@ -37,7 +38,7 @@ export class HashedMemory {
     // the init stream depends on the trial seed and the memory, never on the other memories
     const initSeed = (seed * 1_000_003 + (key === 'overEncoding' ? 999 : key) * 7919) >>> 0;
     this.table = new HostTable(sizes.flat(), headDim(config), { initStd: config.initStd, seed: initSeed });
-    this.adam = new SparseAdam(this.table, { beta1: 0.9, beta2: 0.999, eps: 1e-8 });
+    this.adam = new SparseAdam(this.table, { beta1: betas[0], beta2: betas[1], eps: 1e-8 });
   }
 
   /** compressed ids [B*T] -> per-table hash indices [B*T*(N-1)K] */
@@ -56,15 +57,15 @@ export class HashedMemory {
 }
 
 /** All memories of a model, with table sizes allocated globally across Engram layers. */
-export function buildMemories(c: ModelConfig, vocabSize: number, seed: number): HashedMemory[] {
+export function buildMemories(c: ModelConfig, vocabSize: number, seed: number, betas?: [number, number]): HashedMemory[] {
   const out: HashedMemory[] = [];
   if (c.engram) {
     for (const [id, sizes] of memoryTableSizes(c.engram, c.engram.layerIds)) {
-      out.push(new HashedMemory(id, c.engram, sizes, vocabSize, seed));
+      out.push(new HashedMemory(id, c.engram, sizes, vocabSize, seed, betas));
     }
   }
   if (c.overEncoding) {
-    out.push(new HashedMemory('overEncoding', c.overEncoding, memoryTableSizes(c.overEncoding, [0]).get(0)!, vocabSize, seed));
+    out.push(new HashedMemory('overEncoding', c.overEncoding, memoryTableSizes(c.overEncoding, [0]).get(0)!, vocabSize, seed, betas));
   }
   return out;
 }

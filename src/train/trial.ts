@@ -126,7 +126,8 @@ async function setup(c: TrialConfig, log: (l: string) => void): Promise<Context>
   const vocab = vocabFromHfTokenizerJson(toTokenizerJson(data.tokenizer), 'tokenizer');
   const compression = buildCompression(vocab);
   const model = new Transformer(modelConfig(c), c.train.seed);
-  const memories = buildMemories(model.config, compression.size, c.train.seed);
+  // tables take the backbone's betas (as the pilot); lr x memoryLrScale, no weight decay (paper)
+  const memories = buildMemories(model.config, compression.size, c.train.seed, [c.train.beta1, c.train.beta2]);
   return {
     c,
     data,
