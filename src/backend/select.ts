@@ -118,9 +118,11 @@ export async function initBackend(choice: BackendChoice, opts: BackendOptions = 
     if (await tryWasm()) {
       chosen = 'wasm';
       detail = (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) ? ' (simd)' : ' (no simd)';
+    } else if (choice === 'wasm') {
+      throw new InputError('--backend', 'wasm failed to initialise (see the tfjs warning above)');
+    } else {
+      log('backend: wasm failed to initialise, falling back to cpu');
     }
-    else if (choice === 'wasm') throw new InputError('--backend', 'wasm failed to initialise (see the tfjs warning above)');
-    else log('backend: wasm failed to initialise, falling back to cpu');
   }
   if (chosen == null) {
     registerCpuKernels();

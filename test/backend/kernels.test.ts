@@ -147,7 +147,7 @@ describe('conv backprop kernels', () => {
     const conv = (a: tf.Tensor, k: tf.Tensor) => tf.depthwiseConv2d(a as tf.Tensor4D, k as tf.Tensor4D, strides, pad, 'NHWC', dil);
     const [y] = await run('cpu', conv, [x, w]);
     const dy = rand(y.shape);
-    const attrs = { strides, pad, dilations: dil, dimRoundingMode: undefined };
+    const attrs: tf.NamedAttrMap = { strides, pad, dilations: dil };
     const byKernel = (name: string, extra: object) => (a: tf.Tensor, b: tf.Tensor) =>
       tf.engine().runKernel(name, name.endsWith('Input') ? { dy: b, filter: a } : { x: a, dy: b }, { ...attrs, ...extra }) as tf.Tensor;
     const linearGrad = async (shape: number[], at: (unit: tf.Tensor) => [tf.Tensor, tf.Tensor]): Promise<Result[]> => {
@@ -241,6 +241,54 @@ describe('data movement kernels', () => {
     [[], [2, 2]],
   ])('LogicalAnd %j with %j', async (sa, sb) => {
     await sameAsCpu((a, b) => tf.logicalAnd(a, b), [bools(sa), bools(sb)], 0);
+  });
+});
+
+describe('Sum', () => {
+  it.each([
+    [[1024, 64], [0], false],
+    [[16, 64, 64], [0, 1], false],
+    [[16, 64, 64], [1, 0], true],
+    [[5, 3], [0], true],
+    [[4, 5, 6], [-1], false], // innermost: the stock kernel
+    [[4, 5, 6], [0, 2], false], // not a prefix: the stock kernel
+    [[4, 5], [0, 1], false], // everything: the stock kernel
+  ])('x %j over axes %j keepDims %s', async (shape, axis, keepDims) => {
+    await sameAsCpu((x) => tf.sum(x, axis, keepDims), [rand(shape)]);
+  });
+
+  it('int32 goes to the stock kernel', async () => {
+    await sameAsCpu((x) => tf.sum(x, 0), [ints([6, 3], -9, 9)], 0);
+  });
+});
+
+describe('Exp (via XNNPACK sigmoid)', () => {
+  async function expOn(backend: string, values: Float32Array): Promise<Float32Array> {
+    await tf.setBackend(backend);
+    const y = tf.tidy(() => tf.exp(tf.tensor1d(values)));
+    const out = y.dataSync() as Float32Array;
+    y.dispose();
+    return out;
+  }
+
+  it('matches Math.exp to 1e-6 relative over [-110, 90], both paths, with the special values', async () => {
+    const sweep = Float32Array.from({ length: 20001 }, (_, i) => -110 + i * 0.01);
+    const mostlyPositive = Float32Array.from({ length: 9000 }, (_, i) => (i % 7 === 0 ? -3 : 0) + (i % 100) / 9);
+    for (const values of [sweep, mostlyPositive]) {
+      const got = await expOn('wasm', values);
+      values.forEach((v, i) => {
+        const want = Math.exp(v);
+        if (want < 1e-37) expect(got[i]).toBeLessThan(1e-37);
+        else if (!Number.isFinite(Math.fround(want))) expect(got[i]).toBe(Infinity);
+        else expect(Math.abs(got[i] - want) / want, `exp(${v})`).toBeLessThan(1e-6);
+      });
+    }
+    const special = await expOn('wasm', Float32Array.from([-Infinity, Infinity, NaN, 0, -0, -1e-9, 1e-9]));
+    expect(Array.from(special)).toEqual([0, Infinity, NaN, 1, 1, 1, 1]);
+  });
+
+  it('int32 input goes to the stock kernel', async () => {
+    await sameAsCpu((x) => tf.exp(x), [ints([5], -3, 3)], 1e-6);
   });
 });
 

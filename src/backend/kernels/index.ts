@@ -11,9 +11,11 @@ import {
 } from './conv_backprop.js';
 import { gatherV2Config, identityConfig } from './copy_kernels.js';
 import { sparseSoftmaxCECpuConfig, sparseSoftmaxCEWasmConfig } from './cross_entropy.js';
+import { expConfig } from './exp.js';
 import { fusedMatMulConfig } from './fused_matmul.js';
 import { logicalAndConfig } from './logical_and.js';
 import { overrideKernel } from './registry.js';
+import { sumConfig } from './sum.js';
 import { concatConfig, sliceConfig, splitVConfig, unpackConfig } from './slice.js';
 import { transposeConfig } from './transpose.js';
 import { unsortedSegmentSumCpuConfig, unsortedSegmentSumWasmConfig } from './unsorted_segment_sum.js';
@@ -39,6 +41,8 @@ export const wasmKernelConfigs: readonly tf.KernelConfig[] = [
   concatConfig,
   gatherV2Config,
   logicalAndConfig,
+  expConfig,
+  sumConfig,
 ];
 
 export const cpuKernelConfigs: readonly tf.KernelConfig[] = [unsortedSegmentSumCpuConfig, sparseSoftmaxCECpuConfig];
@@ -61,7 +65,7 @@ export function registerWasmKernels(): string[] {
   return installOnce('wasm', wasmKernelConfigs);
 }
 
-/** Install our CPU-backend kernels (the O(n) UnsortedSegmentSum). Idempotent. */
+/** Install our CPU-backend kernels (O(n) UnsortedSegmentSum, fused cross-entropy). Idempotent. */
 export function registerCpuKernels(): string[] {
   return installOnce('cpu', cpuKernelConfigs);
 }

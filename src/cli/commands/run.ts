@@ -1,0 +1,244 @@
+import { Option, type Command } from 'commander';
+import { resolve } from 'node:path';
+import { BACKEND_CHOICES, initBackend, type BackendChoice, type BackendInfo } from '../../backend/index.js';
+import { planWorkers, runLocal, type SweepEvent } from '../../sweep/local.js';
+import { loadSweep } from '../../sweep/spec.js';
+import { acquireLock, chooseResultsDir, openSweep, prepareResume, touchSweep } from '../../sweep/store.js';
+import { describeMeta, sweepStatus, type SweepStatus } from '../../sweep/status.js';
+import type { SweepPlan, Trial } from '../../sweep/types.js';
+import { parseTrial } from '../../train/config.js';
+import { trialId } from '../../train/trial-id.js';
+import { readYamlOrJson } from '../../util/load.js';
+import { formatSeconds } from '../../util/progress.js';
+import { InputError, show } from '../errors.js';
+
+export interface AfterSweepContext {
+  /** the sweep's results folder */
+  dir: string;
+  plan: SweepPlan;
+  status: SweepStatus;
+  log: (line: string) => void;
+}
+
+/**
+ * Steps that run after a sweep has run to its end (not when interrupted), in order, with the
+ * lock still held. The report step (fits + report.html) adds itself here.
+ */
+export const afterSweep: ((ctx: AfterSweepContext) => Promise<void> | void)[] = [];
+
+interface RunOpts {
+  set: string[];
+  workers?: string;
+  backend: string;
+  retryFailed?: boolean;
+  results: string;
+  new?: boolean;
+  json?: boolean;
+  plan?: boolean;
+}
+
+export function register(program: Command): void {
+  program
+    .command('run')
+    .description('run a sweep, or resume it: trials already done are skipped')
+    .argument('<spec>', 'sweep spec, YAML')
+    .option('--set <path=value>', 'override a spec field (repeatable), e.g. --set train.steps=50', (v: string, a: string[]) => [...a, v], [])
+    .option('--workers <n>', 'trials in parallel (default: cores, capped by the trials\' estimated memory)')
+    .option('--backend <name>', `compute backend: ${BACKEND_CHOICES.join('|')}`, 'auto')
+    .option('--retry-failed', 'run failed trials again (crashed, out of memory, diverged, error)')
+    .option('--results <dir>', 'results root; the sweep writes to <dir>/<sweep name>', 'results')
+    .option('--new', 'if <results>/<sweep> holds another spec, use the first of <sweep>-2, -3, ... that is free or holds this spec')
+    .option('--json', 'print the final status on stdout (the shape of status --json)')
+    .addOption(new Option('--plan', 'internal: <spec> is an expanded sweep plan, JSON {name, specHash, spec, trials}').hideHelp())
+    .addHelpText('after', '\nExamples:\n  engram-sweep run sweeps/quick.yaml --workers 2\n  engram-sweep run sweeps/quick.yaml --set train.steps=50 --new\n')
+    .action(async (file: string, opts: RunOpts) => {
+      process.exitCode = await runSweep(file, opts);
+    });
+}
+
+async function runSweep(file: string, opts: RunOpts): Promise<number> {
+  const log = (l: string) => process.stderr.write(l + '\n');
+  if (!BACKEND_CHOICES.includes(opts.backend as BackendChoice)) {
+    throw new InputError('--backend', `${show(opts.backend)} is not one of ${BACKEND_CHOICES.join(', ')}`);
+  }
+  const workers = opts.workers === undefined ? undefined : Number(opts.workers);
+  if (workers !== undefined && !(Number.isInteger(workers) && workers >= 1)) {
+    throw new InputError('--workers', `${show(opts.workers)} is not a whole number of at least 1`);
+  }
+  if (opts.plan && opts.set.length) throw new InputError('--set', 'cannot be used with --plan (the plan is already resolved)');
+  const plan = opts.plan ? readPlanFile(file) : loadSweep(file, opts.set);
+  for (const w of plan.warnings ?? []) log(`warning: ${w}`);
+  // checked before anything is written: a missing native backend is one line and exit 2, not
+  // N failed trials
+  const backendInfo = await initBackend(opts.backend as BackendChoice, { log });
+  const dir = chooseResultsDir(opts.results, plan, opts.new);
+  const release = acquireLock(dir);
+  try {
+    openSweep(dir, plan);
+    const resume = prepareResume(dir, plan.trials, opts.retryFailed);
+    log(`sweep ${plan.name} -> ${dir}: ${plan.trials.length} trials, ${resume.done.length} done, ` +
+      `${resume.failed.length} failed${resume.failed.length ? ' (--retry-failed reruns them)' : ''}, ${resume.todo.length} to run`);
+    let interrupted = false;
+    if (resume.todo.length) interrupted = await execute(dir, plan, resume.todo, { backend: opts.backend as BackendChoice, backendInfo, workers }, log);
+    touchSweep(dir);
+    const status = sweepStatus(dir);
+    summary(status, log);
+    if (interrupted) return 130;
+    // a trial process stopped by SIGINT/SIGTERM from outside is unfinished, not failed
+    if (status.counts.pending + status.counts.running > 0) return 1;
+    for (const step of afterSweep) await step({ dir, plan, status, log });
+    // lock: null, as status will read once this run has ended and released the folder
+    if (opts.json) process.stdout.write(JSON.stringify({ ...status, lock: null }) + '\n');
+    return 0;
+  } finally {
+    release();
+  }
+}
+
+/** Train the trials on the local executor; true when interrupted (SIGINT / SIGTERM). */
+async function execute(
+  dir: string, plan: SweepPlan, todo: Trial[],
+  o: { backend: BackendChoice; backendInfo: BackendInfo; workers?: number }, log: (l: string) => void,
+): Promise<boolean> {
+  const { backend, backendInfo, workers } = o;
+  const wp = planWorkers(todo, { workers });
+  log(`workers: ${wp.workers}, OPENBLAS_NUM_THREADS=${wp.threads} per trial${wp.capped ? ` (capped: ${wp.capped})` : ''}`);
+  const view = new SweepView(plan.name, todo);
+  const ac = new AbortController();
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (ac.signal.aborted) process.exit(130);
+    view.line(`${sig}: stopping; the running trials are left unfinished and start again on the next run`);
+    ac.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    await runLocal(todo, { dir, backend, backendInfo, workers, signal: ac.signal, onEvent: (e) => view.event(e) });
+    view.close();
+    return ac.signal.aborted;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+function summary(s: SweepStatus, log: (l: string) => void) {
+  const c = s.counts;
+  log(`sweep ${s.name}: ${c.done} done, ${c.failed} failed, ${c.pending + c.running} unfinished (${resolve(s.dir)})`);
+  const best = s.trials.filter((t) => t.status === 'done' && t.valLoss !== null).sort((a, b) => a.valLoss! - b.valLoss!);
+  if (best.length) log('best by valLoss:');
+  for (const t of best.slice(0, 5)) log(`  ${t.valLoss!.toFixed(4)}  ${t.id}  ${describeMeta(t.meta)}`);
+  for (const t of s.trials.filter((t) => t.status === 'failed')) log(`failed: ${t.id} ${describeMeta(t.meta)}: ${t.reason}${t.message ? ': ' + t.message : ''}`);
+}
+
+/**
+ * --plan: a resolved plan as JSON (for tests and tools that expand trials themselves). Each
+ * trial's config is validated and its id must be the hash of that config.
+ */
+export function readPlanFile(file: string): SweepPlan {
+  const raw = readYamlOrJson(file) as Partial<SweepPlan> | null;
+  if (!raw || typeof raw !== 'object') throw new InputError(file, 'a plan must be an object {name, specHash, spec, trials}');
+  if (typeof raw.name !== 'string' || !/^[A-Za-z0-9_.-]+$/.test(raw.name)) throw new InputError(file, `${show(raw.name)} is not a name (letters, digits, _ . -)`, 'name');
+  if (typeof raw.specHash !== 'string' || !raw.specHash) throw new InputError(file, 'needs a specHash string', 'specHash');
+  if (!Array.isArray(raw.trials) || !raw.trials.length) throw new InputError(file, 'needs a non-empty trials list', 'trials');
+  const trials = raw.trials.map((t, i) => {
+    const config = parseTrial(t?.config, `${file}: trials[${i}].config`);
+    if (t.id !== trialId(config)) throw new InputError(file, `${show(t.id)} is not the id of its config (${trialId(config)})`, `trials[${i}].id`);
+    if (!t.meta || typeof t.meta !== 'object') throw new InputError(file, 'needs meta {kind, variant, seed, ...}', `trials[${i}].meta`);
+    return { id: t.id, config, meta: t.meta };
+  });
+  return { name: raw.name, specHash: raw.specHash, spec: raw.spec ?? null, trials, warnings: [] };
+}
+
+/**
+ * Progress on stderr. A terminal gets a live block (an overall line with the ETA, then one line
+ * per running trial: coordinates, step, loss, tokens/s) with finished trials printed above it;
+ * elsewhere (CI logs, pipes) plain lines: start, a step line per trial every 10 s, end.
+ */
+class SweepView {
+  private readonly tty = Boolean(process.stderr.isTTY) && !process.env.CI;
+  private readonly t0 = Date.now();
+  private readonly work: number;
+  private finished = 0;
+  private failed = 0;
+  private doneWork = 0;
+  private readonly running = new Map<string, { trial: Trial; step: number; loss: number; tps: number; printed: number }>();
+  private drawn = 0;
+  private lastDraw = 0;
+
+  constructor(private readonly name: string, private readonly todo: Trial[]) {
+    this.work = todo.reduce((s, t) => s + t.config.train.steps, 0);
+  }
+
+  event(e: SweepEvent): void {
+    const id = e.trial.id;
+    const label = `${id} ${describeMeta(e.trial.meta)}`;
+    if (e.type === 'start') {
+      this.running.set(id, { trial: e.trial, step: 0, loss: NaN, tps: NaN, printed: 0 });
+      if (!this.tty) this.line(`start ${label}`);
+    } else if (e.type === 'step') {
+      const r = this.running.get(id);
+      if (!r) return;
+      Object.assign(r, { step: e.step, loss: e.loss, tps: e.tokensPerSec });
+      if (!this.tty && Date.now() - r.printed >= 10_000) {
+        r.printed = Date.now();
+        this.line(`${this.trialLine(r)} | ${this.overall()}`);
+      }
+    } else if (e.type === 'log') {
+      this.line(`  ${id}: ${e.line}`);
+    } else {
+      this.running.delete(id);
+      if (e.type === 'interrupted') return this.line(`interrupted ${label}`);
+      this.finished++;
+      this.doneWork += e.trial.config.train.steps;
+      const r = e.result;
+      if (r.status !== 'ok') this.failed++;
+      const what = r.status === 'ok' ? `done ${label}: val loss ${r.valLoss?.toFixed(4)}` : `failed ${label}: ${r.reason}${r.message ? ': ' + r.message : ''}`;
+      this.line(`${what} (${r.seconds.toFixed(1)} s) | ${this.overall()}`);
+    }
+    if (this.tty && (e.type === 'start' || e.type === 'step')) this.draw(e.type === 'start');
+  }
+
+  /** A permanent line (above the live block on a terminal). */
+  line(text: string): void {
+    this.clear();
+    process.stderr.write(text + '\n');
+    if (this.tty) this.draw(true);
+  }
+
+  close(): void {
+    this.clear();
+  }
+
+  private trialLine(r: { trial: Trial; step: number; loss: number; tps: number }): string {
+    const loss = Number.isFinite(r.loss) ? r.loss.toFixed(3) : '-';
+    const tps = Number.isFinite(r.tps) ? Math.round(r.tps) : '-';
+    return `${r.trial.id} ${describeMeta(r.trial.meta)}  step ${r.step}/${r.trial.config.train.steps}  loss ${loss}  ${tps} tok/s`;
+  }
+
+  /** Finished / total, and the ETA from the steps done so far (setup time included). */
+  private overall(): string {
+    const done = this.doneWork + [...this.running.values()].reduce((s, r) => s + r.step, 0);
+    const elapsed = (Date.now() - this.t0) / 1000;
+    const eta = done > 0 ? (elapsed * (this.work - done)) / done : NaN;
+    const failed = this.failed ? ` (${this.failed} failed)` : '';
+    return `${this.finished}/${this.todo.length} finished${failed}, ${this.running.size} running` + (Number.isFinite(eta) ? `, ETA ${formatSeconds(eta)}` : '');
+  }
+
+  private draw(force: boolean): void {
+    const now = Date.now();
+    if (!force && now - this.lastDraw < 100) return;
+    this.lastDraw = now;
+    const width = process.stderr.columns || 120;
+    const lines = [`sweep ${this.name}: ${this.overall()}`, ...[...this.running.values()].map((r) => '  ' + this.trialLine(r))];
+    const up = this.drawn ? `\x1b[${this.drawn}A\r` : '';
+    process.stderr.write(up + lines.map((l) => `\x1b[2K${l.slice(0, width - 1)}\n`).join('') + '\x1b[J');
+    this.drawn = lines.length;
+  }
+
+  private clear(): void {
+    if (!this.tty || !this.drawn) return;
+    process.stderr.write(`\x1b[${this.drawn}A\r\x1b[J`);
+    this.drawn = 0;
+  }
+}

@@ -1,0 +1,258 @@
+/**
+ * The results folder of one sweep (DESIGN: results contract):
+ *   <root>/<sweep>/sweep.json            resolved spec, its hash, created/updated, the trial list
+ *   <root>/<sweep>/sweep.lock            the coordinator that owns the folder (pid, start time)
+ *   <root>/<sweep>/trials/<id>/...       config.json, metrics.jsonl, gates.json, result.json
+ * Only the coordinator holding the lock writes sweep.json and cleans trial folders; its children
+ * write inside their own trial folder.
+ * result.json is written last and atomically, so its presence means finished (ok or failed);
+ * everything else in an unfinished trial folder is disposable and is removed before a rerun.
+ */
+import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { InputError } from '../cli/errors.js';
+import type { TrialResult } from '../train/trial.js';
+import { writeJsonAtomic } from '../util/atomic.js';
+import type { SweepPlan, Trial, TrialMeta } from './types.js';
+
+export const SWEEP_FILE = 'sweep.json';
+
+/** What sweep.json holds. The trial list lets `status` count pending trials without the spec. */
+export interface SweepRecord {
+  name: string;
+  specHash: string;
+  spec: unknown;
+  created: string;
+  updated: string;
+  trials: { id: string; meta: TrialMeta; steps: number }[];
+}
+
+export const trialDir = (dir: string, id: string): string => join(dir, 'trials', id);
+
+function readJson(file: string): unknown {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+/** The sweep.json of a folder, or null when there is none (a missing or fresh folder). */
+export function readSweepRecord(dir: string): SweepRecord | null {
+  const file = join(dir, SWEEP_FILE);
+  if (!existsSync(file)) return null;
+  const r = readJson(file) as SweepRecord | undefined;
+  if (!r || typeof r.specHash !== 'string' || !Array.isArray(r.trials)) {
+    throw new InputError(file, 'is not a sweep.json written by engram-sweep (no specHash or trials)');
+  }
+  return r;
+}
+
+/**
+ * The folder a plan writes to. <root>/<name> when it is free or holds this same spec; a folder
+ * holding another spec is refused, unless `fresh` (--new): then the first of <name>-2, <name>-3,
+ * ... that is free or holds this same spec, so rerunning with --new resumes that folder.
+ */
+export function chooseResultsDir(root: string, plan: Pick<SweepPlan, 'name' | 'specHash'>, fresh = false): string {
+  const base = join(root, plan.name);
+  const holds = (dir: string) => readSweepRecord(dir)?.specHash;
+  const baseHash = holds(base);
+  if (baseHash === undefined || (baseHash === plan.specHash && !fresh)) return base;
+  if (!fresh) {
+    throw new InputError(join(base, SWEEP_FILE),
+      `holds another spec (hash ${baseHash.slice(0, 12)}, this one ${plan.specHash.slice(0, 12)}); ` +
+      `pass --new to write to a new folder (${plan.name}-2, ...) or --results DIR for another root`);
+  }
+  for (let k = 2; ; k++) {
+    const dir = `${base}-${k}`;
+    const h = holds(dir);
+    if (h === undefined || h === plan.specHash) return dir;
+  }
+}
+
+/**
+ * Write sweep.json for this plan (keeping `created` on a resume). Called with the lock held;
+ * it re-checks the hash, since another spec may have claimed the folder before the lock.
+ */
+export function openSweep(dir: string, plan: SweepPlan): SweepRecord {
+  const old = readSweepRecord(dir);
+  if (old && old.specHash !== plan.specHash) {
+    throw new InputError(join(dir, SWEEP_FILE), `holds another spec (hash ${old.specHash.slice(0, 12)}); pass --new`);
+  }
+  const now = new Date().toISOString();
+  const record: SweepRecord = {
+    name: plan.name,
+    specHash: plan.specHash,
+    spec: plan.spec,
+    created: old?.created ?? now,
+    updated: now,
+    trials: plan.trials.map((t) => ({ id: t.id, meta: t.meta, steps: t.config.train.steps })),
+  };
+  writeJsonAtomic(join(dir, SWEEP_FILE), record);
+  return record;
+}
+
+/** Bump sweep.json's `updated` (after a run). */
+export function touchSweep(dir: string): void {
+  const r = readSweepRecord(dir);
+  if (r) writeJsonAtomic(join(dir, SWEEP_FILE), { ...r, updated: new Date().toISOString() });
+}
+
+/** A trial's result.json, or null when absent or unreadable (then the trial is unfinished). */
+export function readResult(dir: string, id: string): TrialResult | null {
+  const r = readJson(join(trialDir(dir, id), 'result.json')) as TrialResult | undefined;
+  return r && (r.status === 'ok' || r.status === 'failed') ? r : null;
+}
+
+/** Remove `*.tmp` leftovers of killed writers (the lock is held: nobody else writes here). */
+export function removeTempFiles(dir: string): void {
+  if (!existsSync(dir)) return;
+  for (const f of readdirSync(dir)) if (f.endsWith('.tmp')) rmSync(join(dir, f), { force: true });
+}
+
+/**
+ * Empty an unfinished (or retried) trial's folder so it starts cleanly: partial metrics, temp
+ * files, config and gates go. result.json goes first, so a kill half-way leaves an unfinished
+ * trial, never a "finished" one without its files.
+ */
+export function resetTrial(dir: string, id: string): void {
+  const t = trialDir(dir, id);
+  rmSync(join(t, 'result.json'), { force: true });
+  rmSync(t, { recursive: true, force: true });
+}
+
+export interface ResumePlan {
+  /** trials to run now, in plan order */
+  todo: Trial[];
+  done: string[];
+  failed: string[];
+}
+
+/**
+ * Sort a plan's trials by what their folders hold: ok results are never run again, failed ones
+ * only with retryFailed, everything else is reset and run. Removes the sweep folder's temp files.
+ */
+export function prepareResume(dir: string, trials: Trial[], retryFailed = false): ResumePlan {
+  removeTempFiles(dir);
+  const out: ResumePlan = { todo: [], done: [], failed: [] };
+  for (const t of trials) {
+    const r = readResult(dir, t.id);
+    if (r?.status === 'ok') out.done.push(t.id);
+    else if (r?.status === 'failed' && !retryFailed) out.failed.push(t.id);
+    else {
+      resetTrial(dir, t.id);
+      out.todo.push(t);
+    }
+  }
+  return out;
+}
+
+/**
+ * The result.json the coordinator writes for a trial whose process died without one (crashed,
+ * out of memory), in the shape runTrial writes.
+ */
+export function writeFailedResult(
+  dir: string,
+  id: string,
+  r: { reason: 'crashed' | 'oom' | 'error'; message: string; step?: number; tokens?: number; seconds: number },
+  backend: { name: string; native: boolean; threads: number },
+): TrialResult {
+  const result: TrialResult = {
+    status: 'failed',
+    reason: r.reason,
+    message: r.message,
+    ...(r.step !== undefined ? { step: r.step } : {}),
+    valLoss: null,
+    valBpb: null,
+    tokens: r.tokens ?? 0,
+    seconds: r.seconds,
+    backend: backend.name,
+    native: backend.native,
+    threads: backend.threads,
+  };
+  writeJsonAtomic(join(trialDir(dir, id), 'result.json'), result);
+  return result;
+}
+
+// ---- the coordinator lock -------------------------------------------------------------------
+
+export const LOCK_FILE = 'sweep.lock';
+
+export interface LockInfo {
+  pid: number;
+  host: string;
+  /** ISO time the coordinator took the lock */
+  started: string;
+  /** the process's start time in clock ticks since boot (Linux), so a reused pid is not "alive" */
+  procStart?: string;
+}
+
+/** Field 22 of /proc/<pid>/stat (start time); undefined off Linux or for a dead pid. */
+function procStart(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+export function readLock(dir: string): LockInfo | null {
+  const l = readJson(join(dir, LOCK_FILE)) as LockInfo | undefined;
+  return l && typeof l.pid === 'number' ? l : null;
+}
+
+/** Is the lock's owner still running? A lock from another host counts as live (we cannot tell). */
+export function lockAlive(l: LockInfo | null): boolean {
+  if (!l) return false;
+  if (l.host !== hostname()) return true;
+  try {
+    process.kill(l.pid, 0);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  const now = procStart(l.pid);
+  return !(l.procStart && now && now !== l.procStart);
+}
+
+/**
+ * Take the folder's lock or throw InputError (exit 2) naming the live owner. The lock is created
+ * whole by link(2), which fails if it exists; a stale one (dead pid) is removed and taken over.
+ * Returns the release function (also run at process exit).
+ */
+export function acquireLock(dir: string): () => void {
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, LOCK_FILE);
+  const info: LockInfo = { pid: process.pid, host: hostname(), started: new Date().toISOString(), procStart: procStart(process.pid) };
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify(info) + '\n');
+  try {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        linkSync(tmp, file);
+        break;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      }
+      const owner = readLock(dir);
+      if (attempt > 0 || lockAlive(owner)) {
+        const who = owner ? `pid ${owner.pid} on ${owner.host}, since ${owner.started}` : 'an unreadable lock';
+        throw new InputError(dir, `is in use by another engram-sweep run (${who}); wait for it to end, or delete ${file} if that process is gone`);
+      }
+      // stale: remove it, unless another coordinator took it over meanwhile
+      if (readLock(dir)?.pid === owner?.pid) rmSync(file, { force: true });
+    }
+  } finally {
+    rmSync(tmp, { force: true });
+  }
+  let held = true;
+  const release = () => {
+    if (!held) return;
+    held = false;
+    process.off('exit', release);
+    if (readLock(dir)?.pid === process.pid) rmSync(file, { force: true });
+  };
+  process.on('exit', release);
+  return release;
+}
