@@ -1,0 +1,26 @@
+/**
+ * What every sweep does when its trials are done: fit the laws its trials allow, then write the
+ * report. A fit or report that cannot be made (e.g. fewer than three rho values) is said in one
+ * line and does not fail the run: the trials' results are what the run was for.
+ */
+import { fitSweep } from '../fit/index.js';
+import { writeReport } from '../report/index.js';
+import { afterSweep } from './commands/run.js';
+import { InputError } from './errors.js';
+
+afterSweep.push(async ({ dir, log }) => {
+  try {
+    const fits = fitSweep(dir);
+    log(`fits: ${fits.length} written to ${dir}/fits.json`);
+  } catch (e) {
+    if (!(e instanceof InputError)) throw e;
+    log(`fits: skipped (${e.line()})`);
+  }
+  try {
+    const r = await writeReport(dir);
+    log(`report: ${r.html}`);
+  } catch (e) {
+    if (!(e instanceof InputError)) throw e;
+    log(`report: skipped (${e.line()})`);
+  }
+});

@@ -1,0 +1,119 @@
+/**
+ * fit/: the U-curve per budget (vertex + bootstrap interval, gain over pure MoE) and the memory
+ * law in slots (+ intervals, and Engram's slot multiple against OverEncoding). DESIGN: fit --json
+ * is {kind, x, y, by, groups: [{key, n, ...}]}; a results folder gets fits.json with one such
+ * object per kind its trials allow.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { InputError } from '../cli/errors.js';
+import { writeJsonAtomic } from '../util/atomic.js';
+import { percentileInterval, type Interval } from './bootstrap.js';
+import { fitPowerlaw, type PowerlawGroup, type PowerlawOptions, type PowerlawReplicates } from './powerlaw.js';
+import { sweepDatasets, type ColumnChoice, type Dataset, type FitKind } from './source.js';
+import { fitUshape, type UshapeGroup, type UshapeOptions } from './ushape.js';
+
+export { fitUshape, fitQuadratic, type UshapeGroup } from './ushape.js';
+export { fitPowerlaw, type PowerlawGroup } from './powerlaw.js';
+export { akima } from './akima.js';
+export { lm, multiStart, HUBER_DELTA } from './robust.js';
+export { tableDataset, sweepDatasets, isFolder, FIT_KINDS, type Dataset, type FitKind } from './source.js';
+
+/**
+ * slotMultiple: how many slots Engram needs, as a multiple of OverEncoding's, to reach
+ * OverEncoding's best loss. With L_OE the lowest OverEncoding seed mean, observed at M_OE slots,
+ * and Engram's power law L = A M^-alpha solved for L_OE, M_E = (A / L_OE)^(1 / alpha):
+ * slotMultiple = M_E / M_OE. Below 1 means Engram needs fewer slots; the paper's "~3x fewer"
+ * is slotMultiple ~ 0.33. The interval pairs each Engram resample with an OverEncoding resample.
+ */
+export interface SlotMultiple {
+  value: number | null;
+  interval: Interval | null;
+  overencodingLoss: number;
+  overencodingSlots: number;
+  engramSlots: number | null;
+  /** M_E outside Engram's sampled slot range: the value rests on the fit's extrapolation */
+  extrapolated: boolean;
+}
+
+export interface FitResult {
+  kind: FitKind;
+  x: string;
+  y: string;
+  by: string | null;
+  groups: (UshapeGroup | PowerlawGroup)[];
+  slotMultiple?: SlotMultiple;
+}
+
+export type FitOptions = UshapeOptions & PowerlawOptions;
+
+const slotsAt = (A: number, alpha: number, loss: number) => (alpha > 0 ? (A / loss) ** (1 / alpha) : NaN);
+
+export function slotMultiple(engram: { group: PowerlawGroup; replicates: PowerlawReplicates | null }, oe: { group: PowerlawGroup; replicates: PowerlawReplicates | null }, level = 0.9): SlotMultiple {
+  const best = oe.group.residuals.reduce((a, b) => (b.y < a.y ? b : a));
+  const mE = slotsAt(engram.group.A, engram.group.alpha, best.y);
+  const er = engram.replicates;
+  const or = oe.replicates;
+  let interval: Interval | null = null;
+  if (er && or) {
+    const B = Math.min(er.A.length, or.A.length);
+    const v = Array.from({ length: B }, (_, b) => slotsAt(er.A[b], er.alpha[b], or.bestY[b]) / or.bestX[b]);
+    interval = percentileInterval(v, level);
+  }
+  const xs = engram.group.residuals.map((r) => r.x);
+  return {
+    value: Number.isFinite(mE) ? mE / best.x : null,
+    interval,
+    overencodingLoss: best.y,
+    overencodingSlots: best.x,
+    engramSlots: Number.isFinite(mE) ? mE : null,
+    extrapolated: !(mE >= Math.min(...xs) && mE <= Math.max(...xs)),
+  };
+}
+
+/** Fit every series of a dataset; bad shapes (too few x values) are input errors naming the group. */
+export function fitDataset(ds: Dataset, opts: FitOptions = {}): FitResult {
+  const need = ds.kind === 'ushape' ? 3 : 2;
+  for (const s of ds.series) {
+    if (s.points.length < need) {
+      const what = ds.kind === 'ushape' ? 'a quadratic needs at least 3' : 'a power law needs at least 2';
+      const at = ds.by ? `${ds.by} ${s.key}: ` : '';
+      throw new InputError(ds.where, `${at}${s.points.length} distinct ${ds.x} value(s) (${s.points.map((p) => p.x).join(', ')}); ${what}`);
+    }
+  }
+  const head = { kind: ds.kind, x: ds.x, y: ds.y, by: ds.by };
+  if (ds.kind === 'ushape') return { ...head, groups: ds.series.map((s) => fitUshape(s, opts)) };
+  const fits = ds.series.map((s) => fitPowerlaw(s, opts));
+  const result: FitResult = { ...head, groups: fits.map((f) => f.group) };
+  const e = fits.find((f) => f.group.key === 'engram');
+  const o = fits.find((f) => f.group.key === 'overencoding');
+  if (e && o) result.slotMultiple = slotMultiple(e, o, opts.level);
+  return result;
+}
+
+/** fits.json of a results folder: the sweep's name and one fit per kind. */
+export interface FitsFile {
+  sweep: string;
+  fits: FitResult[];
+}
+
+/**
+ * Fit a results folder (both kinds as its trials allow, or those asked for) and write
+ * <dir>/fits.json atomically, after every fit succeeded. Fits of other kinds already in
+ * fits.json are kept when only some kinds are refitted.
+ */
+export function fitSweep(dir: string, opts: FitOptions & { kinds?: FitKind[]; columns?: ColumnChoice } = {}): FitResult[] {
+  const results = sweepDatasets(dir, opts.kinds ?? null, opts.columns).map((ds) => fitDataset(ds, opts));
+  const file = join(dir, 'fits.json');
+  let kept: FitResult[] = [];
+  if (opts.kinds && existsSync(file)) {
+    try {
+      kept = (JSON.parse(readFileSync(file, 'utf8')) as FitsFile).fits.filter((f) => !results.some((r) => r.kind === f.kind));
+    } catch {
+      kept = []; // an unreadable old fits.json is replaced
+    }
+  }
+  const out: FitsFile = { sweep: basename(resolve(dir)), fits: [...kept, ...results] };
+  writeJsonAtomic(file, out);
+  return results;
+}

@@ -1,0 +1,113 @@
+/**
+ * Memory scaling (paper Figure 3, right): validation loss against Engram slots M on log axes, a
+ * fixed backbone, Engram beside OverEncoding. Seeds as points, their means joined, and the fitted
+ * law L = A M^-alpha (solid; ENGRAM-SPEC 4) when fits.json has it, and the saturating
+ * E + A M^-alpha (dashed) when the data determine E.
+ */
+import type { TopLevelSpec } from 'vega-lite';
+import type { TrialRow } from '../../results/table.js';
+import type { ReportData } from '../data.js';
+import { groupFor, num, type PowerLawGroup } from '../fits.js';
+import { mean, round, topLevel, unique, VARIANT_COLORS, variantScale } from './common.js';
+
+export const POWERLAW = {
+  width: 420,
+  height: 260,
+  /** points per drawn fit curve, evenly spaced in log M */
+  curvePoints: 41,
+  pointOpacity: 0.45,
+  variants: ['engram', 'overencoding'],
+};
+
+/** L(M) = A M^-alpha + E, sampled log-evenly over [m0, m1]. */
+export function powerCurve(A: number, alpha: number, E: number | null, m0: number, m1: number, n = POWERLAW.curvePoints) {
+  const l0 = Math.log10(m0);
+  const l1 = Math.log10(m1);
+  return Array.from({ length: n }, (_, i) => {
+    const slots = 10 ** (l0 + ((l1 - l0) * i) / (n - 1));
+    return { slots: round(slots), loss: round(A * slots ** -alpha + (E ?? 0)) };
+  });
+}
+
+/** The pure law A M^-alpha (the fit's main line) and, when the data determine E, E + A' M^-alpha'. */
+function curvesFor(variant: string, g: PowerLawGroup | undefined, m0: number, m1: number) {
+  const A = num(g?.A);
+  const alpha = num(g?.alpha);
+  const out = A === null || alpha === null ? [] : powerCurve(A, alpha, null, m0, m1).map((p) => ({ ...p, variant, law: 'A M^-alpha' }));
+  const s = g?.saturating;
+  const [sE, sA, sAlpha] = [num(s?.E), num(s?.A), num(s?.alpha)];
+  if (s?.determined && sE !== null && sA !== null && sAlpha !== null) {
+    out.push(...powerCurve(sA, sAlpha, sE, m0, m1).map((p) => ({ ...p, variant, law: 'E + A M^-alpha' })));
+  }
+  return out;
+}
+
+/** The per-(variant, slots) means, joined by a line when no fit is drawn. */
+function means(trials: TrialRow[]) {
+  const by = new Map<string, TrialRow[]>();
+  for (const r of trials) {
+    const k = `${r.variant}|${r.slots}`;
+    by.set(k, [...(by.get(k) ?? []), r]);
+  }
+  return [...by.values()].map((rs) => ({ variant: rs[0].variant, slots: rs[0].slots, loss: round(mean(rs.map((r) => r.valLoss!))), n: rs.length }));
+}
+
+// nice: false, or a log axis rounds out to whole decades and flattens a few-hundredths effect
+const x = { field: 'slots', type: 'quantitative', title: 'memory slots M (log)', scale: { type: 'log', nice: false, padding: 8 } };
+const y = { field: 'loss', type: 'quantitative', title: 'validation loss (nats, log)', scale: { type: 'log', nice: false, padding: 8 } };
+
+/** Seeds as points, their means as diamonds. */
+function pointLayers(trials: TrialRow[], avg: ReturnType<typeof means>, color: object): object[] {
+  const seeds = trials.map((r) => ({ id: r.id, variant: r.variant, seed: r.seed, slots: r.slots, loss: round(r.valLoss!) }));
+  return [
+    {
+      data: { values: seeds },
+      mark: { type: 'point', filled: true, size: 28, opacity: POWERLAW.pointOpacity },
+      encoding: { x, y, color, tooltip: [{ field: 'id' }, { field: 'seed' }, { field: 'slots' }, { field: 'loss' }] },
+    },
+    {
+      data: { values: avg },
+      mark: { type: 'point', shape: 'diamond', size: 60, filled: true },
+      encoding: { x, y, color, tooltip: [{ field: 'variant' }, { field: 'slots' }, { field: 'loss', title: 'mean loss' }, { field: 'n', title: 'seeds' }] },
+    },
+  ];
+}
+
+/** Fitted laws, solid (pure power law) or dashed (with a floor E). */
+function curveLayer(curves: ReturnType<typeof curvesFor>, color: object): object {
+  const laws = ['A M^-alpha', 'E + A M^-alpha'].filter((l) => curves.some((c) => c.law === l));
+  const range = laws.map((l) => (l === 'A M^-alpha' ? [1, 0] : [6, 3]));
+  const strokeDash = { field: 'law', type: 'nominal', title: 'fit', scale: { domain: laws, range } };
+  return { data: { values: curves }, mark: { type: 'line', strokeWidth: 2 }, encoding: { x, y, color, strokeDash, detail: { field: 'variant' } } };
+}
+
+/** The memory-law chart, or null when there are no successful memory trials with slots. */
+export function powerlawChart(d: ReportData): TopLevelSpec | null {
+  const ok = (r: TrialRow) => r.status === 'ok' && r.kind === 'memory' && r.valLoss != null;
+  const trials = d.rows.filter((r) => ok(r) && (r.slots ?? 0) > 0 && POWERLAW.variants.includes(r.variant));
+  if (!trials.length) return null;
+  const variants = unique(trials.map((r) => r.variant));
+  const color = { field: 'variant', type: 'nominal', title: 'variant', scale: variantScale(variants) };
+  const m0 = Math.min(...trials.map((r) => r.slots!));
+  const m1 = Math.max(...trials.map((r) => r.slots!));
+  const curves = variants.flatMap((v) => curvesFor(v, groupFor(d.fits?.powerlaw, v), m0, m1));
+  const fitted = new Set(curves.map((c) => c.variant));
+  const avg = means(trials);
+  const layers = pointLayers(trials, avg, color);
+  // variants without a fit get their means joined, so the trend still shows
+  const unfitted = avg.filter((p) => !fitted.has(p.variant));
+  if (unfitted.length) layers.push({ data: { values: unfitted }, mark: { type: 'line', strokeDash: [3, 3], strokeWidth: 1 }, encoding: { x, y, color } });
+  if (curves.length) layers.push(curveLayer(curves, color));
+  // the backbone alone (no memory), when the sweep ran it
+  const moe = d.rows.filter((r) => ok(r) && r.variant === 'moe');
+  if (moe.length) {
+    const values = [{ loss: round(mean(moe.map((r) => r.valLoss!))) }];
+    layers.push({ data: { values }, mark: { type: 'rule', color: VARIANT_COLORS.moe, strokeDash: [2, 2] }, encoding: { y } });
+  }
+  const what = curves.length ? 'lines: fitted L = A M^-alpha (+ E)' : 'dashed: means (no fit yet: engram-sweep fit)';
+  return topLevel('Validation loss vs memory slots', `fixed backbone; points: seeds, diamonds: means; ${what}`, {
+    width: POWERLAW.width,
+    height: POWERLAW.height,
+    layer: layers,
+  });
+}
