@@ -30,3 +30,6 @@ export { SweepSchema } from './sweep/schema.js';
 export { runLocal } from './sweep/local.js';
 export { sweepStatus } from './sweep/status.js';
 export { readTrialRows, trialsTable, readMetrics } from './results/table.js';
+export { fitSweep, fitDataset, fitUshape, fitPowerlaw, slotMultiple, tableDataset, sweepDatasets } from './fit/index.js';
+export type { FitResult, FitsFile, UshapeGroup, PowerlawGroup } from './fit/index.js';
+export { writeReport, buildReport } from './report/index.js';

@@ -5,9 +5,10 @@
  * - L = a + b log10 M, b = slopePerDecade (the paper's points give about -0.028);
  * - L = E + A M^-alpha where the data determine E (Chinchilla's form, fitted the way the Epoch AI
  *   replication repaired Approach 3: Huber loss, bounds, a grid of starts, a converged
- *   optimiser, bootstrap intervals; see fitSaturating). Over a decade or two of slots a loss that is
- *   straight in log M says nothing about E, so E is reported null with the reason unless four or
- *   more slot counts pin it strictly inside its bounds, interval included.
+ *   optimiser, bootstrap intervals; see fitSaturating). Over a decade or two of slots a loss
+ *   that is straight in log M says nothing about E, so E is reported null with the reason unless
+ *   four or more slot counts pin it strictly inside its bounds, its interval narrower than the
+ *   losses' own range.
  * Residuals are standardised by each point's standard error (seed noise) or, without seeds to
  * pool, by a robust scale (1.4826 MAD) of the fit's own residuals, so Huber's delta is 1.345.
  */

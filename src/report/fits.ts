@@ -61,7 +61,7 @@ export interface FitResult<G> {
   y?: string;
   by?: string | string[];
   groups: G[];
-  /** how many times more slots OverEncoding needs for Engram's loss (powerlaw, both variants) */
+  /** Engram's slots to reach OverEncoding's best loss / OverEncoding's slots there (src/fit; ~0.33 in the paper) */
   slotMultiple?: unknown;
 }
 
