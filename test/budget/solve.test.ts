@@ -4,6 +4,7 @@ import { InputError } from '../../src/cli/errors.js';
 import { account } from '../../src/model/accounting.js';
 import type { ModelConfig } from '../../src/model/config.js';
 import { loadSweep } from '../../src/sweep/spec.js';
+import { inputErrorLine } from '../helpers/input-error.js';
 
 const rhos = Array.from({ length: 11 }, (_, i) => i / 10);
 
@@ -61,15 +62,7 @@ describe('solveAllocation', () => {
   });
 
   it('says why a budget cannot be met', () => {
-    const msg = (f: () => unknown) => {
-      try {
-        f();
-      } catch (e) {
-        expect(e).toBeInstanceOf(InputError);
-        return (e as InputError).line();
-      }
-      throw new Error('no error');
-    };
+    const msg = inputErrorLine;
     expect(msg(() => budgetTotal(backbone, { ratio: 1.000001 }, opts))).toMatch(/ratio 1.000001 is below P_tot\/P_act = 1.002 .*P_act above P_tot/);
     expect(msg(() => solveAllocation(backbone, 100_000, 0.5, opts))).toMatch(/P_tot 100000 is below the backbone's own .* P_act above P_tot/);
     // just above the bare backbone: no room for the memory's dense part

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { InputError } from '../../src/cli/errors.js';
 import { hashRequestLayer, resolveHashRequest } from '../../src/hash/request.js';
 import { hashIdsBigInt } from '../../src/hash/reference.js';
+import { inputErrorLine } from '../helpers/input-error.js';
 
 const WHERE = 'req.json';
 
@@ -9,15 +10,6 @@ function resolve(req: Record<string, unknown>) {
   return resolveHashRequest(req, WHERE);
 }
 
-function inputErrorLine(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(InputError);
-    return (e as InputError).line();
-  }
-  throw new Error('expected an InputError');
-}
 
 /** [B*T*W] -> [B][T][W] */
 function nest(flat: ArrayLike<number>, B: number, T: number, W: number): number[][][] {

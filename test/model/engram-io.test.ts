@@ -10,6 +10,7 @@ import {
 import { engram64, lookupRows64 } from '../../src/model/engram64.js';
 import { paramSpecs } from '../../src/model/params.js';
 import { Rng } from '../../src/util/rng.js';
+import { inputErrorLine } from '../helpers/input-error.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -30,15 +31,7 @@ function randomStateDict(seed: number): StateDict {
   return sd;
 }
 
-const errorOf = (f: () => unknown) => {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(InputError);
-    return (e as InputError).line();
-  }
-  throw new Error('expected an InputError');
-};
+const errorOf = inputErrorLine;
 
 describe('reference names and shapes', () => {
   it('lists every tensor of spec 6 with its torch shape', () => {

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { InputError } from '../../src/cli/errors.js';
 import { loadSweep } from '../../src/sweep/spec.js';
 import { trialId } from '../../src/train/trial-id.js';
+import { inputErrorLine } from '../helpers/input-error.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'es-spec-'));
 const specFile = (name: string, text: string) => {
@@ -13,16 +14,7 @@ const specFile = (name: string, text: string) => {
   return f;
 };
 
-/** The one line the CLI would print. */
-const line = (f: () => unknown): string => {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(InputError);
-    return (e as InputError).line();
-  }
-  throw new Error('accepted bad input');
-};
+const line = inputErrorLine;
 
 const base = `
 backbone:

@@ -1,16 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../src/cli/errors.js';
 import { parseTrial } from '../../src/train/config.js';
+import { inputErrorLine } from '../helpers/input-error.js';
 
-const bad = (input: unknown): string => {
-  try {
-    parseTrial(input, 'trial.yaml');
-  } catch (e) {
-    expect(e).toBeInstanceOf(InputError);
-    return (e as InputError).line();
-  }
-  throw new Error('accepted bad input');
-};
+const bad = (input: unknown): string => inputErrorLine(() => parseTrial(input, 'trial.yaml'));
 
 describe('trial config', () => {
   it('fills defaults', () => {
