@@ -13,6 +13,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { InputError, show } from '../cli/errors.js';
+import { registerNativeKernels } from '../native/index.js';
 import { registerCpuKernels, registerWasmKernels } from './kernels/index.js';
 
 export type BackendChoice = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
@@ -85,7 +86,8 @@ async function tryWasm(): Promise<boolean> {
   return tf.setBackend('wasm');
 }
 
-function info(name: string): BackendInfo {
+function info(name: string, blasThreads?: number): BackendInfo {
+  if (blasThreads != null) return { name, threads: blasThreads, native: true };
   const threads = name === 'wasm' ? tfWasm.getThreadsCount() : name === 'tensorflow' ? os.availableParallelism() : 1;
   return { name, threads, native: false };
 }
@@ -101,6 +103,7 @@ export async function initBackend(choice: BackendChoice, opts: BackendOptions = 
   }
   let chosen: string | undefined;
   let detail = '';
+  let blasThreads: number | undefined;
   if (choice === 'auto' || choice === 'tensorflow') {
     const t = await tryTensorflow(opts.load ?? dynamicImport);
     if (t.ok) {
@@ -118,6 +121,14 @@ export async function initBackend(choice: BackendChoice, opts: BackendOptions = 
     if (await tryWasm()) {
       chosen = 'wasm';
       detail = (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) ? ' (simd)' : ' (no simd)';
+      // The optional OpenBLAS addon (src/native) stacks its kernels over ours; threads are then BLAS threads.
+      const n = registerNativeKernels();
+      if (n.active) {
+        blasThreads = n.blas?.threads ?? 1;
+        detail += `, BLAS: ${n.blas?.config}`;
+      } else if (n.broken) {
+        log(`backend: native addon skipped: ${n.reason}`);
+      }
     } else if (choice === 'wasm') {
       throw new InputError('--backend', 'wasm failed to initialise (see the tfjs warning above)');
     } else {
@@ -129,7 +140,7 @@ export async function initBackend(choice: BackendChoice, opts: BackendOptions = 
     if (!(await tf.setBackend('cpu'))) throw new Error('the tfjs cpu backend failed to initialise');
     chosen = 'cpu';
   }
-  const result = info(chosen);
+  const result = info(chosen, chosen === 'wasm' ? blasThreads : undefined);
   log(`backend: ${result.name}${detail}, threads: ${result.threads}, native kernels: ${result.native ? 'on' : 'off'}`);
   return result;
 }

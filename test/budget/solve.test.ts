@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { budgetTotal, solveAllocation } from '../../src/budget/solve.js';
-import { InputError } from '../../src/cli/errors.js';
 import { account } from '../../src/model/accounting.js';
 import type { ModelConfig } from '../../src/model/config.js';
 import { loadSweep } from '../../src/sweep/spec.js';

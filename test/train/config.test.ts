@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { InputError } from '../../src/cli/errors.js';
 import { parseTrial } from '../../src/train/config.js';
 import { inputErrorLine } from '../helpers/input-error.js';
 

@@ -2,6 +2,7 @@ import { Option, type Command } from 'commander';
 import { resolve } from 'node:path';
 import { BACKEND_CHOICES, initBackend, type BackendChoice, type BackendInfo } from '../../backend/index.js';
 import { planWorkers, runLocal, type SweepEvent } from '../../sweep/local.js';
+import { CollectError, connectRedis, parseRedisUrl, runRedis } from '../../sweep/redis.js';
 import { loadSweep } from '../../sweep/spec.js';
 import { acquireLock, chooseResultsDir, openSweep, prepareResume, touchSweep } from '../../sweep/store.js';
 import { describeMeta, sweepStatus, type SweepStatus } from '../../sweep/status.js';
@@ -11,6 +12,7 @@ import { trialId } from '../../train/trial-id.js';
 import { readYamlOrJson } from '../../util/load.js';
 import { formatSeconds } from '../../util/progress.js';
 import { InputError, show } from '../errors.js';
+import type { Redis } from 'ioredis';
 
 export interface AfterSweepContext {
   /** the sweep's results folder */
@@ -35,7 +37,15 @@ interface RunOpts {
   new?: boolean;
   json?: boolean;
   plan?: boolean;
+  executor: string;
+  redis?: string;
+  attempts: string;
+  backoff: string;
 }
+
+const EXECUTORS = ['local', 'redis'];
+/** What the results folder's file system says when it cannot be written (as root too: ENOTDIR, EROFS, ENOSPC, EPERM for chattr +i). */
+const WRITE_ERRORS = ['EACCES', 'EPERM', 'EROFS', 'ENOTDIR', 'ENOSPC', 'EDQUOT', 'EISDIR', 'ENOENT', 'EEXIST'];
 
 export function register(program: Command): void {
   program
@@ -49,8 +59,13 @@ export function register(program: Command): void {
     .option('--results <dir>', 'results root; the sweep writes to <dir>/<sweep name>', 'results')
     .option('--new', 'if <results>/<sweep> holds another spec, use the first of <sweep>-2, -3, ... that is free or holds this spec')
     .option('--json', 'print the final status on stdout (the shape of status --json)')
+    .option('--executor <name>', `where trials train: ${EXECUTORS.join('|')} (redis: on engram-sweep worker processes, any machine)`, 'local')
+    .option('--redis <url>', 'with --executor redis: the Redis the workers use, redis://HOST:PORT')
+    .option('--attempts <n>', 'with --executor redis: tries per trial (crash, out of memory, error) before it is recorded failed', '3')
+    .option('--backoff <s>', 'with --executor redis: seconds before the first retry, doubling each time', '30')
     .addOption(new Option('--plan', 'internal: <spec> is an expanded sweep plan, JSON {name, specHash, spec, trials}').hideHelp())
-    .addHelpText('after', '\nExamples:\n  engram-sweep run sweeps/quick.yaml --workers 2\n  engram-sweep run sweeps/quick.yaml --set train.steps=50 --new\n')
+    .addHelpText('after', '\nExamples:\n  engram-sweep run sweeps/quick.yaml --workers 2\n  engram-sweep run sweeps/quick.yaml --set train.steps=50 --new\n' +
+      '  engram-sweep run sweeps/quick.yaml --executor redis --redis redis://10.0.0.5:6379   (then: engram-sweep worker --redis ...)\n')
     .action(async (file: string, opts: RunOpts) => {
       process.exitCode = await runSweep(file, opts);
     });
@@ -66,33 +81,84 @@ async function runSweep(file: string, opts: RunOpts): Promise<number> {
     throw new InputError('--workers', `${show(opts.workers)} is not a whole number of at least 1`);
   }
   if (opts.plan && opts.set.length) throw new InputError('--set', 'cannot be used with --plan (the plan is already resolved)');
+  const remote = checkExecutor(opts, workers);
   const plan = opts.plan ? readPlanFile(file) : loadSweep(file, opts.set);
   for (const w of plan.warnings ?? []) log(`warning: ${w}`);
-  // checked before anything is written: a missing native backend is one line and exit 2, not
-  // N failed trials
-  const backendInfo = await initBackend(opts.backend as BackendChoice, { log });
-  const dir = chooseResultsDir(opts.results, plan, opts.new);
-  const release = acquireLock(dir);
+  // checked before anything is written: a missing native backend (or an unreachable Redis) is
+  // one line and exit 2, not N failed trials
+  const backendInfo = remote ? undefined : await initBackend(opts.backend as BackendChoice, { log });
+  const connection = remote ? await connectRedis(remote.url) : undefined;
   try {
-    openSweep(dir, plan);
-    const resume = prepareResume(dir, plan.trials, opts.retryFailed);
-    log(`sweep ${plan.name} -> ${dir}: ${plan.trials.length} trials, ${resume.done.length} done, ` +
-      `${resume.failed.length} failed${resume.failed.length ? ' (--retry-failed reruns them)' : ''}, ${resume.todo.length} to run`);
-    let interrupted = false;
-    if (resume.todo.length) interrupted = await execute(dir, plan, resume.todo, { backend: opts.backend as BackendChoice, backendInfo, workers }, log);
-    touchSweep(dir);
-    const status = sweepStatus(dir);
-    summary(status, log);
-    if (interrupted) return 130;
-    // a trial process stopped by SIGINT/SIGTERM from outside is unfinished, not failed
-    if (status.counts.pending + status.counts.running > 0) return 1;
-    for (const step of afterSweep) await step({ dir, plan, status, log });
-    // lock: null, as status will read once this run has ended and released the folder
-    if (opts.json) process.stdout.write(JSON.stringify({ ...status, lock: null }) + '\n');
-    return 0;
+    const dir = chooseResultsDir(opts.results, plan, opts.new);
+    const { release, resume } = openFolder(dir, plan, opts.retryFailed);
+    try {
+      log(`sweep ${plan.name} -> ${dir}: ${plan.trials.length} trials, ${resume.done.length} done, ` +
+        `${resume.failed.length} failed${resume.failed.length ? ' (--retry-failed reruns them)' : ''}, ${resume.todo.length} to run`);
+      let interrupted = false;
+      if (resume.todo.length && connection && remote) {
+        interrupted = await executeRemote(dir, plan, resume.todo, { ...remote, connection, retryFailed: opts.retryFailed }, log);
+      } else if (resume.todo.length) {
+        interrupted = await execute(dir, plan, resume.todo, { backend: opts.backend as BackendChoice, backendInfo: backendInfo!, workers }, log);
+      }
+      return await finishSweep(dir, plan, interrupted, opts, log);
+    } catch (e) {
+      if (!(e instanceof CollectError)) throw e;
+      log(`engram-sweep: ${e.message}`);
+      return 1;
+    } finally {
+      release();
+    }
   } finally {
-    release();
+    connection?.disconnect();
   }
+}
+
+/** --executor and its options; the Redis settings when it is redis. */
+function checkExecutor(opts: RunOpts, workers: number | undefined): { url: string; attempts: number; backoffMs: number } | null {
+  if (!EXECUTORS.includes(opts.executor)) throw new InputError('--executor', `${show(opts.executor)} is not one of ${EXECUTORS.join(', ')}`);
+  if (opts.executor === 'local') {
+    if (opts.redis !== undefined) throw new InputError('--redis', 'is only used with --executor redis');
+    return null;
+  }
+  if (opts.redis === undefined) throw new InputError('--redis', 'is required with --executor redis: give redis://HOST:PORT');
+  if (workers !== undefined) throw new InputError('--workers', 'does not apply to --executor redis: start workers with engram-sweep worker --concurrency N');
+  const attempts = /^[0-9]+$/.test(opts.attempts) ? Number(opts.attempts) : NaN;
+  if (!(attempts >= 1 && attempts <= 100)) throw new InputError('--attempts', `${show(opts.attempts)} is not a whole number in [1, 100]`);
+  const backoff = /^[0-9]*\.?[0-9]+$/.test(opts.backoff) ? Number(opts.backoff) : NaN;
+  if (!(backoff >= 0 && backoff <= 86_400)) throw new InputError('--backoff', `${show(opts.backoff)} is not a number of seconds in [0, 86400]`);
+  return { url: parseRedisUrl(opts.redis), attempts, backoffMs: Math.round(backoff * 1000) };
+}
+
+/**
+ * Lock the folder, write sweep.json, sort its trials. A folder the file system refuses (read-only,
+ * full, under a file) is one line and exit 2; writes are temp + rename, so nothing is left half-written.
+ */
+function openFolder(dir: string, plan: SweepPlan, retryFailed?: boolean) {
+  let release = () => {};
+  try {
+    release = acquireLock(dir);
+    openSweep(dir, plan);
+    return { release, resume: prepareResume(dir, plan.trials, retryFailed) };
+  } catch (e) {
+    release();
+    const code = (e as NodeJS.ErrnoException).code;
+    if (e instanceof InputError || !code || !WRITE_ERRORS.includes(code)) throw e;
+    throw new InputError(dir, `cannot write the results folder (${code}: ${(e as Error).message.replace(/^[A-Z]+: /, '')}); choose another with --results DIR`);
+  }
+}
+
+/** Summary, exit code, and the after-sweep steps when the sweep ran to its end. */
+async function finishSweep(dir: string, plan: SweepPlan, interrupted: boolean, opts: RunOpts, log: (l: string) => void): Promise<number> {
+  touchSweep(dir);
+  const status = sweepStatus(dir);
+  summary(status, log);
+  if (interrupted) return 130;
+  // a trial process stopped by SIGINT/SIGTERM from outside is unfinished, not failed
+  if (status.counts.pending + status.counts.running > 0) return 1;
+  for (const step of afterSweep) await step({ dir, plan, status, log });
+  // lock: null, as status will read once this run has ended and released the folder
+  if (opts.json) process.stdout.write(JSON.stringify({ ...status, lock: null }) + '\n');
+  return 0;
 }
 
 /** Train the trials on the local executor; true when interrupted (SIGINT / SIGTERM). */
@@ -116,6 +182,32 @@ async function execute(
     await runLocal(todo, { dir, backend, backendInfo, workers, signal: ac.signal, onEvent: (e) => view.event(e) });
     view.close();
     return ac.signal.aborted;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+/** Train the trials on worker processes through Redis; true when interrupted (SIGINT / SIGTERM). */
+async function executeRemote(
+  dir: string, plan: SweepPlan, todo: Trial[],
+  o: { url: string; attempts: number; backoffMs: number; connection: Redis; retryFailed?: boolean }, log: (l: string) => void,
+): Promise<boolean> {
+  const view = new SweepView(plan.name, todo);
+  const ac = new AbortController();
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (ac.signal.aborted) process.exit(130);
+    view.line(`${sig}: stopping; queued and running trials stay with the workers: run again to collect their results`);
+    ac.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const run = await runRedis(plan, todo, { ...o, dir, signal: ac.signal, log: (l) => view.line(l), onEvent: (e) => view.event(e) });
+    view.close();
+    if (!ac.signal.aborted) return false;
+    log(`queue ${run.queue}: ${run.interrupted.length} trial(s) left with the workers`);
+    return true;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
