@@ -33,3 +33,5 @@ export { readTrialRows, trialsTable, readMetrics } from './results/table.js';
 export { fitSweep, fitDataset, fitUshape, fitPowerlaw, slotMultiple, tableDataset, sweepDatasets } from './fit/index.js';
 export type { FitResult, FitsFile, UshapeGroup, PowerlawGroup } from './fit/index.js';
 export { writeReport, buildReport } from './report/index.js';
+export { bundleSweep, writeBundle, downsample } from './results/bundle.js';
+export type { Bundle } from './results/bundle.js';

@@ -1,10 +1,12 @@
 /**
  * What every sweep does when its trials are done: fit the laws its trials allow, then write the
  * report. A fit or report that cannot be made (e.g. fewer than three rho values) is said in one
- * line and does not fail the run: the trials' results are what the run was for.
+ * line and does not fail the run: the trials' results are what the run was for. Last, the
+ * bundle the notebooks read.
  */
 import { fitSweep } from '../fit/index.js';
 import { writeReport } from '../report/index.js';
+import { writeBundle } from '../results/bundle.js';
 import { afterSweep } from './commands/run.js';
 import { InputError } from './errors.js';
 
@@ -23,4 +25,6 @@ afterSweep.push(async ({ dir, log }) => {
     if (!(e instanceof InputError)) throw e;
     log(`report: skipped (${e.line()})`);
   }
+  // the notebooks read one file per sweep (they cannot list folders at page time)
+  log(`bundle: ${writeBundle(dir)}`);
 });

@@ -1,5 +1,8 @@
 import type { Command } from 'commander';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Interval, LackOfFit } from '../../fit/bootstrap.js';
+import { writeBundle } from '../../results/bundle.js';
 import { fitDataset, fitSweep, FIT_KINDS, isFolder, tableDataset, type FitKind, type FitResult, type PowerlawGroup, type UshapeGroup } from '../../fit/index.js';
 import { InputError, show } from '../errors.js';
 
@@ -82,6 +85,7 @@ export function register(program: Command): void {
       let results: FitResult[];
       if (isFolder(source)) {
         results = fitSweep(source, { ...fitOpts, columns, kinds: opts.kind ? [opts.kind as FitKind] : undefined });
+        if (existsSync(join(source, 'sweep.json'))) writeBundle(source); // keep the notebooks' data current
       } else {
         if (!opts.kind) throw new InputError('--kind', `required for a table (${source}): one of ${FIT_KINDS.join(', ')}`);
         results = [fitDataset(tableDataset(source, opts.kind as FitKind, columns), fitOpts)];

@@ -1,6 +1,9 @@
 import type { Command } from 'commander';
 import { statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { writeReport } from '../../report/index.js';
+import { writeBundle } from '../../results/bundle.js';
 
 export function register(program: Command): void {
   program
@@ -12,6 +15,7 @@ export function register(program: Command): void {
     .addHelpText('after', '\nExample:\n  engram-sweep fit results/quick && engram-sweep report results/quick --png\n')
     .action(async (dir: string, opts: { png?: boolean; json?: boolean }) => {
       const out = await writeReport(dir, { png: opts.png });
+      if (existsSync(join(dir, 'sweep.json'))) writeBundle(dir); // keep the notebooks' data current
       if (opts.json) process.stdout.write(JSON.stringify(out) + '\n');
       const kb = (statSync(out.html).size / 1024).toFixed(0);
       process.stderr.write(`report: ${out.html} (${kb} KiB; charts: ${out.charts.join(', ')})\n`);

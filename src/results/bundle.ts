@@ -1,0 +1,143 @@
+/**
+ * One file per sweep for the notebooks (DESIGN: Notebooks): a page cannot list directories, so
+ * results/<sweep>/bundle.json gathers what the Observable notebooks draw: the sweep, each trial's
+ * coordinates, outcome, parameter accounting and a downsampled training curve, the fits, and one
+ * Engram trial's gates (the paper's Figure 7).
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { InputError } from '../cli/errors.js';
+import { writeFileAtomic } from '../util/atomic.js';
+
+/** metrics rows kept per trial: a page draws dozens of trials without a multi-MB download */
+export const MAX_METRIC_ROWS = 200;
+
+export interface BundleTrial {
+  id: string;
+  /** the trial's coordinates: {kind, variant, seed, budget?, rho?, rhoActual?, slots?, ...} */
+  meta: Record<string, unknown>;
+  /** result.json, or null while the trial is unfinished */
+  result: Record<string, unknown> | null;
+  /** config.json's parameter accounting {pTot, pAct, pSparse, slots, ...}, or null */
+  accounting: Record<string, unknown> | null;
+  /** config.json's model (experts, Engram / OverEncoding settings), or null */
+  model: Record<string, unknown> | null;
+  /** metrics.jsonl rows, at most MAX_METRIC_ROWS (see downsample) */
+  metrics: Record<string, unknown>[];
+  /** rows in metrics.jsonl before downsampling */
+  metricRows: number;
+}
+
+export interface Bundle {
+  format: 1;
+  /** sweep.json as written by the run */
+  sweep: Record<string, unknown>;
+  trials: BundleTrial[];
+  /** fits.json, when `engram-sweep fit` has run */
+  fits?: unknown;
+  /** gates.json of the first Engram trial (plan order) that has one, with its id and meta */
+  gates?: { trial: string; meta: Record<string, unknown>; tokens: string[]; layers: Record<string, number[][]> };
+}
+
+function readJson(file: string): any {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new InputError(file, `malformed JSON: ${(e as Error).message}`);
+  }
+}
+
+const readIf = (file: string) => (existsSync(file) ? readJson(file) : null);
+
+/** metrics.jsonl rows; a line being written by a running trial (no newline yet) is skipped. */
+function readMetricRows(file: string): Record<string, unknown>[] {
+  if (!existsSync(file)) return [];
+  const rows: Record<string, unknown>[] = [];
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      rows.push(JSON.parse(line));
+    } catch {
+      // half a line from a trial that is still writing
+    }
+  }
+  return rows;
+}
+
+/** `count` indices spread evenly over 0..n-1, first and last included (count >= 2, n > count). */
+function evenIndices(n: number, count: number): number[] {
+  return Array.from({ length: count }, (_, i) => Math.round((i * (n - 1)) / (count - 1)));
+}
+
+/**
+ * At most `max` rows, in order. Rows with a validation loss are few and the point of the curve,
+ * so they are kept first (up to half the budget, evenly spread if more); the rest of the budget
+ * goes to evenly spread training rows, always with the first and the last row.
+ */
+export function downsample<T extends Record<string, unknown>>(rows: T[], max = MAX_METRIC_ROWS): T[] {
+  if (rows.length <= max) return rows.slice();
+  if (max < 2) return rows.slice(-max);
+  const val = rows.map((r, i) => (typeof r.valLoss === 'number' ? i : -1)).filter((i) => i >= 0);
+  const valCap = Math.floor(max / 2);
+  const keep = new Set(val.length <= valCap ? val : evenIndices(val.length, Math.max(2, valCap)).map((k) => val[k]));
+  keep.add(0).add(rows.length - 1);
+  const rest = rows.map((_, i) => i).filter((i) => !keep.has(i));
+  const room = max - keep.size;
+  if (room > 0 && rest.length) {
+    const picks = rest.length <= room ? rest : room === 1 ? [rest[0]] : evenIndices(rest.length, room).map((k) => rest[k]);
+    for (const i of picks) keep.add(i);
+  }
+  return [...keep].sort((a, b) => a - b).map((i) => rows[i]);
+}
+
+/** Trial ids in plan order (sweep.json), then any other trial folders, sorted. */
+function trialIds(sweepDir: string, sweep: Record<string, unknown>): { id: string; meta: Record<string, unknown> }[] {
+  const planned = Array.isArray(sweep.trials) ? (sweep.trials as { id: string; meta?: Record<string, unknown> }[]) : [];
+  const out = planned.filter((t) => typeof t?.id === 'string').map((t) => ({ id: t.id, meta: t.meta ?? {} }));
+  const seen = new Set(out.map((t) => t.id));
+  const dir = join(sweepDir, 'trials');
+  const folders = existsSync(dir) ? readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort() : [];
+  for (const id of folders) if (!seen.has(id)) out.push({ id, meta: {} });
+  return out;
+}
+
+function bundleTrial(sweepDir: string, id: string, planMeta: Record<string, unknown>): BundleTrial {
+  const dir = join(sweepDir, 'trials', id);
+  const config = readIf(join(dir, 'config.json'));
+  const rows = readMetricRows(join(dir, 'metrics.jsonl'));
+  return {
+    id,
+    meta: config?.meta ?? planMeta,
+    result: readIf(join(dir, 'result.json')),
+    accounting: config?.accounting ?? null,
+    model: config?.model ?? null,
+    metrics: downsample(rows),
+    metricRows: rows.length,
+  };
+}
+
+/** The bundle of a sweep's results folder, read from its files (nothing is written). */
+export function bundleSweep(sweepDir: string): Bundle {
+  const sweepFile = join(sweepDir, 'sweep.json');
+  if (!existsSync(sweepFile)) throw new InputError(sweepDir, 'not a results folder of a sweep (no sweep.json inside)');
+  const sweep = readJson(sweepFile);
+  const trials = trialIds(sweepDir, sweep).map((t) => bundleTrial(sweepDir, t.id, t.meta));
+  const bundle: Bundle = { format: 1, sweep, trials };
+  const fits = readIf(join(sweepDir, 'fits.json'));
+  if (fits !== null) bundle.fits = fits;
+  for (const t of trials) {
+    const file = join(sweepDir, 'trials', t.id, 'gates.json');
+    if (t.meta.variant !== 'engram' || !existsSync(file)) continue;
+    const g = readJson(file);
+    bundle.gates = { trial: t.id, meta: t.meta, tokens: g.tokens, layers: g.layers };
+    break;
+  }
+  return bundle;
+}
+
+/** Write <sweepDir>/bundle.json (compact: it is downloaded by a page; temp file + rename) and return its path. */
+export function writeBundle(sweepDir: string): string {
+  const file = join(sweepDir, 'bundle.json');
+  writeFileAtomic(file, JSON.stringify(bundleSweep(sweepDir)) + '\n');
+  return file;
+}
