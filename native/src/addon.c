@@ -1,0 +1,200 @@
+/*
+ * N-API entry points. Argument 0 of every kernel is the wasm heap (HEAPU8); tensors are byte
+ * offsets into it, checked by ng_f32 before use. Signatures are mirrored in src/native/addon.ts.
+ */
+#include <cblas.h>
+#include <stdlib.h>
+
+#include "common.h"
+
+#define NG_FN(name) static napi_value name(napi_env env, napi_callback_info info)
+
+static napi_value undefined(napi_env env) {
+  napi_value u;
+  napi_get_undefined(env, &u);
+  return u;
+}
+
+/* info(): {config, corename, threads} of the BLAS library. */
+NG_FN(fn_info) {
+  napi_value o, v;
+  napi_create_object(env, &o);
+  const char *config = openblas_get_config();
+  const char *core = openblas_get_corename();
+  napi_create_string_utf8(env, config ? config : "", NAPI_AUTO_LENGTH, &v);
+  napi_set_named_property(env, o, "config", v);
+  napi_create_string_utf8(env, core ? core : "", NAPI_AUTO_LENGTH, &v);
+  napi_set_named_property(env, o, "corename", v);
+  napi_create_int32(env, openblas_get_num_threads(), &v);
+  napi_set_named_property(env, o, "threads", v);
+  (void)info;
+  return o;
+}
+
+/* setThreads(n) */
+NG_FN(fn_set_threads) {
+  ng_args a;
+  if (!ng_args_plain(env, info, &a, 1)) return NULL;
+  int64_t n = ng_int(&a, 0);
+  if (a.failed) return NULL;
+  if (n < 1 || n > 1024) {
+    ng_fail(&a, "threads must be in [1, 1024]");
+    return NULL;
+  }
+  openblas_set_num_threads((int)n);
+  return undefined(env);
+}
+
+/* sgemm(heap, batch, ta, tb, M, N, K, alpha, aOff, sa, bOff, sb, beta, cOff, sc) */
+NG_FN(fn_sgemm) {
+  ng_args a;
+  if (!ng_args_heap(env, info, &a, 15)) return NULL;
+  int64_t batch = ng_int(&a, 1), ta = ng_int(&a, 2), tb = ng_int(&a, 3);
+  int64_t M = ng_int(&a, 4), N = ng_int(&a, 5), K = ng_int(&a, 6);
+  float alpha = (float)ng_num(&a, 7), beta = (float)ng_num(&a, 12);
+  int64_t sa = ng_int(&a, 9), sb = ng_int(&a, 11), sc = ng_int(&a, 14);
+  if (a.failed) return NULL;
+  if (batch < 1 || M < 1 || N < 1 || K < 1 || sa < 0 || sb < 0 || sc < 0 ||
+      M > INT32_MAX || N > INT32_MAX || K > INT32_MAX || batch * M > INT32_MAX) {
+    ng_fail(&a, "sgemm: bad sizes");
+    return NULL;
+  }
+  const float *A = ng_f32(&a, 8, (batch - 1) * sa + M * K);
+  const float *B = ng_f32(&a, 10, (batch - 1) * sb + K * N);
+  float *C = ng_f32(&a, 13, (batch - 1) * sc + M * N);
+  if (a.failed) return NULL;
+  ng_sgemm_batch((int)batch, (int)ta, (int)tb, (int)M, (int)N, (int)K, alpha, A, sa, B, sb, beta, C, sc);
+  return undefined(env);
+}
+
+/* Elements a strided operand spans: 1 + sum (shape[d] - 1) * stride[d]. */
+static int64_t span(int rank, const int32_t *shape, const int32_t *stride) {
+  int64_t s = 1;
+  for (int d = 0; d < rank; d++) s += (int64_t)(shape[d] - 1) * stride[d];
+  return s;
+}
+
+/* binary(heap, op, outOff, aOff, bOff, dims) with dims = Int32Array [shape | sa | sb] */
+NG_FN(fn_binary) {
+  ng_args a;
+  if (!ng_args_heap(env, info, &a, 6)) return NULL;
+  int64_t op = ng_int(&a, 1);
+  size_t len = 0;
+  int32_t *dims = ng_int_array(&a, 5, &len);
+  if (a.failed) return NULL;
+  int rank = (int)(len / 3);
+  if (len % 3 != 0 || rank > NG_MAX_RANK || op < NG_ADD || op > NG_SQDIFF) {
+    ng_fail(&a, "binary: bad op or dims");
+    return NULL;
+  }
+  const int32_t *shape = dims, *sa = dims + rank, *sb = dims + 2 * rank;
+  int64_t n = 1;
+  for (int d = 0; d < rank; d++) {
+    if (shape[d] < 1 || sa[d] < 0 || sb[d] < 0) {
+      ng_fail(&a, "binary: bad dims");
+      return NULL;
+    }
+    n *= shape[d];
+  }
+  float *out = ng_f32(&a, 2, n);
+  const float *x = ng_f32(&a, 3, span(rank, shape, sa));
+  const float *y = ng_f32(&a, 4, span(rank, shape, sb));
+  if (a.failed) return NULL;
+  ng_binary((int)op, out, x, y, rank, shape, sa, sb);
+  return undefined(env);
+}
+
+/* copy(heap, outOff, xOff, dims) with dims = Int32Array [shape | out strides | x strides], 4-byte elements */
+NG_FN(fn_copy) {
+  ng_args a;
+  if (!ng_args_heap(env, info, &a, 4)) return NULL;
+  size_t len = 0;
+  int32_t *dims = ng_int_array(&a, 3, &len);
+  if (a.failed) return NULL;
+  int rank = (int)(len / 3);
+  if (len % 3 != 0 || rank > NG_MAX_RANK) {
+    ng_fail(&a, "copy: bad dims");
+    return NULL;
+  }
+  const int32_t *shape = dims, *os = dims + rank, *xs = dims + 2 * rank;
+  for (int d = 0; d < rank; d++) {
+    if (shape[d] < 1 || os[d] < 0 || xs[d] < 0) {
+      ng_fail(&a, "copy: bad dims");
+      return NULL;
+    }
+  }
+  uint32_t *out = (uint32_t *)ng_f32(&a, 1, span(rank, shape, os));
+  const uint32_t *x = (const uint32_t *)ng_f32(&a, 2, span(rank, shape, xs));
+  if (a.failed) return NULL;
+  ng_copy(out, x, rank, shape, os, xs);
+  return undefined(env);
+}
+
+/* unary(heap, op, outOff, xOff, n) */
+NG_FN(fn_unary) {
+  ng_args a;
+  if (!ng_args_heap(env, info, &a, 5)) return NULL;
+  int64_t op = ng_int(&a, 1), n = ng_int(&a, 4);
+  if (a.failed) return NULL;
+  if (op < 0 || op >= NG_UNARY_COUNT) {
+    ng_fail(&a, "unary: bad op");
+    return NULL;
+  }
+  float *out = ng_f32(&a, 2, n);
+  const float *x = ng_f32(&a, 3, n);
+  if (a.failed) return NULL;
+  ng_unary((int)op, out, x, n);
+  return undefined(env);
+}
+
+/* reduce(heap, op, outOff, xOff, outer, inner, leading): leading = 1 reduces the outer axis */
+NG_FN(fn_reduce) {
+  ng_args a;
+  if (!ng_args_heap(env, info, &a, 7)) return NULL;
+  int64_t op = ng_int(&a, 1), outer = ng_int(&a, 4), inner = ng_int(&a, 5), lead = ng_int(&a, 6);
+  if (a.failed) return NULL;
+  if (op < NG_RSUM || op > NG_RMIN || outer < 1 || inner < 1 || (lead && (op == NG_RMAX || op == NG_RMIN))) {
+    ng_fail(&a, "reduce: bad op or sizes");
+    return NULL;
+  }
+  float *out = ng_f32(&a, 2, lead ? inner : outer);
+  const float *x = ng_f32(&a, 3, outer * inner);
+  if (a.failed) return NULL;
+  if (lead) ng_reduce_outer((int)op, out, x, outer, inner);
+  else ng_reduce_inner((int)op, out, x, outer, inner);
+  return undefined(env);
+}
+
+/* softmax(heap, outOff, xOff, rows, cols) */
+NG_FN(fn_softmax) {
+  ng_args a;
+  if (!ng_args_heap(env, info, &a, 5)) return NULL;
+  int64_t rows = ng_int(&a, 3), cols = ng_int(&a, 4);
+  if (a.failed) return NULL;
+  if (rows < 1 || cols < 1) {
+    ng_fail(&a, "softmax: bad sizes");
+    return NULL;
+  }
+  float *out = ng_f32(&a, 1, rows * cols);
+  const float *x = ng_f32(&a, 2, rows * cols);
+  if (a.failed) return NULL;
+  ng_softmax(out, x, rows, cols);
+  return undefined(env);
+}
+
+napi_value ng_register_fused(napi_env env, napi_value exports);
+
+NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
+  const napi_property_descriptor fns[] = {
+      {"info", NULL, fn_info, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"setThreads", NULL, fn_set_threads, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"sgemm", NULL, fn_sgemm, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"binary", NULL, fn_binary, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"copy", NULL, fn_copy, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"unary", NULL, fn_unary, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"reduce", NULL, fn_reduce, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"softmax", NULL, fn_softmax, NULL, NULL, NULL, napi_enumerable, NULL},
+  };
+  napi_define_properties(env, exports, sizeof(fns) / sizeof(fns[0]), fns);
+  return ng_register_fused(env, exports);
+}

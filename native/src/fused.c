@@ -1,0 +1,268 @@
+/*
+ * Fused forward/backward kernels for the ops where tfjs' per-op overhead costs most
+ * (FIELD-NOTES "Per-op overhead is real"): RMSNorm, the SwiGLU activation, softmax +
+ * cross-entropy, the softmax gradient and RoPE. Each replaces 5-12 tfjs kernels and as many
+ * passes over memory with one or two.
+ */
+#include <math.h>
+#include <stdlib.h>
+
+#include "common.h"
+#include "vec.h"
+
+/* y = x * inv * w with inv = 1 / sqrt(mean(x^2) + eps) per row; inv [rows] is kept for backward. */
+NG_VEC void ng_rmsnorm_fwd(float *y, float *inv, const float *x, const float *w, int64_t rows, int64_t d, float eps) {
+  for (int64_t r = 0; r < rows; r++) {
+    const float *xr = x + r * d;
+    float *yr = y + r * d;
+    double ss = row_dot(xr, xr, d);
+    float iv = (float)(1.0 / sqrt(ss / (double)d + (double)eps));
+    inv[r] = iv;
+    for (int64_t j = 0; j < d; j++) yr[j] = xr[j] * iv * w[j];
+  }
+}
+
+/*
+ * With xh = x inv and g = dy w: dx = inv (g - xh mean(g xh)), dw = sum over rows of dy xh.
+ * dw is accumulated in float64 (rows can be ~1e4).
+ */
+NG_VEC int ng_rmsnorm_bwd(float *dx, float *dw, const float *dy, const float *x, const float *w,
+                          const float *inv, int64_t rows, int64_t d) {
+  double *acc = (double *)calloc((size_t)d, sizeof(double));
+  float *gw = (float *)malloc((size_t)d * 2 * sizeof(float));
+  if (acc == NULL || gw == NULL) {
+    free(acc);
+    free(gw);
+    return -1;
+  }
+  float *xh = gw + d;
+  for (int64_t r = 0; r < rows; r++) {
+    const float *xr = x + r * d, *gr = dy + r * d;
+    float *dr = dx + r * d;
+    const float iv = inv[r];
+    for (int64_t j = 0; j < d; j++) {
+      xh[j] = xr[j] * iv;
+      gw[j] = gr[j] * w[j];
+      acc[j] += (double)gr[j] * (double)xh[j];
+    }
+    const float m = (float)(row_dot(gw, xh, d) / (double)d);
+    for (int64_t j = 0; j < d; j++) dr[j] = iv * (gw[j] - xh[j] * m);
+  }
+  for (int64_t j = 0; j < d; j++) dw[j] = (float)acc[j];
+  free(acc);
+  free(gw);
+  return 0;
+}
+
+/* gu [rows, 2h] = [g | u] -> y [rows, h] = silu(g) * u */
+NG_VEC void ng_swiglu_fwd(float *y, const float *gu, int64_t rows, int64_t h) {
+  for (int64_t r = 0; r < rows; r++) {
+    const float *g = gu + r * 2 * h, *u = g + h;
+    float *yr = y + r * h;
+    for (int64_t j = 0; j < h; j++) yr[j] = g[j] / (1.0f + ng_expf(-g[j])) * u[j];
+  }
+}
+
+/* dg = dy u s (1 + g (1 - s)), du = dy g s, with s = sigmoid(g) */
+NG_VEC void ng_swiglu_bwd(float *dgu, const float *dy, const float *gu, int64_t rows, int64_t h) {
+  for (int64_t r = 0; r < rows; r++) {
+    const float *g = gu + r * 2 * h, *u = g + h, *dyr = dy + r * h;
+    float *dg = dgu + r * 2 * h, *du = dg + h;
+    for (int64_t j = 0; j < h; j++) {
+      float s = 1.0f / (1.0f + ng_expf(-g[j]));
+      du[j] = dyr[j] * g[j] * s;
+      dg[j] = dyr[j] * u[j] * s * (1.0f + g[j] * (1.0f - s));
+    }
+  }
+}
+
+/* One row of softmax + cross-entropy: writes softmax - onehot(c), returns log(sum) - (z_c - max). */
+static inline float ce_row(float *bp, const float *z, int64_t v, int32_t c) {
+  float m;
+  const double s = softmax_row(bp, z, v, &m);
+  bp[c] -= 1.0f;
+  return (float)(log(s) - (double)(z[c] - m));
+}
+
+NG_VEC void ng_softmax_ce(float *loss, float *backprop, const float *logits, const int32_t *labels,
+                   int64_t rows, int64_t v, int *bad_row) {
+  *bad_row = -1;
+  for (int64_t r = 0; r < rows; r++) {
+    int32_t c = labels[r];
+    if (c < 0 || c >= v) {
+      *bad_row = (int)r;
+      return;
+    }
+    loss[r] = ce_row(backprop + r * v, logits + r * v, v, c);
+  }
+}
+
+/* dx = y (dy - sum(dy y)) per row */
+NG_VEC void ng_softmax_bwd(float *dx, const float *dy, const float *y, int64_t rows, int64_t cols) {
+  for (int64_t r = 0; r < rows; r++) {
+    const float *yr = y + r * cols, *gr = dy + r * cols;
+    float *dr = dx + r * cols;
+    const float d = (float)row_dot(gr, yr, cols);
+    for (int64_t j = 0; j < cols; j++) dr[j] = yr[j] * (gr[j] - d);
+  }
+}
+
+/*
+ * Rotate-half RoPE on x [outer, T, dh] with cos, sin [T, dh] (model/rope.ts):
+ * out = x cos + [-x2, x1] sin. inverse = 1 applies the transpose (the gradient), which is the
+ * same map with sin negated.
+ */
+NG_VEC void ng_rope(float *out, const float *x, const float *cos, const float *sin, int64_t outer,
+                    int64_t T, int64_t dh, int inverse) {
+  const int64_t half = dh / 2;
+  const float sg = inverse ? -1.0f : 1.0f;
+  for (int64_t o = 0; o < outer; o++) {
+    for (int64_t t = 0; t < T; t++) {
+      const float *xr = x + (o * T + t) * dh, *c = cos + t * dh, *s = sin + t * dh;
+      float *yr = out + (o * T + t) * dh;
+      for (int64_t j = 0; j < half; j++) {
+        float x1 = xr[j], x2 = xr[j + half];
+        yr[j] = x1 * c[j] - sg * x2 * s[j];
+        yr[j + half] = x2 * c[j + half] + sg * x1 * s[j + half];
+      }
+    }
+  }
+}
+
+/* ---- N-API glue ---- */
+
+#define NG_FN(name) static napi_value name(napi_env env, napi_callback_info info)
+
+static napi_value undef(napi_env env) {
+  napi_value u;
+  napi_get_undefined(env, &u);
+  return u;
+}
+
+static int sizes_ok(ng_args *a, int64_t rows, int64_t d, const char *what) {
+  if (a->failed) return 0;
+  if (rows < 1 || d < 1) {
+    ng_fail(a, what);
+    return 0;
+  }
+  return 1;
+}
+
+/* rmsnormFwd(heap, yOff, invOff, xOff, wOff, rows, d, eps) */
+NG_FN(fn_rmsnorm_fwd) {
+  ng_args a;
+  if (!ng_args_heap(env, info, &a, 8)) return NULL;
+  int64_t rows = ng_int(&a, 5), d = ng_int(&a, 6);
+  float eps = (float)ng_num(&a, 7);
+  if (!sizes_ok(&a, rows, d, "rmsnorm: bad sizes")) return NULL;
+  float *y = ng_f32(&a, 1, rows * d), *inv = ng_f32(&a, 2, rows);
+  const float *x = ng_f32(&a, 3, rows * d), *w = ng_f32(&a, 4, d);
+  if (a.failed) return NULL;
+  ng_rmsnorm_fwd(y, inv, x, w, rows, d, eps);
+  return undef(env);
+}
+
+/* rmsnormBwd(heap, dxOff, dwOff, dyOff, xOff, wOff, invOff, rows, d) */
+NG_FN(fn_rmsnorm_bwd) {
+  ng_args a;
+  if (!ng_args_heap(env, info, &a, 9)) return NULL;
+  int64_t rows = ng_int(&a, 7), d = ng_int(&a, 8);
+  if (!sizes_ok(&a, rows, d, "rmsnorm: bad sizes")) return NULL;
+  float *dx = ng_f32(&a, 1, rows * d), *dw = ng_f32(&a, 2, d);
+  const float *dy = ng_f32(&a, 3, rows * d), *x = ng_f32(&a, 4, rows * d);
+  const float *w = ng_f32(&a, 5, d), *inv = ng_f32(&a, 6, rows);
+  if (a.failed) return NULL;
+  if (ng_rmsnorm_bwd(dx, dw, dy, x, w, inv, rows, d) != 0) {
+    ng_fail(&a, "rmsnorm: out of memory");
+    return NULL;
+  }
+  return undef(env);
+}
+
+/* swigluFwd(heap, yOff, guOff, rows, h) */
+NG_FN(fn_swiglu_fwd) {
+  ng_args a;
+  if (!ng_args_heap(env, info, &a, 5)) return NULL;
+  int64_t rows = ng_int(&a, 3), h = ng_int(&a, 4);
+  if (!sizes_ok(&a, rows, h, "swiglu: bad sizes")) return NULL;
+  float *y = ng_f32(&a, 1, rows * h);
+  const float *gu = ng_f32(&a, 2, rows * 2 * h);
+  if (a.failed) return NULL;
+  ng_swiglu_fwd(y, gu, rows, h);
+  return undef(env);
+}
+
+/* swigluBwd(heap, dguOff, dyOff, guOff, rows, h) */
+NG_FN(fn_swiglu_bwd) {
+  ng_args a;
+  if (!ng_args_heap(env, info, &a, 6)) return NULL;
+  int64_t rows = ng_int(&a, 4), h = ng_int(&a, 5);
+  if (!sizes_ok(&a, rows, h, "swiglu: bad sizes")) return NULL;
+  float *dgu = ng_f32(&a, 1, rows * 2 * h);
+  const float *dy = ng_f32(&a, 2, rows * h), *gu = ng_f32(&a, 3, rows * 2 * h);
+  if (a.failed) return NULL;
+  ng_swiglu_bwd(dgu, dy, gu, rows, h);
+  return undef(env);
+}
+
+/* softmaxCE(heap, lossOff, bpOff, logitsOff, labelsOff, rows, v) -> bad row or -1 */
+NG_FN(fn_softmax_ce) {
+  ng_args a;
+  if (!ng_args_heap(env, info, &a, 7)) return NULL;
+  int64_t rows = ng_int(&a, 5), v = ng_int(&a, 6);
+  if (!sizes_ok(&a, rows, v, "softmaxCE: bad sizes")) return NULL;
+  float *loss = ng_f32(&a, 1, rows), *bp = ng_f32(&a, 2, rows * v);
+  const float *z = ng_f32(&a, 3, rows * v);
+  const int32_t *lab = ng_i32(&a, 4, rows);
+  if (a.failed) return NULL;
+  int bad = -1;
+  ng_softmax_ce(loss, bp, z, lab, rows, v, &bad);
+  napi_value r;
+  napi_create_int32(env, bad, &r);
+  return r;
+}
+
+/* softmaxBwd(heap, dxOff, dyOff, yOff, rows, cols) */
+NG_FN(fn_softmax_bwd) {
+  ng_args a;
+  if (!ng_args_heap(env, info, &a, 6)) return NULL;
+  int64_t rows = ng_int(&a, 4), cols = ng_int(&a, 5);
+  if (!sizes_ok(&a, rows, cols, "softmaxBwd: bad sizes")) return NULL;
+  float *dx = ng_f32(&a, 1, rows * cols);
+  const float *dy = ng_f32(&a, 2, rows * cols), *y = ng_f32(&a, 3, rows * cols);
+  if (a.failed) return NULL;
+  ng_softmax_bwd(dx, dy, y, rows, cols);
+  return undef(env);
+}
+
+/* rope(heap, outOff, xOff, cosOff, sinOff, outer, T, dh, inverse) */
+NG_FN(fn_rope) {
+  ng_args a;
+  if (!ng_args_heap(env, info, &a, 9)) return NULL;
+  int64_t outer = ng_int(&a, 5), T = ng_int(&a, 6), dh = ng_int(&a, 7), inv = ng_int(&a, 8);
+  if (!sizes_ok(&a, outer, T, "rope: bad sizes")) return NULL;
+  if (dh < 2 || dh % 2) {
+    ng_fail(&a, "rope: head dim must be even");
+    return NULL;
+  }
+  float *out = ng_f32(&a, 1, outer * T * dh);
+  const float *x = ng_f32(&a, 2, outer * T * dh);
+  const float *c = ng_f32(&a, 3, T * dh), *s = ng_f32(&a, 4, T * dh);
+  if (a.failed) return NULL;
+  ng_rope(out, x, c, s, outer, T, dh, (int)inv);
+  return undef(env);
+}
+
+napi_value ng_register_fused(napi_env env, napi_value exports) {
+  const napi_property_descriptor fns[] = {
+      {"rmsnormFwd", NULL, fn_rmsnorm_fwd, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"rmsnormBwd", NULL, fn_rmsnorm_bwd, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"swigluFwd", NULL, fn_swiglu_fwd, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"swigluBwd", NULL, fn_swiglu_bwd, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"softmaxCE", NULL, fn_softmax_ce, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"softmaxBwd", NULL, fn_softmax_bwd, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"rope", NULL, fn_rope, NULL, NULL, NULL, napi_enumerable, NULL},
+  };
+  napi_define_properties(env, exports, sizeof(fns) / sizeof(fns[0]), fns);
+  return exports;
+}
