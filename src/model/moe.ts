@@ -78,6 +78,9 @@ export function selectExperts(s: Float32Array, N: number, E: number, k: number, 
           bestScore = v;
         }
       }
+      // NaN scores (a diverging run) select nothing: take the first free expert so the shapes
+      // hold and the NaN loss is recorded as divergence by the trainer
+      if (best < 0) for (best = 0; taken(chosen, n * k, j, best); best++);
       chosen[n * k + j] = best;
       sizes[best]++;
     }

@@ -80,7 +80,9 @@ export function parseRedisUrl(url: string, flag = '--redis'): string {
  */
 export async function connectRedis(url: string, flag = '--redis', timeoutMs = 5000): Promise<Redis> {
   parseRedisUrl(url, flag);
-  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: null, retryStrategy: (n) => Math.min(250 * n, 2000) });
+  // no retries until the first connection works (fail fast, exit promptly); then forever
+  let up = false;
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: null, retryStrategy: (n) => (up ? Math.min(250 * n, 2000) : null) });
   let last = '';
   const onError = (e: Error) => (last = e.message);
   redis.on('error', onError);
@@ -88,10 +90,12 @@ export async function connectRedis(url: string, flag = '--redis', timeoutMs = 50
   try {
     await Promise.race([redis.connect().then(() => redis.ping()), timer]);
   } catch (e) {
-    redis.disconnect();
+    // (disconnect on a socket that never opened keeps the process ~2 s: ioredis' disconnectTimeout)
+    if (redis.status !== 'end') redis.disconnect();
     throw new InputError(flag, `cannot reach ${url} (${last || (e as Error).message}): start redis-server there, or fix the URL`);
   }
   redis.off('error', onError);
+  up = true;
   return redis;
 }
 
@@ -183,6 +187,8 @@ class Coordinator {
   private finish!: () => void;
   private fatal: Error | null = null;
   private downSince = 0;
+  /** set when run() returns: the caller closes the connection then, which is no outage */
+  private ended = false;
   private timers: NodeJS.Timeout[] = [];
 
   constructor(plan: Pick<SweepPlan, 'name' | 'specHash'>, todo: Trial[], private readonly o: RedisRunOptions) {
@@ -213,6 +219,7 @@ class Coordinator {
       if (!this.outstanding.size) await this.unregister();
       return this.out;
     } finally {
+      this.ended = true;
       this.o.signal?.removeEventListener('abort', stop);
       for (const t of this.timers) clearInterval(t);
       await withTimeout(Promise.allSettled([this.events.close(), this.queue.close()]), 3000);
@@ -355,12 +362,12 @@ class Coordinator {
     const conn = this.o.connection;
     conn.on('error', () => {});
     conn.on('close', () => {
-      if (this.downSince || this.fatal || !this.outstanding.size) return;
+      if (this.downSince || this.ended || this.fatal || !this.outstanding.size) return;
       this.downSince = Date.now();
       this.o.log(`redis at ${this.o.url} is unreachable: waiting for it to come back (workers keep their trials; Ctrl-C stops, and a rerun resumes)`);
     });
     conn.on('ready', () => {
-      if (!this.downSince) return;
+      if (!this.downSince || this.ended) return;
       this.o.log(`redis is back after ${formatSeconds((Date.now() - this.downSince) / 1000)}: checking the queue`);
       this.downSince = 0;
       void this.register().catch(() => {});

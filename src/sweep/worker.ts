@@ -97,7 +97,8 @@ class WorkerLoop {
     });
     while (!this.stopping) {
       try {
-        await this.tick();
+        // (while Redis is away a tick waits for it; a stop request does not)
+        await Promise.race([this.tick(), stopped]);
       } catch (e) {
         if (!this.downSince) this.o.log(`worker: ${(e as Error).message}`);
       }

@@ -109,3 +109,12 @@ describe('moe', () => {
     }
   });
 });
+
+describe('selectExperts with NaN scores', () => {
+  it('still routes every token to k distinct experts, so a diverging run reaches the NaN check', () => {
+    const N = 3, E = 4, k = 2;
+    const r = selectExperts(new Float32Array(N * E).fill(NaN), N, E, k, newRouterState(E));
+    expect(r.sizes.reduce((a, b) => a + b, 0)).toBe(N * k);
+    for (let n = 0; n < N; n++) expect(r.chosen[n * k]).not.toBe(r.chosen[n * k + 1]);
+  });
+});

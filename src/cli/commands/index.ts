@@ -9,8 +9,9 @@ import { register as run } from './run.js';
 import { register as status } from './status.js';
 import { register as tokenizer } from './tokenizer.js';
 import { register as train } from './train.js';
+import { register as worker } from './worker.js';
 
 /** Each command file exports a function that adds itself to the program. */
 export type Register = (program: Command) => void;
 
-export const commands: Register[] = [run, status, budget, train, fit, report, tokenizer, engramHash, engramForward];
+export const commands: Register[] = [run, status, budget, train, fit, report, tokenizer, engramHash, engramForward, worker];

@@ -84,13 +84,16 @@ async function runSweep(file: string, opts: RunOpts): Promise<number> {
   const remote = checkExecutor(opts, workers);
   const plan = opts.plan ? readPlanFile(file) : loadSweep(file, opts.set);
   for (const w of plan.warnings ?? []) log(`warning: ${w}`);
+  const dir = chooseResultsDir(opts.results, plan, opts.new);
   // checked before anything is written: a missing native backend (or an unreachable Redis) is
-  // one line and exit 2, not N failed trials
-  const backendInfo = remote ? undefined : await initBackend(opts.backend as BackendChoice, { log });
+  // one line and exit 2, not N failed trials; what the check says waits until the folder is ours,
+  // so that bad input is one line
+  const said: string[] = [];
+  const backendInfo = remote ? undefined : await initBackend(opts.backend as BackendChoice, { log: (l) => said.push(l) });
   const connection = remote ? await connectRedis(remote.url) : undefined;
   try {
-    const dir = chooseResultsDir(opts.results, plan, opts.new);
     const { release, resume } = openFolder(dir, plan, opts.retryFailed);
+    said.forEach(log);
     try {
       log(`sweep ${plan.name} -> ${dir}: ${plan.trials.length} trials, ${resume.done.length} done, ` +
         `${resume.failed.length} failed${resume.failed.length ? ' (--retry-failed reruns them)' : ''}, ${resume.todo.length} to run`);

@@ -65,8 +65,11 @@ async function work(opts: WorkerOpts): Promise<number> {
     throw new InputError('--corpus', `${show(opts.corpus)} not found: give a text file or a folder of .txt/.md files`);
   }
   if (opts.queue !== undefined && !/^[A-Za-z0-9_.-]+$/.test(opts.queue)) throw new InputError('--queue', `${show(opts.queue)} is not a queue name (letters, digits, _ . -)`);
-  const backendInfo = await initBackend(opts.backend as BackendChoice, { log });
+  // what the backend check says waits until Redis answered, so that bad input is one line
+  const said: string[] = [];
+  const backendInfo = await initBackend(opts.backend as BackendChoice, { log: (l) => said.push(l) });
   const connection = await connectRedis(opts.redis);
+  said.forEach(log);
   const ac = new AbortController();
   const onSignal = (sig: NodeJS.Signals) => {
     if (ac.signal.aborted) process.exit(130);
