@@ -183,6 +183,8 @@ NG_FN(fn_softmax) {
 }
 
 napi_value ng_register_fused(napi_env env, napi_value exports);
+napi_value ng_register_attention(napi_env env, napi_value exports);
+napi_value ng_register_optim(napi_env env, napi_value exports);
 
 NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   const napi_property_descriptor fns[] = {
@@ -196,5 +198,7 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
       {"softmax", NULL, fn_softmax, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof(fns) / sizeof(fns[0]), fns);
-  return ng_register_fused(env, exports);
+  ng_register_fused(env, exports);
+  ng_register_optim(env, exports);
+  return ng_register_attention(env, exports);
 }

@@ -73,6 +73,10 @@ void ng_softmax_bwd(float *dx, const float *dy, const float *y, int64_t rows, in
 void ng_rope(float *out, const float *x, const float *cos, const float *sin, int64_t outer,
              int64_t T, int64_t dh, int inverse);
 
+void ng_adamw(float *p, float *m, float *v, const float *g, int64_t n, float scale, float b1, float c1,
+              float b2, float c2, float bc1, float bc2, float eps, float keep, float lr, int scaled, int decayed);
+double ng_sumsq(const float *x, int64_t n);
+
 /* Vectorisable exp with correct underflow to denormals and zero, overflow to inf. */
 float ng_expf_scalar(float x);
 

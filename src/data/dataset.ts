@@ -31,7 +31,7 @@ export interface Dataset {
   seqLen: number;
   trainWindows: number;
   valWindows: number;
-  stats: { trainChars: number; valChars: number; trainTokens: number; valTokens: number; valBytes: number };
+  stats: { trainChars: number; valChars: number; trainTokens: number; valTokens: number; valBytes: number; unigramValLoss: number };
 }
 
 export type Log = (line: string) => void;
@@ -72,7 +72,7 @@ export async function prepareDataset(o: DataOptions, log: Log = () => {}): Promi
     seqLen: T,
     trainWindows,
     valWindows,
-    stats: { trainChars: split.trainChars, valChars: split.valChars, trainTokens: train.length, valTokens: valWindows * T, valBytes },
+    stats: { trainChars: split.trainChars, valChars: split.valChars, trainTokens: train.length, valTokens: valWindows * T, valBytes, unigramValLoss: unigramLoss(train, val.subarray(1), tokenizer.vocabSize) },
   };
 }
 
@@ -81,6 +81,18 @@ export function windowInto(stream: Int32Array, w: number, T: number, ids: Int32A
   const s = w * T;
   ids.set(stream.subarray(s, s + T), row * T);
   targets.set(stream.subarray(s + 1, s + T + 1), row * T);
+}
+
+/**
+ * The baseline a language model must beat: validation cross-entropy (nats/token) of the train
+ * split's unigram distribution, add-one smoothed.
+ */
+export function unigramLoss(train: Int32Array, val: Int32Array, vocabSize: number): number {
+  const counts = new Float64Array(vocabSize);
+  for (const t of train) counts[t]++;
+  let sum = 0;
+  for (const t of val) sum -= Math.log((counts[t] + 1) / (train.length + vocabSize));
+  return sum / val.length;
 }
 
 function cachedTokens(file: string, make: () => Int32Array): Int32Array {

@@ -41,6 +41,14 @@ export interface NativeAddon {
   /** returns the first row whose label is outside [0, v), or -1 */
   softmaxCE(heap: H, lossOff: number, bpOff: number, logitsOff: number, labelsOff: number, rows: number, v: number): number;
   softmaxBwd(heap: H, dxOff: number, dyOff: number, yOff: number, rows: number, cols: number): void;
+  attentionFwd(heap: H, outOff: number, qrOff: number, krOff: number, probsOff: number, qkvOff: number, cosOff: number,
+    sinOff: number, B: number, T: number, heads: number, dh: number, scale: number): void;
+  attentionBwd(heap: H, dqkvOff: number, doutOff: number, qrOff: number, krOff: number, probsOff: number, qkvOff: number,
+    cosOff: number, sinOff: number, B: number, T: number, heads: number, dh: number, scale: number): void;
+  /** AdamW in place; see native/src/fused.c for the argument order */
+  adamw(heap: H, pOff: number, mOff: number, vOff: number, gOff: number, n: number, scale: number, b1: number, c1: number,
+    b2: number, c2: number, bc1: number, bc2: number, eps: number, keep: number, lr: number, scaled: number, decayed: number): void;
+  sumSquares(heap: H, xOff: number, n: number): number;
   rope(heap: H, outOff: number, xOff: number, cosOff: number, sinOff: number, outer: number, T: number, dh: number,
     inverse: number): void;
 }

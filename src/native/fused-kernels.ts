@@ -16,6 +16,8 @@ export const FUSED = {
   swigluGrad: 'EngramSwiGLUGrad',
   softmaxGrad: 'EngramSoftmaxGrad',
   rope: 'EngramRope',
+  attention: 'EngramCausalAttention',
+  attentionGrad: 'EngramCausalAttentionGrad',
 } as const;
 
 type Out = tf.TensorInfo | tf.TensorInfo[];
@@ -104,6 +106,42 @@ const rope = config(FUSED.rope, (addon, args, b) => {
   return out;
 });
 
+/** Shapes of a fused-QKV attention call: qkv [B, T, 3d], cos/sin [T, dh], heads * dh = d. */
+function attentionDims(qkv: tf.TensorInfo, cos: tf.TensorInfo, heads: number): [number, number, number, number] {
+  const [B, T, d3] = qkv.shape;
+  const [Tc, dh] = cos.shape;
+  if (qkv.shape.length !== 3 || d3 % 3 !== 0 || Tc !== T || (d3 / 3) !== heads * dh) {
+    throw new Error(`${FUSED.attention}: qkv [${qkv.shape}], rope tables [${cos.shape}], ${heads} heads do not fit`);
+  }
+  return [B, T, heads, dh];
+}
+
+/** qkv [B, T, 3d] -> out [B, T, d] (merged heads), and q, k after RoPE and P for the gradient */
+const attention = config(FUSED.attention, (addon, args, b) => {
+  const [qkv, cos, sin] = ['qkv', 'cos', 'sin'].map((n) => input(args, n));
+  f32Only(FUSED.attention, qkv, cos, sin);
+  const { heads } = args.attrs as unknown as { heads: number };
+  const [B, T, H, dh] = attentionDims(qkv, cos, heads);
+  const out = b.makeOutput([B, T, H * dh], 'float32');
+  const qr = b.makeOutput([B, H, T, dh], 'float32');
+  const kr = b.makeOutput([B, H, T, dh], 'float32');
+  const probs = b.makeOutput([B, H, T, T], 'float32');
+  addon.attentionFwd(b.wasm.HEAPU8, off(b, out), off(b, qr), off(b, kr), off(b, probs), off(b, qkv), off(b, cos), off(b, sin),
+    B, T, H, dh, 1 / Math.sqrt(dh));
+  return [out, qr, kr, probs];
+});
+
+const attentionGrad = config(FUSED.attentionGrad, (addon, args, b) => {
+  const [dy, qkv, qr, kr, probs, cos, sin] = ['dy', 'qkv', 'qr', 'kr', 'probs', 'cos', 'sin'].map((n) => input(args, n));
+  f32Only(FUSED.attentionGrad, dy, qkv, qr, kr, probs, cos, sin);
+  const { heads } = args.attrs as unknown as { heads: number };
+  const [B, T, H, dh] = attentionDims(qkv, cos, heads);
+  const dqkv = b.makeOutput(qkv.shape, 'float32');
+  addon.attentionBwd(b.wasm.HEAPU8, off(b, dqkv), off(b, dy), off(b, qr), off(b, kr), off(b, probs), off(b, qkv), off(b, cos),
+    off(b, sin), B, T, H, dh, 1 / Math.sqrt(dh));
+  return dqkv;
+});
+
 /** SparseSoftmaxCrossEntropyWithLogits in one pass per row (max, exp, sum, loss, backprop). */
 const sparseCE: NativeKernelFactory = (addon, prev) => ({
   kernelName: SPARSE_SOFTMAX_CE,
@@ -137,5 +175,7 @@ export const fusedKernels: readonly (readonly [string, NativeKernelFactory])[] =
   [FUSED.swigluGrad, swigluGrad],
   [FUSED.softmaxGrad, softmaxGrad],
   [FUSED.rope, rope],
+  [FUSED.attention, attention],
+  [FUSED.attentionGrad, attentionGrad],
   [SPARSE_SOFTMAX_CE, sparseCE],
 ];

@@ -66,11 +66,76 @@ export function rope(x: tf.Tensor, cos: tf.Tensor2D, sin: tf.Tensor2D): tf.Tenso
       return tf.add(tf.mul(x, cos), tf.mul(tf.concat([tf.neg(x2), x1], x.rank - 1), sin));
     });
   }
-  const op = tf.customGrad(((xs: tf.Tensor) => ({
-    value: tf.engine().runKernel(FUSED.rope, { x: xs, cos, sin }, { inverse: false }) as tf.Tensor,
-    gradFunc: (dy: tf.Tensor) => tf.engine().runKernel(FUSED.rope, { x: dy, cos, sin }, { inverse: true }) as tf.Tensor,
-  })) as unknown as CustomGradFn);
+  // cos and sin go through save(): a caller may create them inside the traced function, and
+  // tensors made there are disposed before the backward pass runs
+  const op = tf.customGrad(((xs: tf.Tensor, save: tf.GradSaveFunc) => {
+    save([cos, sin]);
+    return {
+      value: tf.engine().runKernel(FUSED.rope, { x: xs, cos, sin }, { inverse: false }) as tf.Tensor,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
+        tf.engine().runKernel(FUSED.rope, { x: dy, cos: saved[0], sin: saved[1] }, { inverse: true }) as tf.Tensor,
+    };
+  }) as unknown as CustomGradFn);
   return op(x);
+}
+
+/** Additive causal masks by length (0 on and below the diagonal, -1e9 above), for the fallback. */
+const masks = new Map<number, tf.Tensor2D>();
+function causalMask(T: number): tf.Tensor2D {
+  let m = masks.get(T);
+  if (m == null || m.isDisposed) {
+    const v = new Float32Array(T * T);
+    for (let i = 0; i < T; i++) for (let j = i + 1; j < T; j++) v[i * T + j] = -1e9;
+    m = tf.keep(tf.tensor2d(v, [T, T]));
+    masks.set(T, m);
+  }
+  return m;
+}
+
+/**
+ * Causal multi-head self-attention between the projections (model/attention.ts without the two
+ * matmuls): qkv [B, T, 3d] laid out [B, T, 3, H, dh] -> merged heads [B, T, d], with RoPE on q and
+ * k (cos/sin [T, dh] constants) and the causal mask. One kernel forward, one backward.
+ */
+export function causalAttention(qkv: tf.Tensor3D, heads: number, cos: tf.Tensor2D, sin: tf.Tensor2D): tf.Tensor3D {
+  const [B, T, d3] = qkv.shape;
+  const d = d3 / 3;
+  const dh = d / heads;
+  if (!hasKernel(FUSED.attention)) {
+    return tf.tidy(() => {
+      const [q, k, v] = tf.unstack(tf.transpose(tf.reshape(qkv, [B, T, 3, heads, dh]), [2, 0, 3, 1, 4])); // [B, H, T, dh]
+      const s = tf.add(tf.mul(tf.matMul(rope(q, cos, sin), rope(k, cos, sin), false, true), 1 / Math.sqrt(dh)), causalMask(T));
+      const ctx = tf.matMul(tf.softmax(s, -1), v); // [B, H, T, dh]
+      return tf.reshape(tf.transpose(ctx, [0, 2, 1, 3]), [B, T, d]) as tf.Tensor3D;
+    });
+  }
+  const op = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
+    const [out, qr, kr, probs] = tf.engine().runKernel(FUSED.attention, { qkv: x, cos, sin }, { heads }) as tf.Tensor[];
+    save([x, qr, kr, probs, cos, sin]);
+    return {
+      value: out,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sx, sq, sk, sp, sc, ss] = saved;
+        return tf.engine().runKernel(FUSED.attentionGrad, { dy, qkv: sx, qr: sq, kr: sk, probs: sp, cos: sc, sin: ss }, { heads }) as tf.Tensor;
+      },
+    };
+  }) as unknown as CustomGradFn);
+  return op(qkv) as tf.Tensor3D;
+}
+
+/**
+ * Drop-in for model/attention.ts's attention(x, wqkv, wo, nHeads, rope, mask): the same math, with
+ * the part between the projections fused. `mask` must be the causal mask (the fused kernel
+ * applies causality itself; the fallback uses its own causal mask too).
+ */
+export function attention(x: tf.Tensor3D, wqkv: tf.Tensor, wo: tf.Tensor, nHeads: number,
+  tables: { cos: tf.Tensor2D; sin: tf.Tensor2D }, _mask?: tf.Tensor2D): tf.Tensor3D {
+  return tf.tidy(() => {
+    const [B, T, d] = x.shape;
+    const qkv = tf.reshape(tf.matMul(tf.reshape(x, [B * T, d]), wqkv), [B, T, 3 * d]) as tf.Tensor3D;
+    const ctx = causalAttention(qkv, nHeads, tables.cos, tables.sin); // [B, T, d]
+    return tf.reshape(tf.matMul(tf.reshape(ctx, [B * T, d]), wo), [B, T, d]) as tf.Tensor3D;
+  });
 }
 
 /**

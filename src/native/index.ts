@@ -5,6 +5,7 @@
  * take (other dtypes, unusual axes), so the wasm path stays whole underneath.
  */
 import * as tf from '@tensorflow/tfjs';
+import { registerWasmKernels } from '../backend/kernels/index.js';
 import { overrideKernel } from '../backend/kernels/registry.js';
 import { type BlasInfo, loadNative } from './addon.js';
 import { copyKernels } from './copy.js';
@@ -16,6 +17,7 @@ import { batchMatMulKernel, fusedMatMulKernel } from './matmul.js';
 export { ADDON_PATH, loadNative, nativeDisabled, type BlasInfo, type NativeAddon } from './addon.js';
 export { broadcastDims, reducePlan } from './elementwise.js';
 export * from './fused.js';
+export { adamwInPlace, sumOfSquares, type AdamWScalars } from './optim.js';
 
 export interface NativeInfo {
   /** the addon's kernels are registered on wasm in this process */
@@ -45,8 +47,8 @@ export interface NativeOptions {
 }
 
 /**
- * Register the addon's kernels on the wasm backend. Call after our wasm kernels are installed
- * (initBackend does): each native kernel falls back to the one registered before it.
+ * Register the addon's kernels on the wasm backend (initBackend does, after its own): each
+ * native kernel falls back to the one registered before it, ours or tfjs's.
  * Idempotent. Without the addon (not built, or ENGRAM_SWEEP_NATIVE=0) it changes nothing and
  * says why.
  */
@@ -55,6 +57,7 @@ export function registerNativeKernels(opts: NativeOptions = {}): NativeInfo {
   if (!state.ok) return { active: false, reason: state.reason, broken: state.broken, kernels: [] };
   if (opts.threads != null) state.addon.setThreads(opts.threads);
   if (registered == null) {
+    registerWasmKernels(); // ours first (idempotent): installed later they would cover the addon's
     for (const [name, factory] of ALL) {
       const prev = tf.getKernel(name, 'wasm');
       overrideKernel(factory(state.addon, prev));
@@ -68,7 +71,7 @@ export function registerNativeKernels(opts: NativeOptions = {}): NativeInfo {
 /** Whether the kernels are registered, and the BLAS in use; loads nothing new. */
 export function nativeInfo(): NativeInfo {
   const state = loadNative();
-  if (!state.ok) return { active: false, reason: state.reason, kernels: [] };
+  if (!state.ok) return { active: false, reason: state.reason, broken: state.broken, kernels: [] };
   if (registered == null) return { active: false, reason: 'addon loaded but kernels not registered', blas: state.addon.info(), path: state.path, kernels: [] };
   return { active: true, blas: state.addon.info(), path: state.path, kernels: [...registered] };
 }

@@ -30,6 +30,8 @@ export interface TrialResult {
   step?: number;
   valLoss: number | null;
   valBpb: number | null;
+  /** the train split's unigram model on the same validation tokens: the loss to beat */
+  unigramValLoss?: number;
   tokens: number;
   seconds: number;
   backend: string;
@@ -73,7 +75,7 @@ export async function runTrial(c: TrialConfig, o: RunOptions): Promise<TrialResu
   writeJsonAtomic(join(o.dir, 'config.json'), { ...c, meta: o.meta, accounting, data: { ...c.data, stats: ctx.data.stats } });
   log(describe(accounting));
   const finish = (r: Omit<TrialResult, keyof typeof base | 'seconds'>): TrialResult => {
-    const result: TrialResult = { ...r, ...base, seconds: (Date.now() - t0) / 1000 };
+    const result: TrialResult = { ...r, ...base, unigramValLoss: ctx.data.stats.unigramValLoss, seconds: (Date.now() - t0) / 1000 };
     writeJsonAtomic(join(o.dir, 'result.json'), result);
     ctx.model.dispose();
     return result;

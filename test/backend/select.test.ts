@@ -4,6 +4,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { InputError } from '../../src/cli/errors.js';
 import { type BackendChoice, initBackend, kernelNames, wasmDir } from '../../src/backend/index.js';
 
+process.env.ENGRAM_SWEEP_NATIVE = '0'; // these tests pin the pure wasm path (native: false, one thread)
+
 const require = createRequire(import.meta.url);
 
 function installed(pkg: string): boolean {

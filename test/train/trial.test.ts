@@ -48,6 +48,7 @@ describe('runTrial', () => {
     expect(r.valLoss).toBeLessThan(Math.log(512));
     const result = JSON.parse(readFileSync(join(dir, 'result.json'), 'utf8'));
     expect(result).toMatchObject({ status: 'ok', backend: 'wasm', tokens: 20 * 8 * 32 });
+    expect(result.unigramValLoss).toBeGreaterThan(0);
     const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
     expect(config.accounting.pTot).toBeGreaterThan(config.accounting.pAct);
     expect(config.accounting.tableSizes['1']).toHaveLength(2);

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import '../after-sweep.js';
+import { register as bench } from './bench.js';
 import { register as budget } from './budget.js';
 import { register as engramForward } from './engram-forward.js';
 import { register as engramHash } from './engram-hash.js';
@@ -14,4 +15,4 @@ import { register as worker } from './worker.js';
 /** Each command file exports a function that adds itself to the program. */
 export type Register = (program: Command) => void;
 
-export const commands: Register[] = [run, status, budget, train, fit, report, tokenizer, engramHash, engramForward, worker];
+export const commands: Register[] = [run, status, budget, train, fit, report, tokenizer, engramHash, engramForward, worker, bench];

@@ -27,7 +27,7 @@ export function register(program: Command): void {
       log(`trial ${trialId(config)} -> ${dir}`);
       const result = await runTrial(config, { dir, backend, log, progress: true });
       if (opts.json) process.stdout.write(JSON.stringify(result) + '\n');
-      else log(`${result.status}: val loss ${result.valLoss?.toFixed(4)} nats, ${result.valBpb?.toFixed(4)} bits/byte, ${result.tokens} tokens in ${result.seconds.toFixed(1)} s`);
+      else log(`${result.status}: val loss ${result.valLoss?.toFixed(4)} nats (unigram baseline ${result.unigramValLoss?.toFixed(4)}), ${result.valBpb?.toFixed(4)} bits/byte, ${result.tokens} tokens in ${result.seconds.toFixed(1)} s`);
       if (result.status !== 'ok') process.exitCode = 1;
     });
 }
