@@ -3,6 +3,7 @@
  *   slots   : step time vs Engram slots (1e4 .. 1e7 per table): flat within 10%
  *   rho     : rho = 1 (experts) against rho = 0 (tables) at equal P_act: within 1.25x
  *   hashing : training-time n-gram hash throughput (src/hash/bench.ts)
+ *   bpe     : training 8k BPE merges on the default corpus's train split: under 60 s
  *   sweep   : 2 trials on 2 workers against one trial alone: <= 1.15x its wall time
  * Each training measurement runs in its own process (child.ts), like the configs.
  */
@@ -11,7 +12,8 @@ import os from 'node:os';
 import { join } from 'node:path';
 import type { BackendChoice } from '../backend/index.js';
 import { solveAllocation } from '../budget/solve.js';
-import { defaultCorpusDir } from '../data/corpus.js';
+import { trainBpe } from '../data/bpe/train.js';
+import { defaultCorpusDir, loadCorpus, splitCorpus } from '../data/corpus.js';
 import { prepareDataset } from '../data/dataset.js';
 import { benchHashing } from '../hash/bench.js';
 import { account } from '../model/accounting.js';
@@ -22,7 +24,7 @@ import { trialId } from '../train/trial-id.js';
 import { benchModel } from './configs.js';
 import { runOurs } from './peer.js';
 
-export const EXTRAS = ['slots', 'rho', 'hashing', 'sweep'] as const;
+export const EXTRAS = ['slots', 'rho', 'hashing', 'bpe', 'sweep'] as const;
 export type Extra = (typeof EXTRAS)[number];
 
 export interface ExtraOptions {
@@ -95,6 +97,14 @@ function hashingExtra(emit: (l: ExtraLine) => void): void {
   emit({ extra: 'hashing', indicesPerSec: Math.round(h.indicesPerSec), tokensPerSec: Math.round(h.indicesPerSec / 16), seconds: r3(h.seconds) });
 }
 
+function bpeExtra(emit: (l: ExtraLine) => void): void {
+  const split = splitCorpus(loadCorpus());
+  const t0 = performance.now();
+  const tok = trainBpe(split.train, 8192 + 257); // 8k merges over the 256 bytes + <|endoftext|>
+  const seconds = (performance.now() - t0) / 1000;
+  emit({ extra: 'bpe', merges: tok.mergeCount, trainChars: split.trainChars, seconds: r3(seconds), within60s: seconds < 60 });
+}
+
 /** A small dense trial on two Gutenberg books; distinct seeds give distinct trial ids. */
 function sweepTrial(corpus: string, seed: number, steps: number): Trial {
   const config = parseTrial({
@@ -135,6 +145,7 @@ export async function runExtras(o: ExtraOptions, emit: (l: ExtraLine) => void): 
     if (e === 'slots') await slotsExtra(o, emit);
     else if (e === 'rho') await rhoExtra(o, emit);
     else if (e === 'hashing') hashingExtra(emit);
+    else if (e === 'bpe') bpeExtra(emit);
     else await sweepExtra(o, emit);
   }
 }
