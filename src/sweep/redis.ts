@@ -128,7 +128,7 @@ export interface RedisRun {
 }
 
 /** Enqueue the trials, collect their results as workers finish them; resolves when all are in. */
-export async function runRedis(plan: Pick<SweepPlan, 'name' | 'specHash'>, todo: Trial[], o: RedisRunOptions): Promise<RedisRun> {
+export async function runRedis(plan: Pick<SweepPlan, 'name' | 'specHash' | 'trials'>, todo: Trial[], o: RedisRunOptions): Promise<RedisRun> {
   const c = new Coordinator(plan, todo, o);
   return c.run();
 }
@@ -191,8 +191,12 @@ class Coordinator {
   private ended = false;
   private timers: NodeJS.Timeout[] = [];
 
-  constructor(plan: Pick<SweepPlan, 'name' | 'specHash'>, todo: Trial[], private readonly o: RedisRunOptions) {
+  /** every trial of the sweep, done or not: their leftover jobs are cleaned up at the end */
+  private readonly planIds: string[];
+
+  constructor(plan: Pick<SweepPlan, 'name' | 'specHash' | 'trials'>, todo: Trial[], private readonly o: RedisRunOptions) {
     this.name = queueName(plan);
+    this.planIds = plan.trials.map((t) => t.id);
     this.trials = new Map(todo.map((t) => [t.id, t]));
     this.outstanding = new Set(todo.map((t) => t.id));
     this.out = { results: new Map(), interrupted: [], queue: this.name };
@@ -241,6 +245,13 @@ class Coordinator {
 
   private async unregister(): Promise<void> {
     await this.o.connection.zrem(REGISTRY_KEY, this.name);
+    // every trial has its result now: finished jobs of ours still in Redis are leftovers (a
+    // coordinator killed between writing a result and removing its job); remove them
+    for (const id of this.planIds) {
+      const job = await this.queue.getJob(id);
+      const state = job ? await job.getState() : null;
+      if (job && (state === 'completed' || state === 'failed')) await job.remove().catch(() => {});
+    }
     const counts = await this.queue.getJobCounts();
     if (Object.values(counts).every((n) => n === 0)) await this.queue.obliterate().catch(() => {});
   }
