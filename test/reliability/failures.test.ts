@@ -8,12 +8,11 @@
  * refused), the crashing kinds after the configured attempts with backoff, the diverged one at
  * once; the sweep completes (exit 0); --retry-failed runs the failed ones again and only them.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RedisServer, skipWithoutRedis } from '../helpers/redis-server.js';
-import { cli, expectSweepComplete, FAST_WORKER, makeCorpus, start, startedIn, tinyTrial, trialPath, writePlan, type Proc } from './fixture.js';
+import { skipWithoutRedis, type RedisServer } from '../helpers/redis-server.js';
+import { cli, expectSweepComplete, FAST_WORKER, start, startedIn, tinyTrial, trialPath, writePlan, type Proc, openRedisSandbox, closeRedisSandbox } from './fixture.js';
 
 const skip = skipWithoutRedis('failure tests');
 
@@ -23,18 +22,8 @@ describe.skipIf(skip)('trials that fail', () => {
   let wtmp: string;
   let redis: RedisServer;
   const procs: Proc[] = [];
-  beforeAll(async () => {
-    root = mkdtempSync(join(tmpdir(), 'es-rel-fail-'));
-    corpus = makeCorpus(join(root, 'corpus'));
-    wtmp = join(root, 'tmp');
-    mkdirSync(wtmp);
-    redis = await RedisServer.start();
-  });
-  afterAll(async () => {
-    for (const p of procs) if (p.child.exitCode === null) p.child.kill('SIGKILL');
-    await redis?.stop();
-    if (root) rmSync(root, { recursive: true, force: true });
-  });
+  beforeAll(async () => ({ root, corpus, wtmp, redis } = await openRedisSandbox('es-rel-fail-')));
+  afterAll(() => closeRedisSandbox({ root, redis }, procs));
   const coordinator = (plan: string, ...extra: string[]) => {
     const p = start(cli('run', plan, '--plan', '--executor', 'redis', '--redis', redis.url, '--results', join(root, 'results'), '--attempts', '2', '--backoff', '0.2', ...extra));
     procs.push(p);

@@ -4,7 +4,8 @@
  * ends with: each trial finished once, every result.json valid, no temp files, no orphans.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
@@ -12,6 +13,7 @@ import { defaultCorpusDir } from '../../src/data/corpus.js';
 import type { SweepPlan, Trial } from '../../src/sweep/types.js';
 import { parseTrial } from '../../src/train/config.js';
 import { trialId } from '../../src/train/trial-id.js';
+import { RedisServer } from '../helpers/redis-server.js';
 
 export const REPO = fileURLToPath(new URL('../..', import.meta.url));
 export const CLI = join(REPO, 'dist/cli/main.js');
@@ -153,3 +155,25 @@ export function expectSweepComplete(sweepDir: string, trials: Trial[], status: R
 
 /** Worker flags that notice a dead worker within ~3 s (the defaults are sized for long trials). */
 export const FAST_WORKER = ['--lock-duration', '2', '--stalled-interval', '1', '--poll', '0.3', '--backend', 'wasm'];
+
+/** A Redis test's world: a temp root with a corpus, a temp dir for workers, a real redis-server. */
+export interface RedisSandbox {
+  root: string;
+  corpus: string;
+  wtmp: string;
+  redis: RedisServer;
+}
+
+export async function openRedisSandbox(prefix: string): Promise<RedisSandbox> {
+  const root = mkdtempSync(join(tmpdir(), prefix));
+  const wtmp = join(root, 'tmp');
+  mkdirSync(wtmp);
+  return { root, corpus: makeCorpus(join(root, 'corpus')), wtmp, redis: await RedisServer.start() };
+}
+
+/** Kill what the test started, stop the server, remove the root. */
+export async function closeRedisSandbox(box: Partial<RedisSandbox>, procs: Proc[]): Promise<void> {
+  for (const p of procs) if (p.child.exitCode === null) p.child.kill('SIGKILL');
+  await box.redis?.stop();
+  if (box.root) rmSync(box.root, { recursive: true, force: true });
+}

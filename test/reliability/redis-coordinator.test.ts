@@ -6,13 +6,12 @@
  * untouched, and Redis holds no jobs of the sweep at the end.
  */
 import { Redis } from 'ioredis';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REGISTRY_KEY } from '../../src/sweep/redis.js';
-import { RedisServer, skipWithoutRedis } from '../helpers/redis-server.js';
-import { cli, expectSweepComplete, FAST_WORKER, hasResult, makeCorpus, start, startedIn, tinyTrial, trialPath, until, writePlan, type Proc } from './fixture.js';
+import { skipWithoutRedis, type RedisServer } from '../helpers/redis-server.js';
+import { cli, expectSweepComplete, FAST_WORKER, hasResult, start, startedIn, tinyTrial, trialPath, until, writePlan, type Proc, openRedisSandbox, closeRedisSandbox } from './fixture.js';
 
 const skip = skipWithoutRedis('redis coordinator restart test');
 
@@ -22,18 +21,8 @@ describe.skipIf(skip)('coordinator restarted mid-sweep', () => {
   let wtmp: string;
   let redis: RedisServer;
   const procs: Proc[] = [];
-  beforeAll(async () => {
-    root = mkdtempSync(join(tmpdir(), 'es-rel-coord-'));
-    corpus = makeCorpus(join(root, 'corpus'));
-    wtmp = join(root, 'tmp');
-    mkdirSync(wtmp);
-    redis = await RedisServer.start();
-  });
-  afterAll(async () => {
-    for (const p of procs) if (p.child.exitCode === null) p.child.kill('SIGKILL');
-    await redis?.stop();
-    if (root) rmSync(root, { recursive: true, force: true });
-  });
+  beforeAll(async () => ({ root, corpus, wtmp, redis } = await openRedisSandbox('es-rel-coord-')));
+  afterAll(() => closeRedisSandbox({ root, redis }, procs));
 
   it('collects what finished while it was away; no trial lost or run twice', async () => {
     const trials = Array.from({ length: 6 }, (_, s) => tinyTrial(corpus, s, { steps: 16 }));

@@ -6,12 +6,11 @@
  * enqueues them again, and the sweep completes: every trial written once (metrics 1..N once),
  * results collected before the outage untouched, exit 0.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RedisServer, skipWithoutRedis } from '../helpers/redis-server.js';
-import { cli, expectSweepComplete, FAST_WORKER, hasResult, makeCorpus, sleep, start, tinyTrial, trialPath, until, writePlan, type Proc } from './fixture.js';
+import { skipWithoutRedis, type RedisServer } from '../helpers/redis-server.js';
+import { cli, expectSweepComplete, FAST_WORKER, hasResult, sleep, start, tinyTrial, trialPath, until, writePlan, type Proc, openRedisSandbox, closeRedisSandbox } from './fixture.js';
 
 const skip = skipWithoutRedis('redis outage test');
 
@@ -21,18 +20,8 @@ describe.skipIf(skip)('Redis stopped mid-sweep', () => {
   let wtmp: string;
   let redis: RedisServer;
   const procs: Proc[] = [];
-  beforeAll(async () => {
-    root = mkdtempSync(join(tmpdir(), 'es-rel-down-'));
-    corpus = makeCorpus(join(root, 'corpus'));
-    wtmp = join(root, 'tmp');
-    mkdirSync(wtmp);
-    redis = await RedisServer.start();
-  });
-  afterAll(async () => {
-    for (const p of procs) if (p.child.exitCode === null) p.child.kill('SIGKILL');
-    await redis?.stop();
-    if (root) rmSync(root, { recursive: true, force: true });
-  });
+  beforeAll(async () => ({ root, corpus, wtmp, redis } = await openRedisSandbox('es-rel-down-')));
+  afterAll(() => closeRedisSandbox({ root, redis }, procs));
 
   it('the coordinator says so, waits, and finishes the sweep when Redis is back', async () => {
     const trials = Array.from({ length: 4 }, (_, s) => tinyTrial(corpus, s, { steps: 30 }));

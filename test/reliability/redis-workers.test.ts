@@ -4,12 +4,11 @@
  * scratch; the coordinator writes each trial once (metrics steps 1..N once), nothing is lost,
  * nothing duplicated, no temp folders or orphan processes are left.
  */
-import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RedisServer, skipWithoutRedis } from '../helpers/redis-server.js';
-import { cli, expectSweepComplete, FAST_WORKER, makeCorpus, processesWith, start, startedIn, tinyTrial, until, writePlan, type Proc } from './fixture.js';
+import { skipWithoutRedis, type RedisServer } from '../helpers/redis-server.js';
+import { cli, expectSweepComplete, FAST_WORKER, processesWith, start, startedIn, tinyTrial, until, writePlan, type Proc, openRedisSandbox, closeRedisSandbox } from './fixture.js';
 
 const skip = skipWithoutRedis('redis worker tests');
 
@@ -19,19 +18,8 @@ describe.skipIf(skip)('redis workers killed mid-trial', () => {
   let wtmp: string;
   let redis: RedisServer;
   const procs: Proc[] = [];
-
-  beforeAll(async () => {
-    root = mkdtempSync(join(tmpdir(), 'es-rel-workers-'));
-    corpus = makeCorpus(join(root, 'corpus'));
-    wtmp = join(root, 'tmp');
-    mkdirSync(wtmp);
-    redis = await RedisServer.start();
-  });
-  afterAll(async () => {
-    for (const p of procs) if (p.child.exitCode === null) p.child.kill('SIGKILL');
-    await redis?.stop();
-    if (root) rmSync(root, { recursive: true, force: true });
-  });
+  beforeAll(async () => ({ root, corpus, wtmp, redis } = await openRedisSandbox('es-rel-workers-')));
+  afterAll(() => closeRedisSandbox({ root, redis }, procs));
 
   const worker = () => {
     const p = start(cli('worker', '--redis', redis.url, ...FAST_WORKER), { env: { TMPDIR: wtmp } });
