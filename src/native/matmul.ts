@@ -4,7 +4,7 @@
  * size-1 batches are one strided call, other broadcasts one call per output batch.
  */
 import * as tf from '@tensorflow/tfjs';
-import { matMulDims, type MatMulDims } from '../backend/kernels/batch_matmul.js';
+import { broadcastIndex, matMulDims, type MatMulDims } from '../backend/kernels/batch_matmul.js';
 import {
   type KernelArgs,
   type WasmBackend,
@@ -14,22 +14,6 @@ import {
   offsetOf,
 } from '../backend/kernels/wasm_util.js';
 import { type NativeAddon, UNARY } from './addon.js';
-
-/** Flat batch index of `shape` (right-aligned, size-1 axes broadcast) for output batch `o`. */
-function broadcastIndex(o: number, outShape: number[], shape: number[]): number {
-  let idx = 0;
-  let stride = 1;
-  let rest = o;
-  for (let i = outShape.length - 1, j = shape.length - 1; i >= 0; i--, j--) {
-    const coord = rest % outShape[i];
-    rest = Math.floor(rest / outShape[i]);
-    if (j >= 0) {
-      if (shape[j] !== 1) idx += coord * stride;
-      stride *= shape[j];
-    }
-  }
-  return idx;
-}
 
 /**
  * out (beta = 0: overwritten; 1: accumulated into) = a x b with optional transposes.

@@ -68,7 +68,7 @@ function transposeLast2(backend: WasmBackend, t: tf.TensorInfo): tf.TensorInfo {
 }
 
 /** Flat batch index of `shape` (right-aligned, size-1 axes broadcast) for out batch `o`. */
-function broadcastIndex(o: number, outShape: number[], shape: number[]): number {
+export function broadcastIndex(o: number, outShape: number[], shape: number[]): number {
   let idx = 0;
   let stride = 1;
   let rest = o;
