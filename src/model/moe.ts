@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { MoeConfig } from './config.js';
 import { groupedMatMul } from './grouped-matmul.js';
-import { swiglu } from './swiglu.js';
+import { swiglu, swigluActivation } from './swiglu.js';
 
 /** Per-layer routing state outside the graph: the selection bias and the last step's load. */
 export interface RouterState {
@@ -41,10 +41,8 @@ export function moe(x: tf.Tensor2D, w: MoeWeights, c: MoeConfig, state: RouterSt
     const gates = tf.reshape(picked, [N, k]);
     const weights = tf.div(gates, tf.sum(gates, 1, true)); // [N, k]
     const xs = tf.gather(x, route.token) as tf.Tensor2D; // [N*k, d] sorted by expert
-    const h = c.expertHidden;
     const gu = groupedMatMul(xs, w.routedWgu as tf.Tensor3D, route.sizes); // [N*k, 2h]
-    const [g, u] = tf.split(gu, [h, h], 1);
-    const act = tf.mul(tf.mul(g, tf.sigmoid(g)), u) as tf.Tensor2D; // [N*k, h]
+    const act = swigluActivation(gu); // [N*k, h]
     const ys = groupedMatMul(act, w.routedWdown as tf.Tensor3D, route.sizes); // [N*k, d]
     const perSlot = tf.reshape(tf.gather(ys, route.inverse), [N, k, d]); // back to (token, slot) order
     let y = tf.sum(tf.mul(perSlot, tf.expandDims(weights, 2)), 1) as tf.Tensor2D; // [N, d]

@@ -1,10 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
+import { rope } from '../native/fused.js';
 
 /**
  * Rotary position embedding in the rotate-half form: x * cos + rotate_half(x) * sin, where
  * rotate_half([x1, x2]) = [-x2, x1]. Equivalent to the interleaved-pairs form up to a fixed
  * permutation of head dims (absorbed by the projections); uses only slice/concat, which have
- * gradients on every backend (strided slices have none in tfjs).
+ * gradients on every backend (strided slices have none in tfjs). One fused kernel each way when
+ * the native addon is active (src/native/fused.ts).
  */
 export class Rope {
   readonly cos: tf.Tensor2D; // [T, Dh]
@@ -29,12 +31,7 @@ export class Rope {
 
   /** x: [B, H, T, Dh] -> same shape */
   apply(x: tf.Tensor4D): tf.Tensor4D {
-    return tf.tidy(() => {
-      const [, , , dh] = x.shape;
-      const [x1, x2] = tf.split(x, [dh / 2, dh / 2], 3);
-      const rotated = tf.concat([tf.neg(x2), x1], 3);
-      return tf.add(tf.mul(x, this.cos), tf.mul(rotated, this.sin)) as tf.Tensor4D;
-    });
+    return rope(x, this.cos, this.sin) as tf.Tensor4D;
   }
 
   dispose(): void {

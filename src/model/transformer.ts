@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { attention, causalMask } from './attention.js';
+import { attention } from './attention.js';
 import type { ModelConfig } from './config.js';
 import { tablesPerPosition } from './config.js';
 import { engram, type EngramWeights } from './engram.js';
@@ -34,12 +34,10 @@ export class Transformer {
   readonly weights: Weights;
   readonly routers: RouterState[];
   private readonly rope: Rope;
-  private readonly mask: tf.Tensor2D;
 
   constructor(readonly config: ModelConfig, seed: number) {
     this.weights = new Weights(config, seed);
     this.rope = new Rope(config.seqLen, config.dModel / config.nHeads, config.ropeBase);
-    this.mask = causalMask(config.seqLen);
     this.routers = config.moe ? Array.from({ length: config.nLayers }, () => newRouterState(config.moe!.routed)) : [];
   }
 
@@ -65,7 +63,7 @@ export class Transformer {
           x = tf.add(x, tf.reshape(r.out, [B, T, d])); // H <- H + Y, before the block
           gates.set(l, tf.keep(r.gates));
         }
-        x = tf.add(x, attention(rmsNorm(x, w(`${p}.attnNorm`), c.normEps) as tf.Tensor3D, w(`${p}.attn.wqkv`), w(`${p}.attn.wo`), c.nHeads, this.rope, this.mask));
+        x = tf.add(x, attention(rmsNorm(x, w(`${p}.attnNorm`), c.normEps) as tf.Tensor3D, w(`${p}.attn.wqkv`), w(`${p}.attn.wo`), c.nHeads, this.rope));
         const hn = tf.reshape(rmsNorm(x, w(`${p}.ffnNorm`), c.normEps), [B * T, d]) as tf.Tensor2D;
         let f: tf.Tensor2D;
         if (c.moe) {
@@ -114,6 +112,5 @@ export class Transformer {
   dispose(): void {
     this.weights.dispose();
     this.rope.dispose();
-    this.mask.dispose();
   }
 }

@@ -124,12 +124,11 @@ export function causalAttention(qkv: tf.Tensor3D, heads: number, cos: tf.Tensor2
 }
 
 /**
- * Drop-in for model/attention.ts's attention(x, wqkv, wo, nHeads, rope, mask): the same math, with
- * the part between the projections fused. `mask` must be the causal mask (the fused kernel
- * applies causality itself; the fallback uses its own causal mask too).
+ * Causal self-attention with its projections (model/attention.ts): x [B, T, d], wqkv [d, 3d],
+ * wo [d, d], tables: RoPE cos/sin [T, dh]. The part between the projections is causalAttention.
  */
 export function attention(x: tf.Tensor3D, wqkv: tf.Tensor, wo: tf.Tensor, nHeads: number,
-  tables: { cos: tf.Tensor2D; sin: tf.Tensor2D }, _mask?: tf.Tensor2D): tf.Tensor3D {
+  tables: { cos: tf.Tensor2D; sin: tf.Tensor2D }): tf.Tensor3D {
   return tf.tidy(() => {
     const [B, T, d] = x.shape;
     const qkv = tf.reshape(tf.matMul(tf.reshape(x, [B * T, d]), wqkv), [B, T, 3 * d]) as tf.Tensor3D;

@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { crossEntropy } from '../model/loss.js';
 import type { MemoryRows, Transformer } from '../model/transformer.js';
+import { sumOfSquares } from '../native/index.js';
 import type { HashedMemory } from './memory-bank.js';
 
 export interface Batch {
@@ -52,7 +53,7 @@ export function forwardBackward(model: Transformer, memories: HashedMemory[], ba
     return r.aux ? tf.add(ce, r.aux) : ce;
   }, [...vars, ...tensors]) as { value: tf.Scalar; grads: tf.Tensor[] };
   const loss = value.dataSync()[0];
-  const gradNorm = Math.sqrt(grads.reduce((s, g) => s + tf.tidy(() => tf.sum(tf.square(g)).dataSync()[0]), 0));
+  const gradNorm = Math.sqrt(grads.reduce((s, g) => s + squaredNorm(g), 0));
   const gateMean: Record<string, number> = {};
   for (const [l, g] of gates) {
     gateMean[l] = tf.tidy(() => tf.mean(g).dataSync()[0]);
@@ -62,6 +63,11 @@ export function forwardBackward(model: Transformer, memories: HashedMemory[], ba
   grads.slice(vars.length).forEach((g) => g.dispose());
   tf.dispose([ids, value, ...tensors]);
   return { loss, gradNorm, gateMean, backboneGrads: grads.slice(0, vars.length), rowGrads };
+}
+
+/** sum(g^2): one native float64 pass when the addon is active, else two tf kernels. */
+function squaredNorm(g: tf.Tensor): number {
+  return sumOfSquares(g) ?? tf.tidy(() => tf.sum(tf.square(g)).dataSync()[0]);
 }
 
 /** Sum of token losses (nats) over a batch, no gradients. Also returns the gates when asked. */

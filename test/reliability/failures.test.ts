@@ -49,7 +49,10 @@ describe.skipIf(skip)('trials that fail', () => {
     const result = (id: string) => JSON.parse(readFileSync(trialPath(sweep, id, 'result.json'), 'utf8'));
     expect(result(throws.id).message).toMatch(/corpus too small to split.*\(after 2 attempt\(s\), last on /);
     expect(result(oom.id).message).toMatch(/Array buffer allocation failed|out of memory/i);
-    expect(result(nan.id)).toMatchObject({ status: 'failed', reason: 'diverged', step: 1 });
+    // lr 1e6 blows the weights up on the first update; the loss is non-finite within two steps
+    // (one with stock ops, two with the fused RMSNorm, which squares in float64)
+    expect(result(nan.id)).toMatchObject({ status: 'failed', reason: 'diverged' });
+    expect(result(nan.id).step).toBeLessThanOrEqual(2);
     // crashes and errors were tried twice (backoff between), a divergence once: it is a result
     const starts = startedIn(worker.log());
     expect(starts.filter((id) => id === throws.id)).toHaveLength(2);
