@@ -52,7 +52,7 @@ export interface WorkerPlan {
  * Workers: as asked (default: cores), capped by the trial count and by how many of the largest
  * trials fit in memory (85% of os.totalmem(), leaving room for the coordinator and the system).
  */
-export function planWorkers(trials: Trial[], o: { workers?: number; memory?: number; cores?: number } = {}): WorkerPlan {
+export function planWorkers(trials: Trial[], o: { workers?: number; memory?: number; cores?: number; threads?: number } = {}): WorkerPlan {
   const cores = o.cores ?? os.availableParallelism();
   const memory = o.memory ?? Math.floor(os.totalmem() * 0.85);
   const asked = o.workers ?? cores;
@@ -64,7 +64,7 @@ export function planWorkers(trials: Trial[], o: { workers?: number; memory?: num
     capped = `${fit} worker(s): the largest trial needs ~${gb(largest)} GB of ${gb(memory)} GB usable memory`;
   }
   if (!trials.length) workers = 1;
-  return { workers, threads: Math.max(1, Math.floor(cores / workers)), memory, capped };
+  return { workers, threads: o.threads ?? Math.max(1, Math.floor(cores / workers)), memory, capped };
 }
 
 const gb = (b: number) => (b / 2 ** 30).toFixed(1);
@@ -94,6 +94,8 @@ export interface LocalOptions {
   /** what the coordinator's backend check found; used in results it writes for crashed trials */
   backendInfo?: BackendInfo;
   workers?: number;
+  /** OPENBLAS_NUM_THREADS of each trial (default: cores / workers, so the trials share the cores) */
+  threads?: number;
   /** bytes the trial processes may use together (default 85% of os.totalmem()) */
   memory?: number;
   /** node flags for the trial processes, e.g. --max-old-space-size=8192 (default none) */
@@ -122,7 +124,7 @@ export function childScript(): string {
 export async function runLocal(trials: Trial[], o: LocalOptions): Promise<LocalRun> {
   const script = childScript();
   if (!existsSync(script)) throw new Error(`${script} is missing: build first (npm run build)`);
-  const plan = planWorkers(trials, { workers: o.workers, memory: o.memory });
+  const plan = planWorkers(trials, { workers: o.workers, memory: o.memory, threads: o.threads });
   const out: LocalRun = { results: new Map(), interrupted: [], plan };
   const pending = trials.map((t) => ({ trial: t, bytes: estimateRss(t.config) }));
   const running = new Map<ChildProcess, { bytes: number }>();

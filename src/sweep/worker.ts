@@ -14,7 +14,7 @@
 import { Queue, WaitingError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
+import { availableParallelism, hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BackendChoice, BackendInfo } from '../backend/index.js';
 import { InputError } from '../cli/errors.js';
@@ -196,7 +196,9 @@ class WorkerLoop {
     try {
       const trial = { id, config: { ...config, data: { ...config.data, corpus } }, meta };
       const report = progressReporter(job, this.name, this.o.backendInfo);
-      const run = await runLocal([trial], { dir: tmp, backend: this.o.backend, backendInfo: this.o.backendInfo, workers: 1, execArgv: this.o.execArgv, signal: ac.signal, onEvent: report });
+      // concurrent jobs share the cores: each trial gets its share of BLAS threads
+      const threads = Math.max(1, Math.floor(availableParallelism() / this.o.concurrency));
+      const run = await runLocal([trial], { dir: tmp, backend: this.o.backend, backendInfo: this.o.backendInfo, workers: 1, threads, execArgv: this.o.execArgv, signal: ac.signal, onEvent: report });
       const result = run.results.get(id);
       if (!result) {
         // stopped by shutdown: back to the queue without using up an attempt (a lost claim is

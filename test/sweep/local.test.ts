@@ -58,6 +58,8 @@ describe('memory estimate and workers', () => {
     expect(planWorkers(trials, { workers: 3, cores: 16, memory: 1e12 })).toMatchObject({ workers: 3, threads: 5 });
     expect(planWorkers(trials, { cores: 4, memory: 1e12 })).toMatchObject({ workers: 4, threads: 1 });
     expect(planWorkers(trials.slice(0, 2), { workers: 8, cores: 8, memory: 1e12 })).toMatchObject({ workers: 2, threads: 4 });
+    // a worker running jobs side by side asks for its share explicitly (one trial per runLocal)
+    expect(planWorkers(trials.slice(0, 1), { workers: 1, cores: 8, memory: 1e12, threads: 2 })).toMatchObject({ workers: 1, threads: 2 });
     const capped = planWorkers(trials, { workers: 8, cores: 8, memory: 2.5 * est });
     expect(capped).toMatchObject({ workers: 2, threads: 4 });
     expect(capped.capped).toMatch(/2 worker\(s\)/);
