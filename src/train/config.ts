@@ -84,6 +84,22 @@ export const TrialSchema = z.strictObject({
 export type TrialConfig = z.infer<typeof TrialSchema>;
 export type TrialInput = z.input<typeof TrialSchema>;
 
+/**
+ * A trial folder's config.json (written by runTrial) holds the trial config plus what the run
+ * recorded beside it: meta, accounting and data.stats. Those are outputs, so retraining from
+ * that file drops them; any other input passes through unchanged (a stray key still fails).
+ */
+export function withoutRecorded(input: unknown): unknown {
+  if (input === null || typeof input !== 'object' || !('accounting' in input)) return input;
+  const { meta: _m, accounting: _a, ...rest } = input as Record<string, unknown>;
+  const data = rest.data;
+  if (data !== null && typeof data === 'object') {
+    const { stats: _s, ...d } = data as Record<string, unknown>;
+    rest.data = d;
+  }
+  return rest;
+}
+
 /** Validate, then check the cross-field rules zod cannot express field by field. */
 export function parseTrial(input: unknown, where: string): TrialConfig {
   const r = TrialSchema.safeParse(input);

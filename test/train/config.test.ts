@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseTrial } from '../../src/train/config.js';
+import { parseTrial, withoutRecorded } from '../../src/train/config.js';
+import { trialId } from '../../src/train/trial-id.js';
 import { inputErrorLine } from '../helpers/input-error.js';
 
 const bad = (input: unknown): string => inputErrorLine(() => parseTrial(input, 'trial.yaml'));
@@ -20,5 +21,15 @@ describe('trial config', () => {
     expect(bad({ train: { stepz: 3 } })).toMatch(/train: unknown key\(s\) "stepz"/);
     expect(bad({ train: { steps: 1.5 } })).toMatch(/train\.steps: /);
     expect(bad({ data: { vocabSize: 100 } })).toMatch(/data\.vocabSize: .*257/);
+  });
+
+  it("a trial folder's config.json (config + meta, accounting, data.stats) parses back to the same trial", () => {
+    const c = parseTrial({ model: { engram: { layerIds: [1], baseSizes: [101, 103] } }, train: { steps: 7 } }, 'x');
+    const written = JSON.parse(JSON.stringify({ ...c, meta: { seed: 0 }, accounting: { pTot: 1 }, data: { ...c.data, stats: { valBytes: 9 } } }));
+    const back = parseTrial(withoutRecorded(written), 'config.json');
+    expect(back).toEqual(c);
+    expect(trialId(back)).toBe(trialId(c));
+    // only a written config.json (it has accounting) loses those keys: elsewhere they stay errors
+    expect(bad({ data: { stats: {} } })).toMatch(/data: unknown key\(s\) "stats"/);
   });
 });

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { join } from 'node:path';
 import { BACKEND_CHOICES, initBackend, type BackendChoice } from '../../backend/index.js';
-import { parseTrial } from '../../train/config.js';
+import { parseTrial, withoutRecorded } from '../../train/config.js';
 import { runTrial } from '../../train/trial.js';
 import { readYamlOrJson } from '../../util/load.js';
 import { InputError } from '../errors.js';
@@ -11,7 +11,7 @@ export function register(program: Command): void {
   program
     .command('train')
     .description('train one model (dense, MoE, MoE + Engram, MoE + OverEncoding) from a trial config')
-    .argument('<trial>', 'trial config, YAML or JSON')
+    .argument('<trial>', 'trial config, YAML or JSON (a trial folder\'s config.json retrains that trial)')
     .option('--out <dir>', 'trial folder (default results/trials/<trial id>)')
     .option('--backend <name>', `compute backend: ${BACKEND_CHOICES.join('|')}`, 'auto')
     .option('--json', 'print result.json on stdout')
@@ -20,7 +20,7 @@ export function register(program: Command): void {
       if (!BACKEND_CHOICES.includes(opts.backend as BackendChoice)) {
         throw new InputError('--backend', `${JSON.stringify(opts.backend)} is not one of ${BACKEND_CHOICES.join(', ')}`);
       }
-      const config = parseTrial(readYamlOrJson(file), file);
+      const config = parseTrial(withoutRecorded(readYamlOrJson(file)), file);
       const log = (l: string) => process.stderr.write(l + '\n');
       const backend = await initBackend(opts.backend as BackendChoice, { log });
       const dir = opts.out ?? join('results', 'trials', trialId(config));
