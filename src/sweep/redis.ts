@@ -13,6 +13,7 @@
  */
 import { Queue, QueueEvents, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { InputError, show } from '../cli/errors.js';
 import { loadCorpus } from '../data/corpus.js';
@@ -21,7 +22,7 @@ import type { TrialResult } from '../train/trial.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import { formatSeconds } from '../util/progress.js';
 import type { SweepEvent } from './local.js';
-import { trialDir, writeFailedResult } from './store.js';
+import { PROGRESS_FILE, trialDir, writeFailedResult, type RemoteProgress } from './store.js';
 import type { SweepPlan, Trial, TrialMeta } from './types.js';
 
 /** Sorted set of live sweep queues (score: first registration time); workers serve them oldest first. */
@@ -332,6 +333,7 @@ class Coordinator {
 
   private record(trial: Trial, result: TrialResult): void {
     if (!this.outstanding.delete(trial.id)) return;
+    rmSync(join(trialDir(this.o.dir, trial.id), PROGRESS_FILE), { force: true });
     this.out.results.set(trial.id, result);
     this.o.onEvent?.({ type: 'end', trial, result });
     if (!this.outstanding.size) this.finish();
@@ -366,6 +368,13 @@ class Coordinator {
       this.o.onEvent?.({ type: 'log', trial, line: `on ${p.worker}` });
     }
     if (p.step > 0) this.o.onEvent?.({ type: 'step', trial, step: p.step, steps: p.steps, loss: p.loss, tokensPerSec: p.tokensPerSec, rss: p.rss });
+    // for `engram-sweep status` (from the folder alone); a full disk only costs the display
+    const where: RemoteProgress = { worker: p.worker, step: p.step, steps: p.steps, loss: p.loss, tokensPerSec: p.tokensPerSec };
+    try {
+      writeJsonAtomic(join(trialDir(this.o.dir, id), PROGRESS_FILE), where);
+    } catch {
+      // the result is what matters; it is written (or its failure reported) at collection
+    }
   }
 
   /** Say clearly when Redis goes away and comes back; when back, check everything again. */

@@ -1,12 +1,13 @@
 /**
  * Where a sweep stands, from its results folder alone (no spec file needed): sweep.json lists the
- * trials; result.json marks done or failed; a trial with metrics but no result is running while
- * a live coordinator holds the folder's lock, else pending (it restarts on the next run).
+ * trials; result.json marks done or failed; a trial with metrics (or, on a remote worker, a
+ * progress.json) but no result is running while a live coordinator holds the folder's lock, else
+ * pending (it restarts on the next run).
  */
 import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { InputError } from '../cli/errors.js';
-import { lockAlive, readLock, readResult, readSweepRecord, SWEEP_FILE, trialDir, type LockInfo } from './store.js';
+import { lockAlive, readLock, readProgress, readResult, readSweepRecord, SWEEP_FILE, trialDir, type LockInfo } from './store.js';
 import type { TrialMeta } from './types.js';
 
 export type TrialState = 'done' | 'failed' | 'running' | 'pending';
@@ -81,7 +82,7 @@ export function sweepStatus(dir: string): SweepStatus {
   const counts: Record<TrialState, number> = { done: 0, failed: 0, running: 0, pending: 0 };
   const trials = record.trials.map(({ id, meta, steps }): TrialStatus => {
     const result = readResult(dir, id);
-    const m = lastMetrics(join(trialDir(dir, id), 'metrics.jsonl'));
+    const m = lastMetrics(join(trialDir(dir, id), 'metrics.jsonl')) ?? readProgress(dir, id);
     const status: TrialState = result ? (result.status === 'ok' ? 'done' : 'failed') : m && live ? 'running' : 'pending';
     counts[status]++;
     const t: TrialStatus = {

@@ -99,6 +99,26 @@ export function touchSweep(dir: string): void {
   if (r) writeJsonAtomic(join(dir, SWEEP_FILE), { ...r, updated: new Date().toISOString() });
 }
 
+/**
+ * progress.json in a trial folder: where a trial running on a remote worker stands (the
+ * coordinator writes it from the worker's progress reports; its metrics arrive only with the
+ * result). Removed when the result is collected.
+ */
+export const PROGRESS_FILE = 'progress.json';
+
+export interface RemoteProgress {
+  worker: string;
+  step: number;
+  steps: number;
+  loss: number;
+  tokensPerSec: number;
+}
+
+export function readProgress(dir: string, id: string): RemoteProgress | null {
+  const p = readJson(join(trialDir(dir, id), PROGRESS_FILE)) as RemoteProgress | undefined;
+  return p && typeof p.step === 'number' ? p : null;
+}
+
 /** A trial's result.json, or null when absent or unreadable (then the trial is unfinished). */
 export function readResult(dir: string, id: string): TrialResult | null {
   const r = readJson(join(trialDir(dir, id), 'result.json')) as TrialResult | undefined;

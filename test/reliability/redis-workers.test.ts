@@ -4,9 +4,10 @@
  * scratch; the coordinator writes each trial once (metrics steps 1..N once), nothing is lost,
  * nothing duplicated, no temp folders or orphan processes are left.
  */
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sweepStatus } from '../../src/sweep/status.js';
 import { skipWithoutRedis, type RedisServer } from '../helpers/redis-server.js';
 import { cli, expectSweepComplete, FAST_WORKER, processesWith, start, startedIn, tinyTrial, until, writePlan, type Proc, openRedisSandbox, closeRedisSandbox } from './fixture.js';
 
@@ -41,6 +42,8 @@ describe.skipIf(skip)('redis workers killed mid-trial', () => {
     // both trials running, one on each worker, a few steps in
     const stepping = (id: string) => new RegExp(`^${id} .* step [1-9][0-9]*/40`, 'm').test(coord.log());
     await until(() => startedIn(a.log()).length === 1 && startedIn(b.log()).length === 1 && trials.every((t) => stepping(t.id)), 60_000, 'both trials training');
+    // `status` reads the folder alone: both remote trials show as running, a few steps in
+    await until(() => sweepStatus(join(root, 'results/two')).trials.every((t) => t.status === 'running' && (t.step ?? 0) > 0), 10_000, 'status: both running');
     const victim = startedIn(a.log())[0];
     a.child.kill('SIGKILL');
     await a.exited;
@@ -50,6 +53,9 @@ describe.skipIf(skip)('redis workers killed mid-trial', () => {
     expect(done(b.log()).sort()).toEqual(trials.map((t) => t.id).sort());
     expect(coord.log()).toMatch(new RegExp(`${victim}: its worker stopped answering`));
     expectSweepComplete(join(root, 'results/two'), trials);
+    // collected: no progress files left, status says done
+    expect(trials.map((t) => existsSync(join(root, 'results/two/trials', t.id, 'progress.json')))).toEqual([false, false]);
+    expect(sweepStatus(join(root, 'results/two')).counts).toMatchObject({ done: 2, running: 0, pending: 0 });
     // the killed worker's trial process died with it
     expect(processesWith(wtmp)).toEqual([]);
     b.child.kill('SIGTERM');
