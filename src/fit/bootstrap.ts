@@ -36,6 +36,15 @@ export interface Noise {
 
 export const mean = (v: readonly number[]) => v.reduce((a, b) => a + b, 0) / v.length;
 
+/** R^2 of fitted values f against y with weights w (1/se^2 of each mean); 1 when y is constant. */
+export function weightedR2(y: readonly number[], f: readonly number[], w: readonly number[]): number {
+  const sw = w.reduce((s, v) => s + v, 0);
+  const ym = y.reduce((s, v, i) => s + w[i] * v, 0) / sw;
+  const ssr = y.reduce((s, v, i) => s + w[i] * (v - f[i]) ** 2, 0);
+  const sst = y.reduce((s, v, i) => s + w[i] * (v - ym) ** 2, 0);
+  return sst > 0 ? 1 - ssr / sst : 1;
+}
+
 /** Pooled within-point standard deviation over points with at least two seeds; null if none (or all agree). */
 export function pooledNoise(points: readonly Point[]): Noise | null {
   let ss = 0;

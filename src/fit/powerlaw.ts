@@ -12,7 +12,7 @@
  * Residuals are standardised by each point's standard error (seed noise) or, without seeds to
  * pool, by a robust scale (1.4826 MAD) of the fit's own residuals, so Huber's delta is 1.345.
  */
-import { DEFAULT_RESAMPLES, lackOfFit, studentFactor, mean, percentileInterval, pooledNoise, Resampler, standardErrors, type Interval, type LackOfFit, type Noise, type Point } from './bootstrap.js';
+import { DEFAULT_RESAMPLES, lackOfFit, studentFactor, mean, percentileInterval, pooledNoise, Resampler, standardErrors, weightedR2, type Interval, type LackOfFit, type Noise, type Point } from './bootstrap.js';
 import { lm, robustLine, huberLine, type LineFit, type LmResult, type Problem } from './robust.js';
 import type { Residual } from './ushape.js';
 
@@ -213,14 +213,6 @@ function saturatingFit(u: number[], y: number[], s: number[], lnRef: number) {
   return { replicate, finish, lackOfFit: lof };
 }
 
-function r2Of(y: readonly number[], f: readonly number[], w: readonly number[]): number {
-  const sw = w.reduce((a, b) => a + b, 0);
-  const ym = y.reduce((s, v, i) => s + w[i] * v, 0) / sw;
-  const ssr = y.reduce((s, v, i) => s + w[i] * (v - f[i]) ** 2, 0);
-  const sst = y.reduce((s, v, i) => s + w[i] * (v - ym) ** 2, 0);
-  return sst > 0 ? 1 - ssr / sst : 1;
-}
-
 /** The two robust lines (log-log, and loss on log10 M) and the noise the resamples use. */
 function lineFits(pts: Point[]) {
   const xs = pts.map((p) => p.x);
@@ -283,7 +275,7 @@ export function fitPowerlaw(series: PowerlawSeries, opts: PowerlawOptions = {}):
     slopePerDecade: lin.d,
     intercept: lin.c - lin.d * l10Ref,
     intervals,
-    r2: r2Of(ys, fits, w),
+    r2: weightedR2(ys, fits, w),
     residuals: pts.map((p, j) => ({ x: xs[j], y: ys[j], n: p.ys.length, se: se ? se[j] : null, fit: fits[j], residual: ys[j] - fits[j] })),
     converged: pow.fit.converged && lin.fit.converged,
     ...(reasons.length ? { reason: reasons.join('; ') } : {}),

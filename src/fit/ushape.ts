@@ -15,7 +15,7 @@
  * range (a vertex outside the data is not trusted for a loss).
  */
 import { akima } from './akima.js';
-import { DEFAULT_RESAMPLES, lackOfFit, studentFactor, mean, percentileInterval, pooledNoise, Resampler, standardErrors, type Interval, type LackOfFit, type Noise, type Point } from './bootstrap.js';
+import { DEFAULT_RESAMPLES, lackOfFit, studentFactor, mean, percentileInterval, pooledNoise, Resampler, standardErrors, weightedR2, type Interval, type LackOfFit, type Noise, type Point } from './bootstrap.js';
 import { cholSolve } from './robust.js';
 
 export interface UshapeSeries {
@@ -131,14 +131,6 @@ export function edgeOf(vertex: number | null, interval: Interval | null, lo: num
   if (vertex === null || vertex < lo || vertex > hi) return 'outside';
   if (!interval || interval[0] === null || interval[1] === null || interval[0] < lo || interval[1] > hi) return 'edge';
   return 'inside';
-}
-
-function weightedR2(y: readonly number[], f: readonly number[], w: readonly number[]): number {
-  const sw = w.reduce((s, v) => s + v, 0);
-  const ym = y.reduce((s, v, i) => s + w[i] * v, 0) / sw;
-  const ssr = y.reduce((s, v, i) => s + w[i] * (v - f[i]) ** 2, 0);
-  const sst = y.reduce((s, v, i) => s + w[i] * (v - ym) ** 2, 0);
-  return sst > 0 ? 1 - ssr / sst : 1;
 }
 
 /** Seed noise: pooled over the curve and the reference; else the equal-weight fit's residual scale. */
