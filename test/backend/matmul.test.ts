@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend/index.js';
+import { matMulReference } from '../helpers/matmul-reference.js';
 
 interface Input {
   data: Float32Array;
@@ -30,47 +31,8 @@ async function run(backend: string, f: (...t: tf.Tensor[]) => tf.Tensor, inputs:
 
 /** Float64 matmul with transposes and numpy-style batch broadcasting: the independent reference. */
 function refMatMul(a: Input, b: Input, tA: boolean, tB: boolean): { values: Float64Array; shape: number[] } {
-  const ra = a.shape.length;
-  const rb = b.shape.length;
-  const M = tA ? a.shape[ra - 1] : a.shape[ra - 2];
-  const K = tA ? a.shape[ra - 2] : a.shape[ra - 1];
-  const N = tB ? b.shape[rb - 2] : b.shape[rb - 1];
-  const ba = a.shape.slice(0, -2);
-  const bb = b.shape.slice(0, -2);
-  const r = Math.max(ba.length, bb.length);
-  const pad = (s: number[]) => [...Array(r - s.length).fill(1), ...s];
-  const pa = pad(ba);
-  const pb = pad(bb);
-  const bo = pa.map((d, i) => Math.max(d, pb[i]));
-  const nb = bo.reduce((x, y) => x * y, 1);
-  const values = new Float64Array(nb * M * N);
-  for (let o = 0; o < nb; o++) {
-    let rest = o;
-    let ia = 0;
-    let ib = 0;
-    let sa = 1;
-    let sb = 1;
-    for (let d = r - 1; d >= 0; d--) {
-      const c = rest % bo[d];
-      rest = Math.floor(rest / bo[d]);
-      ia += (pa[d] === 1 ? 0 : c) * sa;
-      ib += (pb[d] === 1 ? 0 : c) * sb;
-      sa *= pa[d];
-      sb *= pb[d];
-    }
-    for (let i = 0; i < M; i++) {
-      for (let j = 0; j < N; j++) {
-        let s = 0;
-        for (let k = 0; k < K; k++) {
-          const av = a.data[ia * M * K + (tA ? k * M + i : i * K + k)];
-          const bv = b.data[ib * K * N + (tB ? j * K + k : k * N + j)];
-          s += av * bv;
-        }
-        values[(o * M + i) * N + j] = s;
-      }
-    }
-  }
-  return { values, shape: [...bo.slice(r - Math.max(ba.length, bb.length)), M, N] };
+  const r = matMulReference(a.data, a.shape, b.data, b.shape, tA, tB);
+  return { values: r.v, shape: r.shape };
 }
 
 function expectClose(got: { values: Float64Array; shape: number[] }, ref: { values: Float64Array; shape: number[] }) {
