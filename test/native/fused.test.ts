@@ -103,8 +103,8 @@ describe(`swiglu (${path})`, () => {
   });
 });
 
-describe(`rope (${path})`, () => {
-  const [B, H, T, dh] = [2, 3, 5, 8];
+/** Rotate-half RoPE tables [T, dh] with base 10000, computed here in float64 (then float32). */
+function ropeTables(T: number, dh: number): { cos: Float32Array; sin: Float32Array } {
   const cos = new Float32Array(T * dh);
   const sin = new Float32Array(T * dh);
   for (let t = 0; t < T; t++) {
@@ -113,6 +113,12 @@ describe(`rope (${path})`, () => {
       for (const j of [i, i + dh / 2]) [cos[t * dh + j], sin[t * dh + j]] = [Math.cos(a), Math.sin(a)];
     }
   }
+  return { cos, sin };
+}
+
+describe(`rope (${path})`, () => {
+  const [B, H, T, dh] = [2, 3, 5, 8];
+  const { cos, sin } = ropeTables(T, dh);
   const x = rand(B * H * T * dh);
   const dy = rand(B * H * T * dh);
   // float64: rotate-half form, and its transpose for the gradient
@@ -143,14 +149,7 @@ describe(`rope (${path})`, () => {
 describe(`causal attention (${path})`, () => {
   const [B, T, H, dh] = [2, 6, 2, 4];
   const d = H * dh;
-  const cos = new Float32Array(T * dh);
-  const sin = new Float32Array(T * dh);
-  for (let t = 0; t < T; t++) {
-    for (let i = 0; i < dh / 2; i++) {
-      const a = t / 10000 ** ((2 * i) / dh);
-      for (const j of [i, i + dh / 2]) [cos[t * dh + j], sin[t * dh + j]] = [Math.cos(a), Math.sin(a)];
-    }
-  }
+  const { cos, sin } = ropeTables(T, dh);
   const qkv = rand(B * T * 3 * d, -2, 2);
   const dy = rand(B * T * d);
   /** float64: per (b, h) RoPE'd q, k from [B, T, 3, H, dh], causal softmax(q k^T / sqrt(dh)) v, merged [B, T, H, dh] */
