@@ -2,24 +2,19 @@
  * The engram-hash command as the independent parity check runs it (ENGRAM-SPEC 6): the built CLI
  * in a child process (`npm test` builds dist first).
  */
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { hashIdsBigInt } from '../../src/hash/reference.js';
 import { loadVocab } from '../../src/data/vocab.js';
+import { runCli } from '../helpers/cli.js';
 
-const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'engram-hash-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function run(args: string[], input?: string) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { input, encoding: 'utf8', maxBuffer: 1 << 28 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const run = (args: string[], input?: string) => runCli(args, { input });
 
 let n = 0;
 function hash(req: unknown) {

@@ -1,16 +1,14 @@
 /**
  * `engram-sweep tokenizer stats|train` through the built CLI (`npm test` builds dist first).
  */
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadVocab } from '../../src/data/vocab.js';
+import { expectInputErrorExit, runCli } from '../helpers/cli.js';
 
-const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'tokenizer-cli-'));
 /** tokenizer.json files this file's runs put in the shared tokenizer cache (not movable by env) */
 const trained: string[] = [];
@@ -22,16 +20,10 @@ afterAll(() => {
 function run(args: string[]) {
   // token caches go to the temp dir; tokenizer.json files to the repo's cache (tiny here)
   const env = { ...process.env, ENGRAM_SWEEP_CACHE: join(dir, 'cache') };
-  const r = spawnSync(process.execPath, [CLI, 'tokenizer', ...args], { encoding: 'utf8', env });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  return runCli(['tokenizer', ...args], { env });
 }
 
-function expectInputError(args: string[], pattern: RegExp): void {
-  const r = run(args);
-  expect([r.code, r.stdout]).toEqual([2, '']);
-  expect(r.stderr).toMatch(/^engram-sweep: [^\n]*\n$/);
-  expect(r.stderr).toMatch(pattern);
-}
+const expectInputError = (args: string[], pattern: RegExp) => expectInputErrorExit(run(args), pattern);
 
 /** A small corpus of three documents (one split chunk each), different on every run so the first train really trains. */
 function tinyCorpus(): { path: string; chars: number } {

@@ -3,28 +3,17 @@
  * and as JSON, a results folder (fits.json written), and the exit-2 cases, which print one line
  * and write nothing.
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { expectInputErrorExit, runCli } from '../helpers/cli.js';
 
-const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'fit-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function run(args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, 'fit', ...args], { encoding: 'utf8' });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-function expectInputError(args: string[], pattern: RegExp): void {
-  const r = run(args);
-  expect([r.code, r.stdout]).toEqual([2, '']);
-  expect(r.stderr).toMatch(/^engram-sweep: [^\n]*\n$/);
-  expect(r.stderr).toMatch(pattern);
-}
+const run = (args: string[]) => runCli(['fit', ...args]);
+const expectInputError = (args: string[], pattern: RegExp) => expectInputErrorExit(run(args), pattern);
 
 function file(name: string, text: string): string {
   const f = join(dir, name);

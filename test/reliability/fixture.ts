@@ -18,26 +18,9 @@ import { RedisServer } from '../helpers/redis-server.js';
 export const REPO = fileURLToPath(new URL('../..', import.meta.url));
 export const CLI = join(REPO, 'dist/cli/main.js');
 
-/**
- * The argv (after node) that runs `engram-sweep <command>`. Until src/cli/commands/index.ts
- * registers `worker`, that command runs through an entry that mirrors dist/cli/main.js with it
- * added (same error handling: InputError -> one line, exit 2).
- */
+/** The argv (after node) that runs `engram-sweep <command> <args>`. */
 export function cli(command: string, ...args: string[]): string[] {
-  if (command !== 'worker' || readFileSync(join(REPO, 'dist/cli/commands/index.js'), 'utf8').includes('worker.js')) return [CLI, command, ...args];
-  const shim = `
-    const { Command, CommanderError } = await import(${JSON.stringify(join(REPO, 'node_modules/commander/esm.mjs'))});
-    const { InputError } = await import(${JSON.stringify(join(REPO, 'dist/cli/errors.js'))});
-    const { register } = await import(${JSON.stringify(join(REPO, 'dist/cli/commands/worker.js'))});
-    const program = new Command('engram-sweep').exitOverride();
-    program.configureOutput({ writeErr: (s) => process.stderr.write(s), outputError: (s, write) => write(s.trimEnd() + ' (see --help)\\n') });
-    register(program);
-    try { await program.parseAsync(['node', 'engram-sweep', ...process.argv.slice(1)]); } catch (err) {
-      if (err instanceof InputError) { process.stderr.write('engram-sweep: ' + err.line() + '\\n'); process.exitCode = 2; }
-      else if (err instanceof CommanderError) process.exitCode = err.exitCode === 0 ? 0 : 2;
-      else throw err;
-    }`;
-  return ['--input-type=module', '-e', shim, command, ...args];
+  return [CLI, command, ...args];
 }
 
 /** Three small Gutenberg books: the tokenizer and data take about a second. */
