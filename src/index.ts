@@ -2,6 +2,12 @@
  * engram-sweep as a library: the stages of the pipeline (DESIGN.md), for notebooks and other
  * programs. Each stage takes and returns plain JSON-serialisable data.
  */
+export { InputError, inputError } from './contract/errors.js';
+export {
+  appendMetrics, buildResult, failedResult, lastMetricsRow, readFitsFile, readGates, readMetricsFile, readProgress,
+  readResult, readSweepRecord, readTrialConfig, trialDir, writeGates, writeResult, writeTrialConfig,
+} from './contract/index.js';
+export type { GatesFile, HorizonResult, MetricsRow, SweepRecord, TrialConfigFile, TrialResult } from './contract/index.js';
 export { loadCorpus, splitCorpus } from './data/corpus.js';
 export { prepareDataset } from './data/dataset.js';
 export { trainBpe } from './data/bpe/train.js';

@@ -12,7 +12,7 @@ import * as tfWasm from '@tensorflow/tfjs-backend-wasm';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import { InputError, show } from '../cli/errors.js';
+import { InputError, show } from '../contract/errors.js';
 import { registerNativeKernels } from '../native/index.js';
 import { registerCpuKernels, registerWasmKernels } from './kernels/index.js';
 
@@ -32,6 +32,11 @@ export interface BackendOptions {
   log?: (line: string) => void;
   /** module loader for the optional native packages; the default is a dynamic import */
   load?: (specifier: string) => Promise<unknown>;
+  /**
+   * BLAS threads of the native addon (default: what OPENBLAS_NUM_THREADS gave the library, all
+   * cores when unset). Results are deterministic per thread count, so a retrain must match it.
+   */
+  threads?: number;
 }
 
 const NATIVE_PACKAGES = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'] as const;
@@ -122,7 +127,7 @@ export async function initBackend(choice: BackendChoice, opts: BackendOptions = 
       chosen = 'wasm';
       detail = (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) ? ' (simd)' : ' (no simd)';
       // The optional OpenBLAS addon (src/native) stacks its kernels over ours; threads are then BLAS threads.
-      const n = registerNativeKernels();
+      const n = registerNativeKernels(opts.threads != null ? { threads: opts.threads } : {});
       if (n.active) {
         blasThreads = n.blas?.threads ?? 1;
         detail += `, BLAS: ${n.blas?.config}`;

@@ -7,7 +7,7 @@
  *             order, 1e5 slots per head table
  * The peer's Engram gate has no signed square root, so neither does ours here.
  */
-import { InputError, show } from '../cli/errors.js';
+import { InputError, show } from '../contract/errors.js';
 import type { EngramConfig, ModelConfig, MoeConfig } from '../model/config.js';
 
 export const BENCH_CONFIGS = ['dense-s', 'moe-s', 'engram-s'] as const;

@@ -83,9 +83,12 @@ export async function runBench(o: BenchOptions, emit: (line: BenchLine) => void)
 export interface WhichInfo {
   backend: string;
   native: boolean;
+  /** BLAS threads with the addon on, else the backend's own */
   threads: number;
-  /** the BLAS library the addon uses, when it is on */
+  /** the BLAS library the addon uses (openblas_get_config()), when it is on */
   blas: string | null;
+  /** the BLAS kernel set in use (OpenBLAS core, OPENBLAS_CORETYPE picks it), when it is on */
+  blasCore: string | null;
   /** why the addon is off, when it is */
   nativeReason: string | null;
 }
@@ -98,9 +101,27 @@ export async function which(backend: BackendChoice): Promise<WhichInfo> {
     backend: b.name,
     native: b.native,
     threads: b.threads,
-    blas: n.blas ? `${n.blas.config} (core ${n.blas.corename})` : null,
+    blas: n.blas ? n.blas.config : null,
+    blasCore: n.blas ? n.blas.corename : null,
     nativeReason: n.active ? null : (n.reason ?? null),
   };
+}
+
+/**
+ * `bench --which` as one line, the BLAS named with its core and threads, e.g.
+ * "backend: wasm; native kernels: on; BLAS: OpenBLAS 0.3.21, core Haswell, 1 thread; build: NO_LAPACKE ..."
+ * or "backend: wasm; native kernels: off, disabled by ENGRAM_SWEEP_NATIVE=0; threads: 1".
+ */
+export function formatWhich(w: WhichInfo): string {
+  if (w.native && w.blas) {
+    // openblas_get_config() is "<name> <version> <build options...>"
+    const m = /^(\S+\s+\S+)\s*(.*)$/.exec(w.blas.trim());
+    const [lib, build] = m ? [m[1], m[2]] : [w.blas, ''];
+    const threads = `${w.threads} thread${w.threads === 1 ? '' : 's'}`;
+    return `backend: ${w.backend}; native kernels: on; BLAS: ${lib}, core ${w.blasCore ?? 'unknown'}, ${threads}${build ? `; build: ${build}` : ''}`;
+  }
+  const why = w.native ? '' : `, ${w.nativeReason ?? 'not in use'}`;
+  return `backend: ${w.backend}; native kernels: ${w.native ? 'on' : 'off'}${why}; threads: ${w.threads}`;
 }
 
 /** A fixed-width table of bench lines for the terminal. */

@@ -1,19 +1,17 @@
 /**
  * One benchmark run in this process: build a bench model, train it for N steps on one fixed
- * synthetic batch (as bench/peer_torch.py does) with the trainer's own step (forward/backward,
- * gradient norm and clipping, AdamW, the tables' lazy Adam, the router bias), and report the
+ * synthetic batch (as bench/peer_torch.py does) with the trainer's own step (trainStep:
+ * forward/backward, gradient norm and clipping, AdamW, the tables' lazy Adam, the router bias), and report the
  * median step after the first two. Run each config in its own process (child.ts): the peak RSS
  * is the process's.
  */
-import * as tf from '@tensorflow/tfjs';
 import { type BackendChoice, initBackend } from '../backend/index.js';
 import type { ModelConfig } from '../model/config.js';
-import { updateBias } from '../model/moe.js';
 import { Transformer } from '../model/transformer.js';
 import { nativeInfo, registerNativeKernels } from '../native/index.js';
 import { AdamW } from '../train/adamw.js';
 import { buildMemories } from '../train/memory-bank.js';
-import { type Batch, forwardBackward } from '../train/step.js';
+import { type Batch, trainStep } from '../train/step.js';
 import { BENCH_BATCH } from './configs.js';
 import { installKernelProfiler, profilePerStep } from './profile.js';
 
@@ -85,6 +83,8 @@ export async function runTrainBench(job: TrainBenchJob): Promise<BenchResult> {
   const memories = buildMemories(c, c.vocabSize, 0, [0.9, 0.999]);
   const opt = new AdamW({ beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01 });
   const { ids, targets } = syntheticBatch(B, T, c.vocabSize);
+  // the peer's settings: lr 1e-3, clip 1, tables at 5 x lr
+  const settings = { lr: 1e-3, clip: 1, memoryLrScale: 5, gamma: c.moe?.gamma ?? 0 };
   const wall: number[] = [];
   const cpu: number[] = [];
   const losses: number[] = [];
@@ -94,12 +94,7 @@ export async function runTrainBench(job: TrainBenchJob): Promise<BenchResult> {
     const c0 = cpuMs();
     // hashing is part of every step, as in a trial (the peer hashes inside its forward)
     const batch: Batch = { B, T, ids, targets, hashIds: memories.map((m) => m.indices(ids, B, T, 0)) };
-    const out = forwardBackward(model, memories, batch);
-    const scale = out.gradNorm > 1 ? 1 / out.gradNorm : 1;
-    opt.step(model.weights.list(), out.backboneGrads, 1e-3, scale);
-    tf.dispose(out.backboneGrads);
-    memories.forEach((m, i) => m.step(batch.hashIds[i], out.rowGrads[i], 5e-3));
-    if (c.moe) for (const r of model.routers) updateBias(r, c.moe.gamma);
+    const out = trainStep(model, memories, opt, batch, settings);
     wall.push(performance.now() - w0);
     cpu.push(cpuMs() - c0);
     losses.push(out.loss);

@@ -48,13 +48,15 @@ export function budgetTable(rows: BudgetRow[]): string {
     const key = r.budget ?? '';
     if (!first.has(key)) first.set(key, r.pAct);
     const drift = (r.pAct - first.get(key)!) / first.get(key)!;
-    return [r.trialId, r.budget ?? '-', r.variant, String(r.seed), fmt(r.rho, 3), fmt(r.rhoActual, 3), String(r.routedExperts ?? '-'), String(r.slots),
+    return [r.trialId, r.budget ?? '-', r.variant, String(r.seed), fmt(r.rho, 3), fmt(r.rhoActual, 3), String(r.routedExperts ?? '-'), slotsText(r),
       mega(r.pTot), mega(r.pAct), mega(r.pSparse), r.deviation === null ? '-' : pct(r.deviation), pct(drift)];
   });
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
   return [head, ...body].map((row) => row.map((c, i) => c.padStart(widths[i])).join('  ')).join('\n');
 }
 
+/** '-' for a model without hashed memory (the no-memory reference, rho = 1 dropped), not 0 slots */
+const slotsText = (r: BudgetRow) => (Object.keys(r.tableSizes).length === 0 ? '-' : String(r.slots));
 const fmt = (x: number | null, d: number) => (x === null ? '-' : x.toFixed(d));
 const mega = (n: number) => (n / 1e6).toFixed(4) + 'M';
 const pct = (x: number) => (x >= 0 ? '+' : '') + (100 * x).toFixed(2) + '%';

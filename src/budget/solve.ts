@@ -1,5 +1,5 @@
 /**
- * The iso-parameter budget solver (ENGRAM-SPEC 4). For a budget P_tot and an allocation rho, set
+ * The iso-parameter budget solver (docs/SPEC.md section 4). For a budget P_tot and an allocation rho, set
  * the number of routed experts E and the memory base size b (one for all orders) so that
  *   P_tot(E, b) = P_tot, and  X (E - k) = rho * P_sparse,
  * where X is one routed expert's parameters over all layers and k the activated experts. All else
@@ -10,7 +10,7 @@
  *   A = (R + X)(E - k) + T,  T = X (E - k)(1 - rho) / rho  =>  E - k = A rho / (rho R + X).
  * Integer experts leave a remainder the tables absorb; the prime table sizes are the real ones.
  */
-import { InputError } from '../cli/errors.js';
+import { InputError } from '../contract/errors.js';
 import { account, type Accounting } from '../model/accounting.js';
 import type { HashedMemoryConfig, ModelConfig } from '../model/config.js';
 

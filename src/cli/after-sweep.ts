@@ -1,18 +1,20 @@
 /**
  * What every sweep does when its trials are done: fit the laws its trials allow, then write the
  * report. A fit or report that cannot be made (e.g. fewer than three rho values) is said in one
- * line and does not fail the run: the trials' results are what the run was for. Last, the
- * bundle the notebooks read.
+ * line and does not fail the run: the trials' results are what the run was for. Then the
+ * bundle the notebooks read, and last the one-line answer (the shape classifier's word per
+ * budget, fit/shape.ts), so that it is what a user sees when the run ends.
  */
-import { fitSweep } from '../fit/index.js';
+import { answerLine, fitSweep, type FitResult } from '../fit/index.js';
 import { writeReport } from '../report/index.js';
 import { writeBundle } from '../results/bundle.js';
 import { afterSweep } from './commands/run.js';
 import { InputError } from './errors.js';
 
 afterSweep.push(async ({ dir, log }) => {
+  let fits: FitResult[] = [];
   try {
-    const fits = fitSweep(dir);
+    fits = fitSweep(dir);
     log(`fits: ${fits.length} written to ${dir}/fits.json`);
   } catch (e) {
     if (!(e instanceof InputError)) throw e;
@@ -27,4 +29,6 @@ afterSweep.push(async ({ dir, log }) => {
   }
   // the notebooks read one file per sweep (they cannot list folders at page time)
   log(`bundle: ${writeBundle(dir)}`);
+  const answer = answerLine(fits.find((f) => f.kind === 'ushape')?.groups ?? []);
+  if (answer) log(`answer: ${answer}`);
 });

@@ -4,12 +4,33 @@
  * JSON goes to stdout (with --json), progress and logs to stderr; bad input exits 2.
  */
 import { Command, CommanderError } from 'commander';
-import { InputError } from './errors.js';
+import { readFileSync } from 'node:fs';
+import { InputError } from '../contract/errors.js';
 import { commands } from './commands/index.js';
+
+/** The package's version, for --version. */
+export function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
+  return pkg.version ?? 'unknown';
+}
+
+/**
+ * A reader that closes early (`engram-sweep run ... | head`) makes every later write to that pipe
+ * fail with EPIPE, emitted as an 'error' event that nothing else handles: an uncaught exception
+ * and a stack trace, and the work (a sweep's fits and report) would stop half done. The output is
+ * then unwanted, not the work: drop it and carry on, so the command finishes and exits as usual.
+ */
+export function tolerateClosedReader(stream: NodeJS.WriteStream): void {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED') return;
+    throw err;
+  });
+}
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('engram-sweep')
     .description('Sweeps of the MoE / Engram allocation (rho) and of Engram memory slots, with fits and reports')
+    .version(packageVersion(), '-V, --version', 'print the version of engram-sweep')
     .exitOverride();
   // usage mistakes print one line (commander's own "error: ..."), plus a pointer to --help
   program.configureOutput({ writeErr: (s) => process.stderr.write(s), outputError: (s, write) => write(s.trimEnd() + ' (see --help)\n') });
@@ -31,5 +52,7 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+tolerateClosedReader(process.stdout);
+tolerateClosedReader(process.stderr);
 const code = await main(process.argv);
 process.exitCode = code;

@@ -43,7 +43,7 @@ export function byteLevelToBytes(s: string): Uint8Array | null {
 }
 
 /**
- * Decode one token string as Hugging Face's ByteLevel decoder does (ENGRAM-SPEC 1): bytes from the
+ * Decode one token string as Hugging Face's ByteLevel decoder does (docs/SPEC.md section 1): bytes from the
  * alphabet if every character is in it, else the string's own UTF-8 bytes; then lossy UTF-8 with
  * a leading BOM kept (Buffer's decoder keeps it and maps invalid sequences to U+FFFD).
  */

@@ -1,9 +1,9 @@
 /**
- * Tokenizer compression P: V -> V' (ENGRAM-SPEC 1): raw ids whose decoded texts normalise to the
+ * Tokenizer compression P: V -> V' (docs/SPEC.md section 1): raw ids whose decoded texts normalise to the
  * same key share one compressed id, so the n-gram hashes of section 2 see "The", "the" and " the"
  * as one token.
  */
-import { InputError } from '../cli/errors.js';
+import { InputError } from '../contract/errors.js';
 import type { Vocab, VocabEntry } from './vocab.js';
 
 const MARK = /\p{M}/gu;
@@ -25,7 +25,7 @@ function lowerPerCodePoint(s: string): string {
   return out;
 }
 
-/** The key of a decoded text, exactly as ENGRAM-SPEC 1 (the reference's HF normalizer sequence). */
+/** The key of a decoded text, exactly as docs/SPEC.md section 1 (the reference's HF normalizer sequence). */
 export function normalizeKey(text: string): string {
   let s = text.normalize('NFKC').normalize('NFD').replace(MARK, '');
   s = lowerPerCodePoint(s).replace(ASCII_SPACE_RUN, ' ');

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, join, relative } from 'node:path';
-import { InputError } from '../cli/errors.js';
+import { InputError } from '../contract/errors.js';
 
 export interface Document {
   name: string;

@@ -1,5 +1,5 @@
 /**
- * Vocabularies as the compression map of ENGRAM-SPEC 1 sees them: for every raw id, the text that
+ * Vocabularies as the compression map of docs/SPEC.md section 1 sees them: for every raw id, the text that
  * decoding that single id gives (special tokens kept) and the tokenizer's own token string.
  *
  * Gaps (ids below the largest id that no token uses) get text = raw = ''. That is what the
@@ -11,7 +11,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { InputError, show } from '../cli/errors.js';
+import { InputError, show } from '../contract/errors.js';
 import { bytesToByteLevel, decodeByteLevelToken } from './bytelevel.js';
 
 export interface VocabEntry {
@@ -52,7 +52,7 @@ function checkByteLevel(root: Json, where: string): void {
   if (type !== 'ByteLevel') {
     throw new InputError(
       where,
-      `decoder ${show(type)} is not supported; allowed: "ByteLevel" (byte-level BPE, ENGRAM-SPEC 1)`,
+      `decoder ${show(type)} is not supported; allowed: "ByteLevel" (byte-level BPE, docs/SPEC.md section 1)`,
       'decoder.type',
     );
   }
@@ -89,7 +89,7 @@ function tokenStrings(root: Json, where: string): (string | undefined)[] {
 
 /**
  * A Hugging Face tokenizer.json (byte-level BPE: DeepSeek-V3, GPT-2 style, our own trainer) as a
- * Vocab. Each id decodes as HF's ByteLevel decoder does (ENGRAM-SPEC 1), added tokens included.
+ * Vocab. Each id decodes as HF's ByteLevel decoder does (docs/SPEC.md section 1), added tokens included.
  * Tokenizer-config options such as clean_up_tokenization_spaces are not in tokenizer.json and are
  * not applied.
  */

@@ -23,6 +23,8 @@ import { Rng } from '../util/rng.js';
 export interface Point {
   x: number;
   ys: number[];
+  /** the seed of each y, where known: walls pair arms by seed (fit/arms.ts) */
+  seeds?: number[];
 }
 
 export interface Noise {

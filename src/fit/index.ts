@@ -1,19 +1,27 @@
 /**
- * fit/: the U-curve per budget (vertex + bootstrap interval, gain over pure MoE) and the memory
+ * fit/: the allocation curve per (budget, horizon) (vertex + bootstrap interval, the two walls
+ * and the shape they imply, rho*, gain over pure MoE), its trend across horizons, and the memory
  * law in slots (+ intervals, and Engram's slot multiple against OverEncoding). DESIGN: fit --json
- * is {kind, x, y, by, groups: [{key, n, ...}]}; a results folder gets fits.json with one such
- * object per kind its trials allow.
+ * is {kind, x, y, by, groups: [{key, n, ...}]} (ushape adds trends: [...] with horizons); a
+ * results folder gets fits.json with one such object per kind its trials allow.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { InputError } from '../cli/errors.js';
+import { InputError } from '../contract/errors.js';
 import { writeJsonAtomic } from '../util/atomic.js';
 import { percentileInterval, type Interval } from './bootstrap.js';
 import { fitPowerlaw, type PowerlawGroup, type PowerlawOptions, type PowerlawReplicates } from './powerlaw.js';
 import { sweepDatasets, type ColumnChoice, type Dataset, type FitKind } from './source.js';
-import { fitUshape, type UshapeGroup, type UshapeOptions } from './ushape.js';
+import { fitAllocation, type AllocationGroup } from './allocation.js';
+import { fitTrends, type Trend } from './trend.js';
+import type { UshapeOptions } from './ushape.js';
 
 export { fitUshape, fitQuadratic, type UshapeGroup } from './ushape.js';
+export { fitAllocation, type AllocationGroup, type RhoStar } from './allocation.js';
+export { fitWalls, type Wall, type Walls, type BestArm } from './walls.js';
+export { fitTrends, type Trend, type TrendPoint, type TrendSlope } from './trend.js';
+export { answerLine, classifyShape, shapeLine, wallText, tokensText, SHAPES, SHAPE_MEANING, type Shape, type ShapeGroupLike, type WallLike, type WallsLike } from './shape.js';
+export { readHorizonRows, expandHorizons, type HorizonRow } from './horizons.js';
 export { fitPowerlaw, type PowerlawGroup } from './powerlaw.js';
 export { akima } from './akima.js';
 export { lm, multiStart, HUBER_DELTA } from './robust.js';
@@ -41,8 +49,10 @@ export interface FitResult {
   x: string;
   y: string;
   by: string | null;
-  groups: (UshapeGroup | PowerlawGroup)[];
+  groups: (AllocationGroup | PowerlawGroup)[];
   slotMultiple?: SlotMultiple;
+  /** ushape with horizons: per curve, rho*, dL0 and dL1 against log2(tokens) */
+  trends?: Trend[];
 }
 
 export type FitOptions = UshapeOptions & PowerlawOptions;
@@ -82,7 +92,11 @@ export function fitDataset(ds: Dataset, opts: FitOptions = {}): FitResult {
     }
   }
   const head = { kind: ds.kind, x: ds.x, y: ds.y, by: ds.by };
-  if (ds.kind === 'ushape') return { ...head, groups: ds.series.map((s) => fitUshape(s, opts)) };
+  if (ds.kind === 'ushape') {
+    const fitted = ds.series.map((s) => fitAllocation(s, opts));
+    const trends = fitTrends(fitted, opts);
+    return { ...head, groups: fitted.map((f) => f.group), ...(trends.length ? { trends } : {}) };
+  }
   const fits = ds.series.map((s) => fitPowerlaw(s, opts));
   const result: FitResult = { ...head, groups: fits.map((f) => f.group) };
   const e = fits.find((f) => f.group.key === 'engram');

@@ -1,5 +1,5 @@
 /**
- * The memory law (ENGRAM-SPEC 4, "infinite memory"; the paper's Figure 3 right): validation loss
+ * The memory law (docs/SPEC.md section 4, "infinite memory"; the paper's Figure 3 right): validation loss
  * against Engram slots M with the backbone fixed. Three robust (Huber) fits on the seed means:
  * - L = A M^-alpha, a straight line in log-log;
  * - L = a + b log10 M, b = slopePerDecade (the paper's points give about -0.028);

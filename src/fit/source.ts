@@ -6,24 +6,26 @@
  * A `variant` column, where present, has a meaning for the U-shape: rows of variant moe are pure
  * MoE (no Engram module), the paper's rho = 1, kept aside as the reference of their group rather
  * than put on the curve; dense rows are ignored; any other memory variant than engram gets its
- * own curve ("<group>/<variant>"). A `status` column keeps only rows with status ok.
+ * own curve ("<group>/<variant>"). A `status` column keeps only rows with status ok. A `seed`
+ * column labels each y with its seed (the walls pair arms by seed); a `horizon` column (training
+ * tokens; fit/horizons.ts expands a results folder's horizons into rows) makes one curve per
+ * (group, horizon), keyed "<group>@<horizon>".
  */
 import * as aq from 'arquero';
 import { existsSync, statSync } from 'node:fs';
-import { InputError, show } from '../cli/errors.js';
-import { readTrialRows } from '../results/table.js';
+import { InputError, show } from '../contract/errors.js';
 import { readText } from '../util/load.js';
-import type { Point } from './bootstrap.js';
+import type { AllocationSeries } from './allocation.js';
+import { readHorizonRows } from './horizons.js';
 
 export type FitKind = 'ushape' | 'powerlaw';
 export const FIT_KINDS: readonly FitKind[] = ['ushape', 'powerlaw'];
 
-export interface Series {
-  key: string;
-  points: Point[];
-  /** ushape only: pure-MoE losses of this group */
-  reference?: number[];
-}
+/**
+ * One curve. ushape: key = "<by>[/<variant>][@<horizon>]", budget = the key without the horizon;
+ * reference = the pure-MoE losses of this group.
+ */
+export type Series = AllocationSeries;
 
 export interface Dataset {
   kind: FitKind;
@@ -139,44 +141,73 @@ export function buildDataset(rows: Labelled[], kind: FitKind, cols: Required<Pic
   for (const [flag, c] of [['--x', cols.x], ['--y', cols.y], ['--by', cols.by]] as const) {
     if (c !== null && !have.has(c)) throw new InputError(where, `${flag} column ${show(c)} is not in the table (columns: ${[...have].join(', ')})`);
   }
-  const flat: { key: string; ref: boolean; x: number; y: number }[] = [];
-  for (const { row, label } of rows) {
-    if ('status' in row && row.status !== 'ok') continue;
-    const variant = typeof row.variant === 'string' ? row.variant : null;
-    if (kind === 'ushape' && variant === 'dense') continue;
-    const ref = kind === 'ushape' && variant === 'moe';
-    const x = ref ? 1 : numeric(row[cols.x]);
-    const y = numeric(row[cols.y]);
-    for (const [c, v] of [[cols.x, x], [cols.y, y]] as const) {
-      if (!Number.isFinite(v)) throw new InputError(where, `${label}: ${c} = ${show(row[c])} is not a number`);
-      if (kind === 'powerlaw' && !(v > 0)) throw new InputError(where, `${label}: ${c} = ${show(row[c])} must be positive for a power law`);
-    }
-    let key = cols.by === null ? 'all' : String(row[cols.by] ?? '');
-    if (kind === 'ushape' && variant && variant !== 'engram' && !ref) key += `/${variant}`;
-    flat.push({ key, ref, x, y });
-  }
+  const flat = rows.flatMap(({ row, label }) => {
+    const r = flatRow(row, label, kind, cols, where);
+    return r ? [r] : [];
+  });
   if (flat.length === 0) throw new InputError(where, 'no rows to fit (every row was filtered out: status not ok, or variant dense)');
   const grouped = aq
     .from(flat)
-    .groupby('key', 'ref', 'x')
-    .rollup({ ys: aq.op.array_agg('y') })
-    .orderby('key', 'x')
-    .objects() as { key: string; ref: boolean; x: number; ys: number[] }[];
-  const byKey = new Map<string, Series>();
+    .groupby('key', 'curve', 'horizon', 'ref', 'x')
+    .rollup({ ys: aq.op.array_agg('y'), seeds: aq.op.array_agg('seedTag'), pActs: aq.op.array_agg('pAct') })
+    .orderby('curve', 'horizon', 'x')
+    .objects() as (Flat & { ys: number[]; seeds: string[]; pActs: (number | null)[] })[];
+  const byKey = new Map<string, Series & { pActs: number[] }>();
   const refs = new Map<string, number[]>();
   for (const g of grouped) {
     if (g.ref) refs.set(g.key, [...(refs.get(g.key) ?? []), ...g.ys]);
     else {
-      if (!byKey.has(g.key)) byKey.set(g.key, { key: g.key, points: [] });
-      byKey.get(g.key)!.points.push({ x: g.x, ys: g.ys });
+      if (!byKey.has(g.key)) byKey.set(g.key, { key: g.key, budget: g.curve, horizon: g.horizon, points: [], pActs: [] });
+      const s = byKey.get(g.key)!;
+      // seeds label the ys only where every row has one (else the walls pair by row order)
+      s.points.push({ x: g.x, ys: g.ys, ...(g.seeds.every((v) => v !== '') ? { seeds: g.seeds.map(Number) } : {}) });
+      s.pActs.push(...(g.pActs.filter((v) => v !== null) as number[]));
     }
   }
-  for (const [key, ys] of refs) {
-    const s = byKey.get(key);
-    if (s) s.reference = ys;
-  }
   if (byKey.size === 0) throw new InputError(where, 'no rows on a curve (only reference rows of variant moe)');
-  return { kind, x: cols.x, y: cols.y, by: cols.by, where, series: [...byKey.values()] };
+  const series = [...byKey.values()].map(({ pActs, ...s }) => ({
+    ...s,
+    pAct: pActs.length ? pActs.reduce((a, b) => a + b, 0) / pActs.length : null,
+    ...(refs.has(s.key) ? { reference: refs.get(s.key) } : {}),
+  }));
+  return { kind, x: cols.x, y: cols.y, by: cols.by, where, series };
+}
+
+interface Flat {
+  key: string;
+  /** the key without the horizon */
+  curve: string;
+  horizon: number | null;
+  ref: boolean;
+  x: number;
+  y: number;
+  /** the seed as a string, '' when unknown: array_agg drops nulls, which would misalign seeds and ys */
+  seedTag: string;
+  pAct: number | null;
+}
+
+/** One record as a point of a curve (or of the moe reference); null when it is filtered out. */
+function flatRow(row: Row, label: string, kind: FitKind, cols: { x: string; y: string; by: string | null }, where: string): Flat | null {
+  if ('status' in row && row.status !== 'ok') return null;
+  const variant = typeof row.variant === 'string' ? row.variant : null;
+  if (kind === 'ushape' && variant === 'dense') return null;
+  const ref = kind === 'ushape' && variant === 'moe';
+  const x = ref ? 1 : numeric(row[cols.x]);
+  const y = numeric(row[cols.y]);
+  for (const [c, v] of [[cols.x, x], [cols.y, y]] as const) {
+    if (!Number.isFinite(v)) throw new InputError(where, `${label}: ${c} = ${show(row[c])} is not a number`);
+    if (kind === 'powerlaw' && !(v > 0)) throw new InputError(where, `${label}: ${c} = ${show(row[c])} must be positive for a power law`);
+  }
+  let curve = cols.by === null ? 'all' : String(row[cols.by] ?? '');
+  if (kind === 'ushape' && variant && variant !== 'engram' && !ref) curve += `/${variant}`;
+  const h = numeric(row.horizon);
+  const horizon = Number.isFinite(h) ? h : null;
+  const seed = numeric(row.seed);
+  const pAct = numeric(row.pAct);
+  return {
+    key: horizon === null ? curve : `${curve}@${horizon}`, curve, horizon, ref, x, y,
+    seedTag: Number.isFinite(seed) ? String(seed) : '', pAct: pAct > 0 ? pAct : null,
+  };
 }
 
 /** A CSV / JSONL / JSON table; --kind is required here since a table says nothing of its kind. */
@@ -190,13 +221,18 @@ export function tableDataset(file: string, kind: FitKind, choice: ColumnChoice =
 
 /** Which kinds a results folder's finished trials allow. */
 export function sweepDatasets(dir: string, kinds: readonly FitKind[] | null, choice: ColumnChoice = {}): Dataset[] {
-  const rows = readTrialRows(dir).filter((r) => r.status === 'ok' && r.valLoss !== null);
+  const rows = readHorizonRows(dir).filter((r) => r.status === 'ok' && r.valLoss !== null);
   if (rows.length === 0) throw new InputError(dir, 'no finished trials (status ok) to fit');
-  // realised rho, falling back to the nominal one (ENGRAM-SPEC 4: fit on the realised rho)
+  // realised rho, falling back to the nominal one (docs/SPEC.md section 4: fit on the realised rho)
   const labelled = (kind: string) =>
     rows.filter((r) => r.kind === kind).map((r) => ({ row: { ...r, rhoActual: r.rhoActual ?? r.rho } as Row, label: `trial ${r.id}` }));
   const alloc = labelled('allocation');
-  const memory = labelled('memory').filter((r) => r.row.slots !== null && (r.row.variant === 'engram' || r.row.variant === 'overencoding'));
+  // the memory law is fitted at each trial's own (longest) horizon: one row per trial, no horizon key
+  const last = new Map(rows.map((r) => [r.id, r.horizon])); // horizons increase: the last is the longest
+  const memory = labelled('memory')
+    .filter((r) => r.row.horizon === last.get(r.row.id as string))
+    .map((r) => ({ ...r, row: { ...r.row, horizon: null } as Row }))
+    .filter((r) => r.row.slots !== null && (r.row.variant === 'engram' || r.row.variant === 'overencoding'));
   const wanted = kinds ?? [...(alloc.length ? ['ushape' as const] : []), ...(memory.length ? ['powerlaw' as const] : [])];
   if (wanted.length === 0) throw new InputError(dir, 'no finished allocation or memory trials: nothing to fit');
   return wanted.map((kind) => {

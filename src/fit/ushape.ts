@@ -1,5 +1,5 @@
 /**
- * The U-shape (ENGRAM-SPEC 4; the paper's Figure 3 left): validation loss against the realised
+ * The U-shape (docs/SPEC.md section 4; the paper's Figure 3 left): validation loss against the realised
  * rho at one budget, a weighted quadratic through the seed means, its vertex rho* with a 90%
  * bootstrap interval, and the gain over pure MoE.
  *

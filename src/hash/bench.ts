@@ -2,7 +2,7 @@
  * Throughput of the training-time hash (computeMix + mixToIndices) on one core, with the default
  * Engram shape (N = 3, K = 8: 16 head indices per token) and a realistic compressed vocabulary.
  */
-import { InputError, show } from '../cli/errors.js';
+import { InputError, show } from '../contract/errors.js';
 import { layerMultipliers } from './multipliers.js';
 import { computeMix, mixToIndices } from './ngram.js';
 import { tableSizes } from './primes.js';
@@ -40,7 +40,7 @@ export function benchHashing(opts: { tokens?: number } = {}): HashBench {
     throw new InputError('benchHashing', `tokens ${show(tokens)} must be an integer >= ${T}`);
   }
   const B = Math.floor(tokens / T);
-  const vocab = 98_627; // DeepSeek-V3 compressed vocabulary (ENGRAM-SPEC 1)
+  const vocab = 98_627; // DeepSeek-V3 compressed vocabulary (docs/SPEC.md section 1)
   const mults = layerMultipliers(vocab, 0, 1, 3);
   const sizes = tableSizes([2_262_400, 2_262_400], [1], 3, 8).get(1)!;
   const ids = syntheticIds(B * T, vocab);

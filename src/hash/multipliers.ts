@@ -1,9 +1,9 @@
 /**
- * Per-layer hash multipliers (ENGRAM-SPEC 2.2): one vector of N odd int64 values per Engram
+ * Per-layer hash multipliers (docs/SPEC.md section 2.2): one vector of N odd int64 values per Engram
  * layer, shared by all its orders and heads, drawn exactly as the reference's
  * `np.random.default_rng(seed + 10007 * layer_id).integers(0, half, size=N, dtype=int64)`.
  */
-import { InputError, show } from '../cli/errors.js';
+import { InputError, show } from '../contract/errors.js';
 import { Pcg64 } from './pcg64.js';
 
 const INT64_MAX = (1n << 63n) - 1n;
@@ -38,7 +38,7 @@ export function layerMultipliers(
   return rng.integers(half, maxNgram).map((r) => 2n * r + 1n);
 }
 
-/** Explicit multipliers from config (ENGRAM-SPEC 2.2): N of them, each odd, 0 < m < 2^63. */
+/** Explicit multipliers from config (docs/SPEC.md section 2.2): N of them, each odd, 0 < m < 2^63. */
 export function validateMultipliers(ms: bigint[], maxNgram: number, where: string): void {
   if (!Array.isArray(ms) || ms.length !== maxNgram) {
     const got = Array.isArray(ms) ? `${ms.length} multipliers` : show(ms);

@@ -1,5 +1,5 @@
 /**
- * The fast, exact n-gram hash used in training (ENGRAM-SPEC 2.4-2.6), without BigInt.
+ * The fast, exact n-gram hash used in training (docs/SPEC.md sections 2.4-2.6), without BigInt.
  *
  * mix_n(t) = XOR_{j<n} (x'_{t-j} * m_j) in signed 64-bit (wrapping, as numpy's int64 does), with
  * pad' before the start of each row; idx = mix floor-mod p. A 64-bit value lives as two 32-bit
@@ -9,9 +9,9 @@
  * quotient is off by at most one and is corrected.
  *
  * The mix does not depend on the table sizes, so it is returned separately (Mix) and can be
- * cached once per corpus and reused by trials whose primes differ (ENGRAM-SPEC 2, last paragraph).
+ * cached once per corpus and reused by trials whose primes differ (docs/SPEC.md section 2.6, last paragraph).
  */
-import { InputError, show } from '../cli/errors.js';
+import { InputError, show } from '../contract/errors.js';
 import { validateMultipliers } from './multipliers.js';
 import { isPrime } from './primes.js';
 
@@ -68,7 +68,7 @@ function checkShape(ids: Int32Array, B: number, T: number, pad: number): void {
   }
 }
 
-/** ENGRAM-SPEC 2.4: mixes of all orders, each row padded with pad' on its own. */
+/** docs/SPEC.md section 2.4: mixes of all orders, each row padded with pad' on its own. */
 export function computeMix(
   ids: Int32Array,
   B: number,
@@ -141,7 +141,7 @@ function checkSizes(mix: Mix, sizes: number[][]): number {
   return K;
 }
 
-/** ENGRAM-SPEC 2.5-2.6: out[B][T][(N-1)K], order-major, per-table indices in [0, p), no offsets. */
+/** docs/SPEC.md sections 2.5-2.6: out[B][T][(N-1)K], order-major, per-table indices in [0, p), no offsets. */
 export function mixToIndices(mix: Mix, sizes: number[][], out?: Int32Array): Int32Array {
   const K = checkSizes(mix, sizes);
   const nOrders = mix.maxNgram - 1;

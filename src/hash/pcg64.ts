@@ -1,11 +1,11 @@
 /**
  * A port of numpy's `np.random.default_rng(seed)` for non-negative integer seeds, enough to
- * draw `integers(0, high, size, dtype=int64)` bit for bit (ENGRAM-SPEC 2.2: the multipliers
+ * draw `integers(0, high, size, dtype=int64)` bit for bit (docs/SPEC.md section 2.2: the multipliers
  * are defined by that call). Chain: SeedSequence (entropy pool, hashmix) -> generate_state(4,
  * uint64) -> PCG64 (128-bit LCG, XSL-RR output) -> Lemire's bounded draw with rejection.
  * BigInt throughout: only a handful of draws per layer, so clarity wins over speed.
  */
-import { InputError, show } from '../cli/errors.js';
+import { InputError, show } from '../contract/errors.js';
 
 const MASK32 = 0xffffffffn;
 const MASK64 = (1n << 64n) - 1n;

@@ -1,9 +1,9 @@
 /**
- * Prime table sizes for the hashed n-gram embeddings (ENGRAM-SPEC 2.3). Every table is
+ * Prime table sizes for the hashed n-gram embeddings (docs/SPEC.md section 2.3). Every table is
  * prime-sized and distinct across all layers, so two heads never share a modulus: collisions in
  * one head are independent of collisions in another.
  */
-import { InputError, show } from '../cli/errors.js';
+import { InputError, show } from '../contract/errors.js';
 
 /** Deterministic Miller-Rabin witnesses, exact for every n < 3.3e24. */
 const MR_BASES = [2n, 3n, 5n, 7n, 11n, 13n, 17n, 19n, 23n, 29n, 31n, 37n];
@@ -80,7 +80,7 @@ function validate(baseSizes: number[], layerIds: number[], maxNgram: number, hea
 /**
  * Per layer id: sizes[order index (n = 2..N)][head]. One used-set across all layers, walked in
  * the order of layerIds: for each order start = base - 1, each head takes the smallest unused
- * prime > start and moves start there (ENGRAM-SPEC 2.3).
+ * prime > start and moves start there (docs/SPEC.md section 2.3).
  */
 export function tableSizes(
   baseSizes: number[],

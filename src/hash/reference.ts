@@ -1,9 +1,9 @@
 /**
- * The whole n-gram hash written plainly with BigInt, straight from ENGRAM-SPEC 2.4-2.6: slow,
+ * The whole n-gram hash written plainly with BigInt, straight from docs/SPEC.md sections 2.4-2.6: slow,
  * obviously exact, the yardstick for the fast path in ngram.ts and for anyone checking.
  * int64 arithmetic wraps like numpy's: every product goes through BigInt.asIntN(64, .).
  */
-import { InputError, show } from '../cli/errors.js';
+import { InputError, show } from '../contract/errors.js';
 
 /** Floor-mod: the result is in [0, p) for negative a too (numpy's % for a positive modulus). */
 function floorMod(a: bigint, p: bigint): bigint {

@@ -1,5 +1,5 @@
 /**
- * The engram-hash request of ENGRAM-SPEC 6, validated and resolved into what the hash needs:
+ * The engram-hash request of docs/SPEC.md section 6, validated and resolved into what the hash needs:
  * compressed ids (spec 1), pad' = P(pad_id), one multiplier vector per layer (spec 2.2) and the
  * prime table sizes (spec 2.3). Shared by the engram-hash and engram-forward commands.
  *
@@ -14,7 +14,7 @@
  * numpy's lookup_table[-1] wrap-around. Unknown keys are ignored (reference configs carry more,
  * e.g. n_embed_per_ngram).
  */
-import { InputError, show } from '../cli/errors.js';
+import { InputError, show } from '../contract/errors.js';
 import { buildCompression } from '../data/compress.js';
 import { loadVocab, type Vocab } from '../data/vocab.js';
 import { layerMultipliers, validateMultipliers } from './multipliers.js';
@@ -173,9 +173,9 @@ function parseBaseSizes(where: string, v: unknown, N: number): number[] {
   return list.map((b, i) => int(where, `engram_vocab_size[${i}]`, b, 1, MAX_BASE_SIZE + 1));
 }
 
-/** Validate a request (ENGRAM-SPEC 6) read from `where`; every field error is an InputError. */
+/** Validate a request (docs/SPEC.md section 6) read from `where`; every field error is an InputError. */
 export function resolveHashRequest(req: unknown, where: string): HashRequest {
-  if (!isObject(req)) throw new InputError(where, `${show(req)} is not allowed: expected a request object (ENGRAM-SPEC 6)`);
+  if (!isObject(req)) throw new InputError(where, `${show(req)} is not allowed: expected a request object (docs/SPEC.md section 6)`);
   const N = optionalInt(where, req, 'max_ngram_size', 2, 33);
   const K = optionalInt(where, req, 'n_head_per_ngram', 1, 4097);
   const seed = optionalInt(where, req, 'seed', 0, Number.MAX_SAFE_INTEGER);

@@ -1,10 +1,10 @@
 /**
- * Row lookup for the training hot path (ENGRAM-SPEC.md 2.6): per position, the (N-1)K hashed
+ * Row lookup for the training hot path (docs/SPEC.md section 2.6): per position, the (N-1)K hashed
  * rows, one per table in layout order, concatenated to e_t of (N-1)K * D_h floats. Hash ids are
  * per-table indices without offsets (spec 2.5); table j adds offsets[j]. Cost is O(lookups * D_h)
  * whatever the table size.
  */
-import { InputError, show } from '../cli/errors.js';
+import { InputError, show } from '../contract/errors.js';
 import type { HostTable } from './tables.js';
 
 /**

@@ -9,7 +9,7 @@
  */
 import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { endianness } from 'node:os';
-import { InputError, show } from '../cli/errors.js';
+import { InputError, show } from '../contract/errors.js';
 import { HostTable } from './tables.js';
 
 const MAGIC = 'ENGRAMT1';

@@ -1,5 +1,5 @@
 /**
- * Lazy Adam for host tables with the semantics of PyTorch's SparseAdam (ENGRAM-SPEC.md 3):
+ * Lazy Adam for host tables with the semantics of PyTorch's SparseAdam (docs/SPEC.md section 3.5):
  * gradients of duplicate rows are summed first (coalesce), only rows present in the step have
  * their moments and weights updated, bias correction uses the optimizer's single step count
  * (torch keeps state['step'] per parameter tensor, and the whole row space is one tensor), and
@@ -13,7 +13,7 @@
  * the executor's RSS estimate is exact. Scratch space is sized by the lookups of a step, never by
  * the table, so a step costs O(lookups * D_h) whatever the table size.
  */
-import { InputError, show } from '../cli/errors.js';
+import { InputError, show } from '../contract/errors.js';
 import { globalRows } from './gather.js';
 import { HostTable } from './tables.js';
 

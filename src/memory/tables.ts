@@ -1,15 +1,15 @@
 /**
  * Engram / OverEncoding tables in host memory (DESIGN.md "Compute": tables never live in tfjs;
  * the wasm heap tops out at 4 GiB, FIELD-NOTES.md). One HostTable is the row space of ONE
- * Engram layer: all its prime-sized tables back to back, order-major as in ENGRAM-SPEC.md 2.6
+ * Engram layer: all its prime-sized tables back to back, order-major as in docs/SPEC.md section 2.6
  * [(n=2, heads 0..K-1), (n=3, heads 0..K-1), ...], offsets = running sums of the sizes. Rows
  * are D_h floats, so the reference's `multi_head_embedding.embedding.weight` [sum of primes, D_h]
- * maps row for row (ENGRAM-SPEC.md 6).
+ * maps row for row (docs/SPEC.md section 6).
  *
  * Storage: Float32Array shards of at most 1 GiB, whole rows only, so no row straddles a shard
  * and any shard can be written with one fs call (fs caps at 2 GiB per call).
  */
-import { InputError, show } from '../cli/errors.js';
+import { InputError, show } from '../contract/errors.js';
 
 /** Default shard limit: 1 GiB (DESIGN.md "Compute"). */
 export const MAX_SHARD_BYTES = 2 ** 30;
@@ -17,7 +17,7 @@ export const MAX_SHARD_BYTES = 2 ** 30;
 export const TRAINING_BYTES_PER_PARAM = 12;
 
 export interface HostTableOptions {
-  /** std of the N(0, std^2) init (ENGRAM-SPEC.md 3: the reference uses 1.0). 0 gives zeros. */
+  /** std of the N(0, std^2) init (docs/SPEC.md section 3.5: the reference uses 1.0). 0 gives zeros. */
   initStd: number;
   /** seed of the init stream; the values depend on (seed, rows, dim) only, not on sharding. */
   seed: number;

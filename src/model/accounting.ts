@@ -1,5 +1,5 @@
 /**
- * Parameter accounting of ENGRAM-SPEC 4: P_tot and P_act exclude the token embedding and the LM
+ * Parameter accounting of docs/SPEC.md section 4: P_tot and P_act exclude the token embedding and the LM
  * head; routed experts are sparse except the topK a token uses; hashed-memory tables are sparse;
  * every projection, norm, conv and the router is active.
  */
@@ -18,13 +18,13 @@ export interface Accounting {
   pExperts: number;
   /** hashed-memory table parameters (Engram + OverEncoding) */
   pTables: number;
-  /** memory slots M: base size summed over memory layers (ENGRAM-SPEC 4) */
+  /** memory slots M: base size summed over memory layers (docs/SPEC.md section 4) */
   slots: number;
   /** prime table sizes per memory layer id, [order][head]; OverEncoding under "overEncoding" */
   tableSizes: Record<string, number[][]>;
 }
 
-/** The prime sizes the hashing will really use, per layer id (ENGRAM-SPEC 2.3). */
+/** The prime sizes the hashing will really use, per layer id (docs/SPEC.md section 2.3). */
 export function memoryTableSizes(m: HashedMemoryConfig, layerIds: number[]): Map<number, number[][]> {
   return tableSizes(m.baseSizes, layerIds, m.maxNgram, m.headsPerNgram);
 }
@@ -58,7 +58,7 @@ export function account(c: ModelConfig): Accounting {
     for (const [id, t] of memoryTableSizes(c.engram, c.engram.layerIds)) addTables(String(id), c.engram, t);
   }
   if (c.overEncoding) {
-    // OverEncoding hashes as layer id 0 (ENGRAM-SPEC 4)
+    // OverEncoding hashes as layer id 0 (docs/SPEC.md section 4.5)
     addTables('overEncoding', c.overEncoding, memoryTableSizes(c.overEncoding, [0]).get(0)!);
   }
   pTot += pTables;

@@ -12,7 +12,7 @@ export interface MoeConfig {
   topK: number;
   /** SwiGLU hidden width of one expert */
   expertHidden: number;
-  /** auxiliary-loss-free balancing: bias step per training step (ENGRAM-SPEC 5) */
+  /** auxiliary-loss-free balancing: bias step per training step (docs/SPEC.md section 5) */
   gamma: number;
   /** weight of the optional sequence-wise balance loss; 0 turns it off */
   seqBalance: number;
@@ -46,6 +46,18 @@ export interface EngramConfig extends HashedMemoryConfig {
   hcMult: number;
 }
 
+/**
+ * How OverEncoding's token embedding enters (docs/SPEC.md section 4.5): 'mean', the reference, divides the
+ * token embedding and the (N-1)K projected rows together by 1 + (N-1)K; 'full' keeps the token
+ * embedding at full weight and divides only the rows' sum by (N-1)K.
+ */
+export type TokenWeight = 'mean' | 'full';
+
+export interface OverEncodingConfig extends HashedMemoryConfig {
+  /** absent: 'mean' (so configs written before the setting existed keep their trial ids) */
+  tokenWeight?: TokenWeight;
+}
+
 export interface ModelConfig {
   vocabSize: number;
   dModel: number;
@@ -57,7 +69,7 @@ export interface ModelConfig {
   moe?: MoeConfig;
   engram?: EngramConfig;
   /** OverEncoding baseline: hashed n-gram embeddings averaged into the input embedding */
-  overEncoding?: HashedMemoryConfig;
+  overEncoding?: OverEncodingConfig;
   ropeBase: number;
   normEps: number;
 }

@@ -1,9 +1,9 @@
 /**
- * Engram weights in the reference's state-dict names and torch shapes (ENGRAM-SPEC 6), to and
+ * Engram weights in the reference's state-dict names and torch shapes (docs/SPEC.md section 6), to and
  * from this project's layouts: the float64 layer (engram64.ts, torch layout) and the trainer's
  * parameters (params.ts names, linear weights [in, out], so value/key projections transpose).
  */
-import { InputError, show } from '../cli/errors.js';
+import { InputError, show } from '../contract/errors.js';
 import type { Engram64Weights } from './engram64.js';
 import { tableOffsets } from './engram64.js';
 
@@ -53,7 +53,7 @@ export function derivedDims(dims: EngramDims, where = 'engram dims', prefix = ''
   return { dMem: (N - 1) * dimPerNgram, headDim: dimPerNgram / K, rows: sizes.reduce((a, b) => a + b, 0) };
 }
 
-/** Every tensor of one Engram layer with its torch shape (ENGRAM-SPEC 6). */
+/** Every tensor of one Engram layer with its torch shape (docs/SPEC.md section 6). */
 function links(dims: EngramDims): Link[] {
   const { d, hc, kernel } = dims;
   const { dMem, headDim, rows } = derivedDims(dims);

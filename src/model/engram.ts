@@ -23,7 +23,7 @@ export interface EngramOptions {
 }
 
 /**
- * The Engram fusion of ENGRAM-SPEC 3 for hc branches, without the residual:
+ * The Engram fusion of docs/SPEC.md section 3 for hc branches, without the residual:
  *   k = RMSNorm_g(e W_K,g + b), q = RMSNorm'_g(h_g), s = q.k / sqrt(d) (then the reference's
  *   signed square root), alpha = sigmoid(s), v~ = alpha (e W_V + b),
  *   Y = SiLU(Conv(RMSNorm_g(v~))) + v~

@@ -1,12 +1,12 @@
 /**
- * The Engram layer of ENGRAM-SPEC 3 in float64 with plain typed arrays: the parity path of
- * `engram-sweep engram-forward` (ENGRAM-SPEC 6) and a yardstick for the tfjs layer (engram.ts).
+ * The Engram layer of docs/SPEC.md section 3 in float64 with plain typed arrays: the parity path of
+ * `engram-sweep engram-forward` (docs/SPEC.md section 6) and a yardstick for the tfjs layer (engram.ts).
  * Written straight from the spec, one loop per formula, weights in the torch layout
  * ([out, in], y = W x + b) so a reference state dict maps onto it without transposes.
  */
 import { CONV_EPS, GATE_EPS } from './engram.js';
 
-/** One Engram layer's parameters, float64, torch layout (names of ENGRAM-SPEC 6 in comments). */
+/** One Engram layer's parameters, float64, torch layout (names of docs/SPEC.md section 6 in comments). */
 export interface Engram64Weights {
   d: number; // hidden size
   dMem: number; // (N - 1) * d_order

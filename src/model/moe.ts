@@ -3,18 +3,16 @@ import type { MoeConfig } from './config.js';
 import { groupedMatMul } from './grouped-matmul.js';
 import { swiglu, swigluActivation } from './swiglu.js';
 
-/** Per-layer routing state outside the graph: the selection bias and the last step's load. */
+/**
+ * Per-layer routing state outside the graph: the selection bias. The load of a forward is one of
+ * its outputs (moe() returns it), so an evaluation pass never touches what training records.
+ */
 export interface RouterState {
   /** added to the scores for selection only (auxiliary-loss-free balancing) */
   bias: Float32Array; // [E]
-  /** tokens routed to each expert in the last forward */
-  load: Float32Array; // [E]
 }
 
-export const newRouterState = (routed: number): RouterState => ({
-  bias: new Float32Array(routed),
-  load: new Float32Array(routed),
-});
+export const newRouterState = (routed: number): RouterState => ({ bias: new Float32Array(routed) });
 
 export interface MoeWeights {
   sharedWgu?: tf.Tensor;
@@ -25,18 +23,20 @@ export interface MoeWeights {
 }
 
 /**
- * DeepSeekMoE / V3 FFN (ENGRAM-SPEC 5). Scores s = sigmoid(x Wr); the topK experts by s + bias
+ * DeepSeekMoE / V3 FFN (docs/SPEC.md section 5). Scores s = sigmoid(x Wr); the topK experts by s + bias
  * are chosen outside the tape (no gradient through top-k); the gate weights are s over the
- * selected experts normalised to sum 1. x: [N, d] -> { y: [N, d], balance: scalar or null }
+ * selected experts normalised to sum 1. x: [N, d] -> { y: [N, d], load: [E] (tokens routed to each
+ * expert), balance?: scalar }
  * seqLen is needed for the sequence-wise balance loss (tokens of one sequence are contiguous).
  */
 export function moe(x: tf.Tensor2D, w: MoeWeights, c: MoeConfig, state: RouterState, seqLen: number) {
   const [N, d] = x.shape;
   const E = c.routed;
   const k = c.topK;
-  return tf.tidy(() => {
+  let route!: Route;
+  const out = tf.tidy(() => {
     const scores = tf.sigmoid(tf.matMul(x, w.router)) as tf.Tensor2D; // [N, E]
-    const route = selectExperts(scores.dataSync() as Float32Array, N, E, k, state);
+    route = selectExperts(scores.dataSync() as Float32Array, N, E, k, state);
     const picked = tf.gather(tf.reshape(scores, [N * E]), route.scoreIndex); // [N*k]
     const gates = tf.reshape(picked, [N, k]);
     const weights = tf.div(gates, tf.sum(gates, 1, true)); // [N, k]
@@ -50,6 +50,7 @@ export function moe(x: tf.Tensor2D, w: MoeWeights, c: MoeConfig, state: RouterSt
     const balance = c.seqBalance > 0 ? seqBalanceLoss(scores, route.chosen, N / seqLen, seqLen, E, k, c.seqBalance) : null;
     return balance ? { y, balance } : { y };
   }) as { y: tf.Tensor2D; balance?: tf.Scalar };
+  return { ...out, load: route.sizes };
 }
 
 export interface Route {
@@ -95,7 +96,6 @@ export function selectExperts(s: Float32Array, N: number, E: number, k: number, 
     inverse[i] = row;
     scoreIndex[i] = Math.floor(i / k) * E + e;
   }
-  state.load.set(sizes);
   return {
     scoreIndex: tf.tensor1d(scoreIndex, 'int32'),
     token: tf.tensor1d(token, 'int32'),
@@ -125,10 +125,10 @@ function seqBalanceLoss(scores: tf.Tensor2D, chosen: Int32Array, B: number, T: n
   });
 }
 
-/** Nudge the selection bias toward under-loaded experts (ENGRAM-SPEC 5), after each step. */
-export function updateBias(state: RouterState, gamma: number): void {
-  const E = state.load.length;
+/** Nudge the selection bias toward under-loaded experts (docs/SPEC.md section 5), after each training step. */
+export function updateBias(state: RouterState, load: ArrayLike<number>, gamma: number): void {
+  const E = load.length;
   let mean = 0;
-  for (let e = 0; e < E; e++) mean += state.load[e] / E;
-  for (let e = 0; e < E; e++) state.bias[e] += gamma * Math.sign(mean - state.load[e]);
+  for (let e = 0; e < E; e++) mean += load[e] / E;
+  for (let e = 0; e < E; e++) state.bias[e] += gamma * Math.sign(mean - load[e]);
 }

@@ -1,6 +1,6 @@
 /**
  * Every trainable parameter as data: name, shape, role, init. The tfjs model is built from this
- * list and the parameter accounting of ENGRAM-SPEC 4 is read off it, so the two cannot disagree.
+ * list and the parameter accounting of docs/SPEC.md section 4 is read off it, so the two cannot disagree.
  * Linear weights are stored [in, out] (y = x W) so forward matmuls take the fast untransposed
  * path; import/export from the torch layout [out, in] transposes.
  */
@@ -62,7 +62,7 @@ export function paramSpecs(c: ModelConfig): ParamSpec[] {
   return out;
 }
 
-/** Engram dense part (ENGRAM-SPEC 3 / section 6 names): all active. */
+/** Engram dense part (docs/SPEC.md section 3 / section 6 names): all active. */
 function engramSpecs(c: ModelConfig, l: number): ParamSpec[] {
   const e = c.engram!;
   const d = c.dModel;

@@ -24,6 +24,8 @@ export interface ForwardResult {
   aux: tf.Scalar | null;
   /** per Engram layer id: the gate alpha, [B, T, hc] */
   gates: Map<number, tf.Tensor3D>;
+  /** per MoE layer: tokens routed to each expert in this forward, [E] (empty without MoE) */
+  expertLoad: Int32Array[];
 }
 
 /**
@@ -48,11 +50,12 @@ export class Transformer {
     const [B, T] = ids.shape;
     const d = c.dModel;
     const gates = new Map<number, tf.Tensor3D>();
+    const expertLoad: Int32Array[] = [];
     let aux: tf.Scalar | null = null;
     const logits = tf.tidy(() => {
       let x0 = tf.gather(w('embed'), tf.reshape(ids, [B * T])) as tf.Tensor2D; // [B*T, d]
       if (c.overEncoding && memory.overEncoding) {
-        x0 = overEncoding(x0, memory.overEncoding, w('overEncoding.proj'), tablesPerPosition(c.overEncoding));
+        x0 = overEncoding(x0, memory.overEncoding, w('overEncoding.proj'), tablesPerPosition(c.overEncoding), c.overEncoding.tokenWeight);
       }
       let x = tf.reshape(x0, [B, T, d]) as tf.Tensor3D;
       for (let l = 0; l < c.nLayers; l++) {
@@ -69,6 +72,7 @@ export class Transformer {
         if (c.moe) {
           const r = moe(hn, this.moeWeights(l), c.moe, this.routers[l], T);
           f = r.y;
+          expertLoad.push(r.load);
           if (r.balance) aux = tf.keep(aux ? (tf.add(aux, r.balance) as tf.Scalar) : r.balance);
         } else {
           f = swiglu(hn, w(`${p}.ffn.wgu`), w(`${p}.ffn.wdown`));
@@ -78,7 +82,7 @@ export class Transformer {
       const xf = tf.reshape(rmsNorm(x, w('finalNorm'), c.normEps), [B * T, d]);
       return tf.matMul(xf, w('head')) as tf.Tensor2D; // [B*T, V]
     });
-    return { logits, aux, gates };
+    return { logits, aux, gates, expertLoad };
   }
 
   engramWeights(l: number): EngramWeights {

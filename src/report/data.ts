@@ -4,13 +4,17 @@
  * pure functions of this object, so tests build it from small fake folders.
  * Every read happens before anything is written: bad input throws InputError and leaves no files.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { InputError } from '../cli/errors.js';
+import { InputError } from '../contract/errors.js';
+import { METRICS_FILE, trialDir } from '../contract/files.js';
+import { readGates } from '../contract/gates.js';
+import { readMetricsFile } from '../contract/metrics.js';
+import { readSweepRecord } from '../contract/sweep-file.js';
 import { readTrialRows, type TrialRow } from '../results/table.js';
 import { readFits, type Fits } from './fits.js';
 
-/** One logged step of metrics.jsonl, the fields the charts use. */
+/** One logged step of metrics.jsonl (contract MetricsRow), the fields the charts use. */
 export interface MetricRow {
   step: number;
   tokens: number;
@@ -45,53 +49,9 @@ export interface ReportData {
   fits: Fits | null;
 }
 
-function readJsonFile(file: string): unknown {
-  try {
-    return JSON.parse(readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new InputError(file, `malformed JSON: ${(e as Error).message}`);
-  }
-}
-
-function readMetricRows(file: string): MetricRow[] {
-  if (!existsSync(file)) return [];
-  const out: MetricRow[] = [];
-  const lines = readFileSync(file, 'utf8').split('\n');
-  let last = lines.length - 1;
-  while (last >= 0 && !lines[last].trim()) last--;
-  lines.forEach((line, i) => {
-    if (!line.trim()) return;
-    let r: Record<string, unknown>;
-    try {
-      r = JSON.parse(line);
-    } catch (e) {
-      // a trial killed mid-append can leave a torn last line; anything else is damage
-      if (i === last) return;
-      throw new InputError(file, `line ${i + 1}: malformed JSON: ${(e as Error).message}`);
-    }
-    if (typeof r.tokens !== 'number' || (typeof r.loss !== 'number' && r.loss !== null)) {
-      throw new InputError(file, `line ${i + 1}: needs numbers "tokens" and "loss"`);
-    }
-    // JSON writes a NaN loss as null: keep the row (its loads), drop the point
-    out.push({ ...r, loss: r.loss ?? NaN } as unknown as MetricRow);
-  });
-  return out;
-}
-
-function readGates(sweepDir: string, row: TrialRow): GateExcerpt | null {
-  const file = join(sweepDir, 'trials', row.id, 'gates.json');
-  if (!existsSync(file)) return null;
-  const g = readJsonFile(file) as { tokens?: unknown; layers?: unknown };
-  const tokens = g.tokens;
-  if (!Array.isArray(tokens) || !tokens.every((t) => typeof t === 'string')) {
-    throw new InputError(file, 'needs "tokens": an array of strings', 'tokens');
-  }
-  if (!g.layers || typeof g.layers !== 'object') throw new InputError(file, 'needs "layers": {layerId: number[T][hc]}', 'layers');
-  for (const [l, v] of Object.entries(g.layers as Record<string, unknown>)) {
-    const ok = Array.isArray(v) && v.length === tokens.length && v.every((t) => Array.isArray(t) && t.every((x) => typeof x === 'number'));
-    if (!ok) throw new InputError(file, `layer ${l} must hold ${tokens.length} arrays of numbers (one per token)`, `layers.${l}`);
-  }
-  return { id: row.id, row, tokens: tokens as string[], layers: g.layers as Record<string, number[][]> };
+function readGateExcerpt(sweepDir: string, row: TrialRow): GateExcerpt | null {
+  const g = readGates(trialDir(sweepDir, row.id));
+  return g && { id: row.id, row, tokens: g.tokens, layers: g.layers };
 }
 
 /** The best (lowest validation loss) ok trial with Engram gates. */
@@ -99,42 +59,31 @@ function bestGates(sweepDir: string, rows: TrialRow[]): GateExcerpt | null {
   const engram = rows.filter((r) => r.status === 'ok' && r.variant === 'engram' && r.valLoss != null);
   engram.sort((a, b) => a.valLoss! - b.valLoss! || a.id.localeCompare(b.id));
   for (const r of engram) {
-    const g = readGates(sweepDir, r);
+    const g = readGateExcerpt(sweepDir, r);
     if (g) return g;
   }
   return null;
 }
 
 function sweepInfo(dir: string): { name: string; updated: string | null } {
-  const file = join(dir, 'sweep.json');
-  if (!existsSync(file)) return { name: basename(resolve(dir)), updated: null };
-  const s = readJsonFile(file) as { name?: unknown; updated?: unknown };
+  const s = readSweepRecord(dir);
   return {
-    name: typeof s.name === 'string' ? s.name : basename(resolve(dir)),
-    updated: typeof s.updated === 'string' ? s.updated : null,
+    name: typeof s?.name === 'string' ? s.name : basename(resolve(dir)),
+    updated: typeof s?.updated === 'string' ? s.updated : null,
   };
-}
-
-function trialRows(dir: string): TrialRow[] {
-  try {
-    return readTrialRows(dir);
-  } catch (e) {
-    if (e instanceof SyntaxError) throw new InputError(dir, `a trial's config.json or result.json is malformed: ${e.message}`);
-    throw e;
-  }
 }
 
 /** Read a results folder; refuses one with no successful trial (nothing to chart). */
 export function loadReportData(dir: string, now: Date = new Date()): ReportData {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new InputError(dir, 'is not a folder');
-  const rows = trialRows(dir);
+  const rows = readTrialRows(dir);
   const ok = rows.filter((r) => r.status === 'ok');
   if (!ok.length) {
     const why = rows.length ? `all ${rows.length} finished trials failed` : 'no finished trials (no trials/<id>/result.json)';
     throw new InputError(dir, `nothing to report: ${why}; run the sweep first (engram-sweep run)`);
   }
   const metrics = new Map<string, MetricRow[]>();
-  for (const r of ok) metrics.set(r.id, readMetricRows(join(dir, 'trials', r.id, 'metrics.jsonl')));
+  for (const r of ok) metrics.set(r.id, readMetricsFile(join(trialDir(dir, r.id), METRICS_FILE)));
   return {
     dir,
     ...sweepInfo(dir),

@@ -6,7 +6,8 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { InputError } from '../cli/errors.js';
+import { InputError } from '../contract/errors.js';
+import type { Shape, WallsLike } from '../fit/index.js';
 
 /** [lo, hi]; a null end is unbounded (bootstrap replicates ran off to infinity) */
 export type Interval = [number | null, number | null];
@@ -14,6 +15,20 @@ export type Interval = [number | null, number | null];
 export interface UShapeGroup {
   key: string;
   n: number;
+  /** the curve without its horizon: the budget, or "<budget>/<variant>" */
+  budget?: string;
+  /** training tokens of this curve's horizon; null or absent without horizons */
+  horizon?: number | null;
+  tokensPerActive?: number | null;
+  /** the shape classifier's word (fit/shape.ts); the report classifies again from the walls */
+  shape?: Shape | string;
+  /** dL0 = L(rho = 0) - L(best interior arm), dL1 = L(rho = 1) - L(best interior arm), paired by seed */
+  walls?: WallsLike | null;
+  /** the vertex where the shape is a U, else the best arm */
+  rhoStar?: { value?: number | null; source?: string; interval?: Interval | null } | null;
+  bestArm?: { x?: number; loss?: number; interval?: Interval | null } | null;
+  /** seed means per rho: x, y (mean), n, se, fit */
+  residuals?: { x: number; y: number; n?: number; se?: number | null; fit?: number }[];
   /** the fitted parabola's minimum, in rho, and its bootstrap interval */
   vertex?: number | null;
   interval?: Interval | null;
@@ -63,6 +78,26 @@ export interface FitResult<G> {
   groups: G[];
   /** Engram's slots to reach OverEncoding's best loss / OverEncoding's slots there (src/fit; ~0.33 in the paper) */
   slotMultiple?: unknown;
+  /** ushape with horizons: per curve, rho*, dL0 and dL1 against log2(tokens) (src/fit/trend.ts) */
+  trends?: TrendLike[];
+}
+
+export interface TrendSlopeLike {
+  slope?: number | null;
+  interval?: Interval | null;
+  method?: string;
+}
+
+export interface TrendLike {
+  budget: string;
+  seeds?: number;
+  rhoStar?: TrendSlopeLike;
+  dL0?: TrendSlopeLike;
+  dL1?: TrendSlopeLike;
+  points: {
+    tokens: number; tokensPerActive?: number | null; rhoStar?: number | null; rhoStarSource?: string; rhoStarInterval?: Interval | null; shape?: string;
+    dL0?: number | null; dL0Interval?: Interval | null; dL1?: number | null; dL1Interval?: Interval | null;
+  }[];
 }
 
 export interface Fits {
@@ -129,6 +164,20 @@ export function readFits(dir: string): Fits | null {
  */
 export function groupFor<G extends { key: string }>(fit: FitResult<G> | undefined, key: string): G | undefined {
   return fit?.groups.find((g) => g.key === key);
+}
+
+/** The curve a group belongs to: its budget field, else its key without "@<horizon>". */
+export const curveOf = (g: UShapeGroup): string => g.budget ?? g.key.replace(/@[^@/]*$/, '');
+
+/**
+ * The group of a curve that speaks for it: the one keyed by the curve itself, else (a sweep with
+ * horizons, keys "<curve>@<tokens>") the longest horizon, which is the trials' own valLoss.
+ */
+export function curveGroup(fit: FitResult<UShapeGroup> | undefined, curve: string): UShapeGroup | undefined {
+  const exact = groupFor(fit, curve);
+  if (exact) return exact;
+  const mine = (fit?.groups ?? []).filter((g) => curveOf(g) === curve && typeof g.horizon === 'number');
+  return mine.sort((a, b) => b.horizon! - a.horizon!)[0];
 }
 
 /** A finite number or null. */

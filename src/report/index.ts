@@ -7,9 +7,11 @@ import { join } from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
 import { writeFileAtomic } from '../util/atomic.js';
 import { gatesChart } from './charts/gates.js';
+import { horizonCurvesChart } from './charts/horizons.js';
 import { loadChart } from './charts/load.js';
 import { powerlawChart } from './charts/powerlaw.js';
 import { trainingChart } from './charts/training.js';
+import { rhoStarChart, wallsChart } from './charts/trends.js';
 import { ushapeChart } from './charts/ushape.js';
 import { loadReportData, type ReportData } from './data.js';
 import { reportHtml, type ChartEntry } from './html.js';
@@ -24,6 +26,9 @@ export type { ChartEntry } from './html.js';
 /** The charts, in report order; each returns null when the sweep has nothing for it. */
 export const CHARTS: { name: string; title: string; build: (d: ReportData) => TopLevelSpec | null }[] = [
   { name: 'ushape', title: 'Validation loss vs rho', build: ushapeChart },
+  { name: 'horizons', title: 'Validation loss vs rho at each training horizon', build: horizonCurvesChart },
+  { name: 'rhostar', title: 'rho* vs training tokens', build: rhoStarChart },
+  { name: 'walls', title: 'The walls vs training tokens', build: wallsChart },
   { name: 'powerlaw', title: 'Validation loss vs memory slots', build: powerlawChart },
   { name: 'gates', title: 'Engram gate on validation text', build: gatesChart },
   { name: 'training', title: 'Training curves', build: trainingChart },

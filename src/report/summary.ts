@@ -1,12 +1,16 @@
 /**
- * The fit summary in words, the report's headline: what the U-shape says about rho and what the
- * memory law says about slots (ENGRAM-SPEC 4), e.g. "optimum rho = 0.78 [0.71, 0.86], 0.014 nats
- * better than pure MoE". Without fits.json it says so and names the best trial instead.
+ * The fit summary in words, the report's headline: what the allocation curve's shape is (the one
+ * classifier of fit/shape.ts, from the two walls; never the parabola's curvature), where rho* is,
+ * how it moves across horizons, and what the memory law says about slots (docs/SPEC.md section 4), e.g.
+ * "Budget d96: no left wall (rho = 0 is within noise of the best mix, rho = 1 is worse): best arm
+ * rho = 0.50 (Akima 0.52); dL0 ..., dL1 ... nats". Without fits.json it says so and names the
+ * best trial instead.
  */
 import type { TrialRow } from '../results/table.js';
 import { fmt, trialLabel } from './charts/common.js';
 import type { ReportData } from './data.js';
-import { interval, num, type Interval, type PowerLawGroup, type UShapeGroup } from './fits.js';
+import { classifyShape, SHAPE_MEANING, tokensText, wallText } from '../fit/index.js';
+import { curveGroup, curveOf, interval, num, type Interval, type PowerLawGroup, type TrendLike, type UShapeGroup } from './fits.js';
 
 export interface Summary {
   /** the first finding, shown large */
@@ -15,7 +19,6 @@ export interface Summary {
   details: string[];
 }
 
-const pct = (p: number) => `${Math.round(p * 100)}%`;
 
 /** "[0.71, 0.86]"; an unbounded end reads as "-inf" / "+inf". */
 export function intervalText(iv: Interval | null, digits: number): string {
@@ -23,41 +26,70 @@ export function intervalText(iv: Interval | null, digits: number): string {
   return `[${iv[0] === null ? '-inf' : fmt(iv[0], digits)}, ${iv[1] === null ? '+inf' : fmt(iv[1], digits)}]`;
 }
 
-/** "optimum rho = 0.78 [0.71, 0.86], 0.014 nats better than pure MoE" for one budget. */
+const rho = (v: number | null | undefined) => fmt(v, 2);
+
+/**
+ * The shape word and what it rests on, for one curve (fit/shape.ts classifies from the walls):
+ * "U (both walls resolved: ...): rho* = 0.62 [0.55, 0.70] (quadratic vertex); dL0 +0.0118
+ * [0.0003, 0.0234], dL1 +0.0599 [0.0392, 0.0748] nats". The quadratic's vertex is the optimum
+ * only for a U; otherwise the best arm is, with the Akima argmin beside it.
+ */
 export function ushapeSentence(g: UShapeGroup): string | null {
-  const v = num(g.vertex);
-  const curvature = num(g.curvature);
-  if (v === null) return curvature === null ? null : `no optimum in rho: the fitted parabola has no minimum (curvature ${fmt(curvature, 3)})`;
-  const iv = interval(g.interval);
-  let s = `optimum rho = ${fmt(v, 2)}${iv ? ` ${intervalText(iv, 2)}` : ''}`;
-  const gain = num(g.gain);
-  if (gain !== null) {
-    const giv = interval(g.gainInterval);
-    const how = gain >= 0 ? 'better' : 'worse';
-    const than = g.reference?.source === 'fit' ? 'the fitted curve at rho = 1' : 'pure MoE';
-    s += `, ${fmt(Math.abs(gain), 3)} nats ${how} than ${than}${giv ? ` (gain interval ${intervalText(giv, 3)})` : ''}`;
+  if (!g.walls) {
+    const v = num(g.vertex);
+    return v === null ? null : `shape not classified (this fits.json has no walls: rerun engram-sweep fit); the parabola's vertex is at rho = ${rho(v)}`;
   }
-  return s;
+  const shape = classifyShape(g.walls);
+  const r = g.rhoStar;
+  const iv = interval(r?.interval);
+  const star = num(r?.value) === null ? '' : r!.source === 'vertex'
+    ? `rho* = ${rho(r!.value)}${iv ? ` ${intervalText(iv, 2)}` : ''} (quadratic vertex)`
+    : `best arm rho = ${rho(r!.value)}${num(g.vertexAkima) !== null ? ` (Akima ${rho(g.vertexAkima)})` : ''}`;
+  const walls = `dL0 ${wallText(g.walls.left)}, dL1 ${wallText(g.walls.right)} nats`;
+  return `${shape} (${SHAPE_MEANING[shape]})${star ? `: ${star}` : ''}; ${walls}`;
+}
+
+/** "0.095 nats better than pure MoE (gain interval [0.076, 0.117])". */
+export function gainSentence(g: UShapeGroup): string | null {
+  const gain = num(g.gain);
+  if (gain === null) return null;
+  const giv = interval(g.gainInterval);
+  const than = g.reference?.source === 'fit' ? 'the fitted curve at rho = 1' : 'pure MoE';
+  return `the best mix is ${fmt(Math.abs(gain), 3)} nats ${gain >= 0 ? 'better' : 'worse'} than ${than}${giv ? ` (gain interval ${intervalText(giv, 3)})` : ''}`;
 }
 
 const EDGE: Record<string, string> = {
-  edge: "the vertex interval reaches past the swept rho range: extend the grid there",
+  edge: "the vertex interval reaches past the swept rho range",
   outside: 'the vertex lies outside the swept rho range: the optimum is not located',
+  spans: 'the vertex interval spans the whole swept rho range: where the optimum lies is inconclusive',
 };
 
 /** Caveats a reader must see next to the number. */
 export function ushapeCaveats(g: UShapeGroup): string[] {
   const out: string[] = [];
   const edge = g.edge === true ? 'edge' : typeof g.edge === 'string' ? g.edge : null;
-  // without a vertex the sentence already says there is no optimum
-  if (edge && EDGE[edge] && num(g.vertex) !== null) out.push(EDGE[edge]);
+  // the vertex is the optimum only where rho* is the vertex (or in an old fits.json without walls)
+  const vertexUsed = g.rhoStar ? g.rhoStar.source === 'vertex' : num(g.vertex) !== null;
+  const xs = (g.residuals ?? []).map((r) => r.x);
+  const iv = interval(g.interval);
+  const spans = xs.length > 0 && (iv === null || ((iv[0] ?? -Infinity) <= Math.min(...xs) && (iv[1] ?? Infinity) >= Math.max(...xs)));
+  if (edge && EDGE[edge] && vertexUsed) out.push(edge === 'edge' && spans ? EDGE.spans : EDGE[edge]);
   if (g.converged === false) out.push(`the fit did not converge${g.reason ? ` (${g.reason})` : ''}`);
   else if (g.reason) out.push(g.reason);
-  const p = num(g.pCurvaturePositive);
-  if (p !== null) out.push(`U-shape (positive curvature) in ${pct(p)} of bootstrap resamples`);
   const r2 = num(g.r2);
-  if (r2 !== null) out.push(`R² ${fmt(r2, 2)} over ${g.n} trials`);
+  if (r2 !== null) out.push(`quadratic R² ${fmt(r2, 2)} over ${g.n} trials`);
   return out;
+}
+
+const signed = (v: number | null | undefined, d: number) => (typeof v === 'number' ? `${v >= 0 ? '+' : ''}${v.toFixed(d)}` : 'n/a');
+
+/** "across 4 horizons (0.10M..0.80M tokens): rho* +0.098 [0.05, 0.14] per doubling of tokens, ...". */
+export function trendSentence(t: TrendLike): string | null {
+  const p = t.points;
+  if (p.length < 2) return null;
+  const slope = (name: string, v: TrendLike['rhoStar'], d: number) => `${name} ${signed(v?.slope, d)}${interval(v?.interval) ? ` ${intervalText(interval(v?.interval), d)}` : ''}`;
+  const tpa = num(p[0].tokensPerActive) !== null ? `, ${fmt(p[0].tokensPerActive, 1)}..${fmt(p[p.length - 1].tokensPerActive, 1)} per active parameter` : '';
+  return `across ${p.length} horizons (${tokensText(p[0].tokens)}..${tokensText(p[p.length - 1].tokens)} tokens${tpa}), per doubling of tokens: ${slope('rho*', t.rhoStar, 3)}, ${slope('dL0', t.dL0, 4)}, ${slope('dL1', t.dL1, 4)}`;
 }
 
 /** "engram: -0.028 [-0.034, -0.022] nats per decade of slots (alpha = 0.0041, R² 0.98, 10 trials)". */
@@ -96,17 +128,26 @@ function bestTrial(rows: TrialRow[]): string {
 
 const sentence = (s: string) => s.charAt(0).toUpperCase() + s.slice(1) + '.';
 
-/** Headline first: the U-shape optimum, else the memory law, else the best trial. */
+/** Headline first: the allocation shape per budget, else the memory law, else the best trial. */
 export function summarize(d: ReportData): Summary {
   const found: string[] = [];
   const notes: string[] = [];
-  for (const g of d.fits?.ushape?.groups ?? []) {
+  const budgets = new Set(d.rows.map((r) => r.budget).filter(Boolean));
+  const curves = [...new Set((d.fits?.ushape?.groups ?? []).map(curveOf))];
+  for (const curve of curves) {
+    const g = curveGroup(d.fits?.ushape, curve)!;
+    const at = typeof g.horizon === 'number' ? ` at ${tokensText(g.horizon)} tokens${num(g.tokensPerActive) !== null ? ` (${fmt(g.tokensPerActive, 1)} per active parameter)` : ''}` : '';
+    const who = `${budgets.size > 1 || !budgets.has(curve) || at ? `budget ${curve}` : ''}${at}`;
+    const pre = who ? `${who}: ` : '';
     const s = ushapeSentence(g);
-    const budgets = new Set(d.rows.map((r) => r.budget).filter(Boolean));
-    const who = budgets.size > 1 || !budgets.has(g.key) ? `budget ${g.key}: ` : '';
-    if (s) found.push(`${who}${s}`);
+    if (s) found.push(`${pre}${s}`);
+    const gain = gainSentence(g);
+    if (gain) notes.push(`${pre}${gain}`);
+    const t = d.fits?.ushape?.trends?.find((x) => x.budget === curve);
+    const ts = t ? trendSentence(t) : null;
+    if (ts) found.push(`budget ${curve} ${ts}`);
     const c = ushapeCaveats(g);
-    if (c.length) notes.push(`${who}${c.join('; ')}`);
+    if (c.length) notes.push(`${pre}${c.join('; ')}`);
   }
   for (const g of d.fits?.powerlaw?.groups ?? []) {
     const s = powerlawSentence(g);

@@ -4,10 +4,18 @@
  * coordinates, outcome, parameter accounting and a downsampled training curve, the fits, and one
  * Engram trial's gates (the paper's Figure 7).
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { InputError } from '../cli/errors.js';
-import { writeFileAtomic } from '../util/atomic.js';
+import { writeFileAtomic } from '../contract/atomic.js';
+import { readTrialConfig } from '../contract/config-file.js';
+import { InputError } from '../contract/errors.js';
+import { readFitsFile } from '../contract/fits-file.js';
+import { METRICS_FILE, TRIALS_DIR, trialDir } from '../contract/files.js';
+import { readGates } from '../contract/gates.js';
+import { readMetricsFile } from '../contract/metrics.js';
+import { readResult } from '../contract/result.js';
+import type { MetricsRow, TrialResult } from '../contract/results.js';
+import { readSweepRecord } from '../contract/sweep-file.js';
 
 /** metrics rows kept per trial: a page draws dozens of trials without a multi-MB download */
 export const MAX_METRIC_ROWS = 200;
@@ -17,13 +25,13 @@ export interface BundleTrial {
   /** the trial's coordinates: {kind, variant, seed, budget?, rho?, rhoActual?, slots?, ...} */
   meta: Record<string, unknown>;
   /** result.json, or null while the trial is unfinished */
-  result: Record<string, unknown> | null;
+  result: TrialResult | null;
   /** config.json's parameter accounting {pTot, pAct, pSparse, slots, ...}, or null */
   accounting: Record<string, unknown> | null;
   /** config.json's model (experts, Engram / OverEncoding settings), or null */
   model: Record<string, unknown> | null;
   /** metrics.jsonl rows, at most MAX_METRIC_ROWS (see downsample) */
-  metrics: Record<string, unknown>[];
+  metrics: MetricsRow[];
   /** rows in metrics.jsonl before downsampling */
   metricRows: number;
 }
@@ -39,31 +47,6 @@ export interface Bundle {
   gates?: { trial: string; meta: Record<string, unknown>; tokens: string[]; layers: Record<string, number[][]> };
 }
 
-function readJson(file: string): any {
-  try {
-    return JSON.parse(readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new InputError(file, `malformed JSON: ${(e as Error).message}`);
-  }
-}
-
-const readIf = (file: string) => (existsSync(file) ? readJson(file) : null);
-
-/** metrics.jsonl rows; a line being written by a running trial (no newline yet) is skipped. */
-function readMetricRows(file: string): Record<string, unknown>[] {
-  if (!existsSync(file)) return [];
-  const rows: Record<string, unknown>[] = [];
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    if (!line.trim()) continue;
-    try {
-      rows.push(JSON.parse(line));
-    } catch {
-      // half a line from a trial that is still writing
-    }
-  }
-  return rows;
-}
-
 /** `count` indices spread evenly over 0..n-1, first and last included (count >= 2, n > count). */
 function evenIndices(n: number, count: number): number[] {
   return Array.from({ length: count }, (_, i) => Math.round((i * (n - 1)) / (count - 1)));
@@ -74,10 +57,10 @@ function evenIndices(n: number, count: number): number[] {
  * so they are kept first (up to half the budget, evenly spread if more); the rest of the budget
  * goes to evenly spread training rows, always with the first and the last row.
  */
-export function downsample<T extends Record<string, unknown>>(rows: T[], max = MAX_METRIC_ROWS): T[] {
+export function downsample<T extends object>(rows: T[], max = MAX_METRIC_ROWS): T[] {
   if (rows.length <= max) return rows.slice();
   if (max < 2) return rows.slice(-max);
-  const val = rows.map((r, i) => (typeof r.valLoss === 'number' ? i : -1)).filter((i) => i >= 0);
+  const val = rows.map((r, i) => (typeof (r as { valLoss?: unknown }).valLoss === 'number' ? i : -1)).filter((i) => i >= 0);
   const valCap = Math.floor(max / 2);
   const keep = new Set(val.length <= valCap ? val : evenIndices(val.length, Math.max(2, valCap)).map((k) => val[k]));
   keep.add(0).add(rows.length - 1);
@@ -95,20 +78,20 @@ function trialIds(sweepDir: string, sweep: Record<string, unknown>): { id: strin
   const planned = Array.isArray(sweep.trials) ? (sweep.trials as { id: string; meta?: Record<string, unknown> }[]) : [];
   const out = planned.filter((t) => typeof t?.id === 'string').map((t) => ({ id: t.id, meta: t.meta ?? {} }));
   const seen = new Set(out.map((t) => t.id));
-  const dir = join(sweepDir, 'trials');
+  const dir = join(sweepDir, TRIALS_DIR);
   const folders = existsSync(dir) ? readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort() : [];
   for (const id of folders) if (!seen.has(id)) out.push({ id, meta: {} });
   return out;
 }
 
 function bundleTrial(sweepDir: string, id: string, planMeta: Record<string, unknown>): BundleTrial {
-  const dir = join(sweepDir, 'trials', id);
-  const config = readIf(join(dir, 'config.json'));
-  const rows = readMetricRows(join(dir, 'metrics.jsonl'));
+  const dir = trialDir(sweepDir, id);
+  const config = readTrialConfig(dir);
+  const rows = readMetricsFile(join(dir, METRICS_FILE));
   return {
     id,
     meta: config?.meta ?? planMeta,
-    result: readIf(join(dir, 'result.json')),
+    result: readResult(dir, { strict: true }),
     accounting: config?.accounting ?? null,
     model: config?.model ?? null,
     metrics: downsample(rows),
@@ -118,17 +101,16 @@ function bundleTrial(sweepDir: string, id: string, planMeta: Record<string, unkn
 
 /** The bundle of a sweep's results folder, read from its files (nothing is written). */
 export function bundleSweep(sweepDir: string): Bundle {
-  const sweepFile = join(sweepDir, 'sweep.json');
-  if (!existsSync(sweepFile)) throw new InputError(sweepDir, 'not a results folder of a sweep (no sweep.json inside)');
-  const sweep = readJson(sweepFile);
-  const trials = trialIds(sweepDir, sweep).map((t) => bundleTrial(sweepDir, t.id, t.meta));
-  const bundle: Bundle = { format: 1, sweep, trials };
-  const fits = readIf(join(sweepDir, 'fits.json'));
+  const sweep = readSweepRecord(sweepDir);
+  if (!sweep) throw new InputError(sweepDir, 'not a results folder of a sweep (no sweep.json inside)');
+  const trials = trialIds(sweepDir, sweep as unknown as Record<string, unknown>).map((t) => bundleTrial(sweepDir, t.id, t.meta));
+  const bundle: Bundle = { format: 1, sweep: sweep as unknown as Record<string, unknown>, trials };
+  const fits = readFitsFile(sweepDir);
   if (fits !== null) bundle.fits = fits;
   for (const t of trials) {
-    const file = join(sweepDir, 'trials', t.id, 'gates.json');
-    if (t.meta.variant !== 'engram' || !existsSync(file)) continue;
-    const g = readJson(file);
+    if (t.meta.variant !== 'engram') continue;
+    const g = readGates(trialDir(sweepDir, t.id));
+    if (!g) continue;
     bundle.gates = { trial: t.id, meta: t.meta, tokens: g.tokens, layers: g.layers };
     break;
   }

@@ -3,9 +3,14 @@
  * trial with its coordinates (meta), outcome (result.json) and parameter accounting.
  */
 import * as aq from 'arquero';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { InputError } from '../cli/errors.js';
+import { readTrialConfig } from '../contract/config-file.js';
+import { InputError } from '../contract/errors.js';
+import { METRICS_FILE, TRIALS_DIR, trialDir } from '../contract/files.js';
+import { readMetricsFile } from '../contract/metrics.js';
+import { readResult } from '../contract/result.js';
+import type { MetricsRow } from '../contract/results.js';
 
 export interface TrialRow {
   id: string;
@@ -28,18 +33,19 @@ export interface TrialRow {
   routedExperts: number | null;
 }
 
-const readJson = (f: string) => JSON.parse(readFileSync(f, 'utf8'));
-
-/** Rows of every trial folder that has result.json (finished, ok or failed). */
+/**
+ * Rows of every trial folder that has result.json and config.json (finished, ok or failed). A
+ * malformed one is an InputError naming the file.
+ */
 export function readTrialRows(sweepDir: string): TrialRow[] {
-  const trialsDir = join(sweepDir, 'trials');
+  const trialsDir = join(sweepDir, TRIALS_DIR);
   if (!existsSync(trialsDir)) throw new InputError(sweepDir, 'not a results folder (no trials/ inside)');
   const rows: TrialRow[] = [];
   for (const id of readdirSync(trialsDir).sort()) {
-    const dir = join(trialsDir, id);
-    if (!existsSync(join(dir, 'result.json')) || !existsSync(join(dir, 'config.json'))) continue;
-    const config = readJson(join(dir, 'config.json'));
-    const result = readJson(join(dir, 'result.json'));
+    const dir = trialDir(sweepDir, id);
+    const result = readResult(dir, { strict: true });
+    const config = result && readTrialConfig(dir);
+    if (!result || !config) continue;
     const meta = config.meta ?? {};
     rows.push({
       id,
@@ -70,9 +76,7 @@ export function trialsTable(sweepDir: string) {
   return aq.from(readTrialRows(sweepDir));
 }
 
-/** metrics.jsonl of one trial as rows. */
-export function readMetrics(sweepDir: string, id: string): Record<string, unknown>[] {
-  const f = join(sweepDir, 'trials', id, 'metrics.jsonl');
-  if (!existsSync(f)) return [];
-  return readFileSync(f, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+/** metrics.jsonl of one trial as rows (the contract's read policy: src/contract/metrics.ts). */
+export function readMetrics(sweepDir: string, id: string): MetricsRow[] {
+  return readMetricsFile(join(trialDir(sweepDir, id), METRICS_FILE));
 }

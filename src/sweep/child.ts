@@ -15,8 +15,8 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 // types only: tfjs and the trainer load after the watchdog runs (their import takes a second)
 import type { BackendChoice, BackendInfo } from '../backend/index.js';
+import { RESULT_FILE } from '../contract/files.js';
 import type { TrialConfig } from '../train/config.js';
-import type { TrialResult } from '../train/trial.js';
 
 /** coordinator -> child */
 export interface Job {
@@ -55,8 +55,8 @@ async function runJob(job: Job): Promise<number> {
   const t0 = Date.now();
   const { initBackend } = await import('../backend/index.js');
   const { runTrial } = await import('../train/trial.js');
-  const { InputError } = await import('../cli/errors.js');
-  const { writeJsonAtomic } = await import('../util/atomic.js');
+  const { InputError } = await import('../contract/errors.js');
+  const { failedResult, writeResult } = await import('../contract/result.js');
   let backend: BackendInfo = { name: job.backend, native: false, threads: 0 };
   try {
     backend = await initBackend(job.backend);
@@ -70,15 +70,11 @@ async function runJob(job: Job): Promise<number> {
     });
     return 0;
   } catch (e) {
-    if (existsSync(join(job.dir, 'result.json'))) throw e;
+    if (existsSync(join(job.dir, RESULT_FILE))) throw e;
     const message = e instanceof InputError ? e.line() : e instanceof Error ? e.message : String(e);
     // allocation failures (ArrayBuffer, wasm heap growth) are out of memory, not a bug
     const oom = /Array buffer allocation failed|Cannot enlarge memory|out of memory|Aborted\(OOM\)/i.test(message);
-    const result: TrialResult = {
-      status: 'failed', reason: oom ? 'oom' : 'error', message, valLoss: null, valBpb: null, tokens: 0,
-      seconds: (Date.now() - t0) / 1000, backend: backend.name, native: backend.native, threads: backend.threads,
-    };
-    writeJsonAtomic(join(job.dir, 'result.json'), result);
+    writeResult(job.dir, failedResult({ reason: oom ? 'oom' : 'error', message, tokens: 0, seconds: (Date.now() - t0) / 1000 }, backend));
     process.stderr.write(`${e instanceof Error && e.stack ? e.stack : message}\n`);
     return 1;
   }

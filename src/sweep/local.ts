@@ -13,7 +13,7 @@ import type { BackendChoice, BackendInfo } from '../backend/index.js';
 import { account } from '../model/accounting.js';
 import type { TrialConfig } from '../train/config.js';
 import { modelConfig } from '../train/model-config.js';
-import type { TrialResult } from '../train/trial.js';
+import type { TrialResult } from '../contract/results.js';
 import type { ChildMessage, Job } from './child.js';
 import { readResult, trialDir, writeFailedResult } from './store.js';
 import type { Trial } from './types.js';

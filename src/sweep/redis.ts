@@ -13,22 +13,24 @@
  */
 import { Queue, QueueEvents, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
-import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { InputError, show } from '../cli/errors.js';
+import { writeFileAtomic } from '../contract/atomic.js';
+import { InputError, show } from '../contract/errors.js';
+import { CONFIG_FILE, GATES_FILE, METRICS_FILE } from '../contract/files.js';
+import { removeProgress, writeProgress, type RemoteProgress } from '../contract/progress.js';
+import { writeResult } from '../contract/result.js';
+import type { TrialResult } from '../contract/results.js';
 import { loadCorpus } from '../data/corpus.js';
 import type { TrialConfig } from '../train/config.js';
-import type { TrialResult } from '../train/trial.js';
-import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import { formatSeconds } from '../util/progress.js';
 import type { SweepEvent } from './local.js';
-import { PROGRESS_FILE, trialDir, writeFailedResult, type RemoteProgress } from './store.js';
+import { trialDir, writeFailedResult } from './store.js';
 import type { SweepPlan, Trial, TrialMeta } from './types.js';
 
 /** Sorted set of live sweep queues (score: first registration time); workers serve them oldest first. */
 export const REGISTRY_KEY = 'engram-sweep:queues';
 /** The trial files a job carries back besides result.json (results contract). */
-export const TRIAL_FILES = ['config.json', 'metrics.jsonl', 'gates.json'] as const;
+export const TRIAL_FILES = [CONFIG_FILE, METRICS_FILE, GATES_FILE] as const;
 
 export interface TrialJobData {
   sweep: string;
@@ -165,7 +167,7 @@ export function writeCollected(dir: string, id: string, r: TrialJobResult): void
     const text = r.files?.[f];
     if (typeof text === 'string') writeFileAtomic(join(t, f), text);
   }
-  writeJsonAtomic(join(t, 'result.json'), r.result);
+  writeResult(t, r.result);
 }
 
 const isResult = (v: unknown): v is TrialJobResult => {
@@ -333,7 +335,7 @@ class Coordinator {
 
   private record(trial: Trial, result: TrialResult): void {
     if (!this.outstanding.delete(trial.id)) return;
-    rmSync(join(trialDir(this.o.dir, trial.id), PROGRESS_FILE), { force: true });
+    removeProgress(trialDir(this.o.dir, trial.id));
     this.out.results.set(trial.id, result);
     this.o.onEvent?.({ type: 'end', trial, result });
     if (!this.outstanding.size) this.finish();
@@ -371,7 +373,7 @@ class Coordinator {
     // for `engram-sweep status` (from the folder alone); a full disk only costs the display
     const where: RemoteProgress = { worker: p.worker, step: p.step, steps: p.steps, loss: p.loss, tokensPerSec: p.tokensPerSec };
     try {
-      writeJsonAtomic(join(trialDir(this.o.dir, id), PROGRESS_FILE), where);
+      writeProgress(trialDir(this.o.dir, id), where);
     } catch {
       // the result is what matters; it is written (or its failure reported) at collection
     }

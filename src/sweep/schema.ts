@@ -24,13 +24,20 @@ export const BudgetSchema = z
   })
   .refine((b) => (b.pTot === undefined) !== (b.ratio === undefined), { message: 'give exactly one of pTot or ratio' });
 
-export const VariantSchema = z.enum(['engram', 'overencoding', 'moe', 'dense']);
+export const VariantSchema = z
+  .enum(['engram', 'overencoding', 'overencoding-full', 'moe', 'dense'])
+  .describe('overencoding: backbone.overEncoding as given (tokenWeight default mean); overencoding-full: tokenWeight full; moe: no memory (with axes.slots, one no-memory reference per seed)');
 
 export const AxesSchema = z.strictObject({
   rho: z.array(rho).min(1).optional().describe('allocation trials: share of P_sparse given to routed experts'),
   slots: z.array(z.number().int().min(1)).min(1).optional().describe('memory trials: slots M (base size summed over layers)'),
   seeds: z.array(z.number().int().min(0)).min(1).default([0]).describe('each seed fixes init, hash multipliers and batch order'),
   variants: z.array(VariantSchema).min(1).default(['engram']),
+  horizons: z
+    .array(z.number().int().min(1))
+    .min(1)
+    .optional()
+    .describe('training tokens (increasing): each trial trains a WSD schedule once and branches a cooldown at each (train.cooldown, train.cooldownShape); train.steps must cover the last'),
 });
 
 export const ExcludeSchema = z.strictObject({

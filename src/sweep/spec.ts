@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { basename, extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { budgetTotal, solveAllocation, type MemoryKind } from '../budget/solve.js';
-import { InputError } from '../cli/errors.js';
+import { InputError } from '../contract/errors.js';
 import type { ModelConfig } from '../model/config.js';
 import { parseTrial, zodInputError, type TrialConfig } from '../train/config.js';
 import { canonicalJson, trialId } from '../train/trial-id.js';
@@ -20,11 +20,51 @@ export function loadSweep(file: string, sets: string[] = []): SweepPlan {
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new InputError(file, 'a sweep spec must be a YAML mapping');
   for (const s of sets) applySet(raw as Record<string, unknown>, s);
   const r = SweepSchema.safeParse(raw);
-  if (!r.success) throw zodInputError(r.error, file, raw);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    const paths = issue.code === 'unrecognized_keys' ? issue.keys.map((k) => [...issue.path, k]) : [issue.path];
+    throw blameSet(zodInputError(r.error, file, raw, SweepSchema), sets, paths);
+  }
   const spec = r.data;
   const name = spec.name ?? basename(file, extname(file));
   const warnings: string[] = [];
-  return { name, specHash: sha(canonicalJson(spec)), spec, trials: expandTrials(spec, file, warnings), warnings };
+  let trials: Trial[];
+  try {
+    trials = expandTrials(spec, file, warnings);
+  } catch (e) {
+    if (!(e instanceof InputError) || e.where !== file || !e.field) throw e;
+    // a trial's model is the spec's backbone: a field of model.* was written under backbone.*
+    const path = fieldPath(e.field);
+    throw blameSet(e, sets, path[0] === 'model' ? [path, ['backbone', ...path.slice(1)]] : [path]);
+  }
+  return { name, specHash: sha(canonicalJson(spec)), spec, trials, warnings };
+}
+
+/** "budgets[0].pTot" or ["budgets", 0, "pTot"] -> ["budgets", "0", "pTot"] */
+function fieldPath(field: string | readonly PropertyKey[]): string[] {
+  return typeof field === 'string' ? (field.match(/[^.[\]]+/g) ?? []) : field.map(String);
+}
+
+const startsWith = (a: string[], b: string[]) => b.length <= a.length && b.every((k, i) => a[i] === k);
+
+/**
+ * A bad value that came from `--set` is reported as that --set, not as the spec file the user
+ * did not write it in: `--set train.warmpu=10: unknown key(s) "warmpu" (did you mean "warmup"?)`.
+ * `paths` are where the error is; the last --set at or above one of them (or, for an error on an
+ * object, inside it) is the one to name. The field stays when it is deeper than the --set path.
+ */
+function blameSet(e: InputError, sets: string[], paths: readonly (readonly PropertyKey[])[]): InputError {
+  for (const assignment of [...sets].reverse()) {
+    const eq = assignment.indexOf('=');
+    const set = fieldPath(assignment.slice(0, eq));
+    for (const p of paths.map(fieldPath)) {
+      if (startsWith(p, set) || (p.length > 0 && startsWith(set, p))) {
+        const deeper = e.field !== undefined && fieldPath(e.field).length > set.length && startsWith(fieldPath(e.field), set);
+        return new InputError(`--set ${assignment}`, e.message, deeper ? e.field : undefined);
+      }
+    }
+  }
+  return e;
 }
 
 /** `--set a.b[0].c=VALUE`: VALUE is YAML (numbers, lists, strings). */
@@ -56,7 +96,8 @@ export function expandTrials(spec: SweepSpec, where: string, warnings: string[] 
   const { rho, slots, seeds, variants } = spec.axes;
   if (rho && spec.budgets.length === 0) throw new InputError(where, 'axes.rho needs at least one budget', 'budgets');
   const out = new Map<string, Trial>();
-  const add = (model: ModelConfig, meta: TrialMeta) => {
+  const add = (model: ModelConfig, meta0: TrialMeta) => {
+    const meta = { ...meta0, variant: metaVariant(model, meta0.variant) };
     if (excluded(spec, meta)) return;
     const config = trialConfig(spec, model, meta.seed, where);
     const id = trialId(config);
@@ -83,7 +124,7 @@ function allocationTrials(spec: SweepSpec, variant: Variant, seed: number, rhos:
     const backbone = budgetBackbone(spec, i, where);
     if (variant === 'dense') return add(backboneModel(backbone, spec, 'dense'), { kind: 'dense', variant, seed, budget: b.name });
     const base = backboneModel(backbone, spec, variant);
-    const memory: MemoryKind = variant === 'overencoding' ? 'overEncoding' : 'engram';
+    const memory: MemoryKind = isOverEncoding(variant) ? 'overEncoding' : 'engram';
     const opts = { memory, rhoOne: variant === 'moe' ? ('drop' as const) : spec.rhoOne, where: `${where}: ${at}` };
     // one budget for every variant: the total of the memory model's rho = 1 trial
     const memoryModel = variant === 'moe' && backbone.engram ? backboneModel(backbone, spec, 'engram') : base;
@@ -96,7 +137,9 @@ function allocationTrials(spec: SweepSpec, variant: Variant, seed: number, rhos:
 }
 
 function memoryTrials(spec: SweepSpec, variant: Variant, seed: number, slots: number[], where: string, add: Add) {
-  if (variant !== 'engram' && variant !== 'overencoding') return;
+  // the no-memory reference: the same backbone without Engram or OverEncoding, once per seed
+  if (variant === 'moe') return add(backboneModel(spec.backbone, spec, 'moe'), { kind: 'memory', variant, seed });
+  if (variant !== 'engram' && !isOverEncoding(variant)) return;
   const base = backboneModel(spec.backbone, spec, variant);
   const layers = variant === 'engram' ? base.engram!.layerIds.length : 1;
   for (const m of slots) {
@@ -114,7 +157,7 @@ function budgetBackbone(spec: SweepSpec, i: number, where: string): Backbone {
   if (!over) return spec.backbone;
   const r = BackboneSchema.safeParse(deepMerge(spec.backbone, over));
   if (!r.success) {
-    const e = zodInputError(r.error, where);
+    const e = zodInputError(r.error, where, undefined, BackboneSchema);
     throw new InputError(where, e.message, `budgets[${i}].backbone${e.field ? '.' + e.field : ''}`);
   }
   return r.data;
@@ -135,12 +178,23 @@ function backboneModel(bb: Backbone, spec: SweepSpec, variant: Variant): ModelCo
     need(engram, 'engram');
     model.engram = { ...engram!, baseSizes: engram!.baseSizes ?? Array(engram!.maxNgram - 1).fill(1) };
   }
-  if (variant === 'overencoding') {
+  if (isOverEncoding(variant)) {
     need(overEncoding, 'overEncoding');
     model.overEncoding = { ...overEncoding!, baseSizes: overEncoding!.baseSizes ?? Array(overEncoding!.maxNgram - 1).fill(1) };
+    // tokenWeight is set only for 'full': an absent one is the reference's mean, and keeps the ids
+    if (variant === 'overencoding-full') model.overEncoding.tokenWeight = 'full';
   }
   return model;
 }
+
+const isOverEncoding = (v: Variant) => v === 'overencoding' || v === 'overencoding-full';
+
+/**
+ * The variant a trial is filed under names the OverEncoding setting it trains: variant
+ * overencoding on a backbone whose overEncoding.tokenWeight is 'full' is overencoding-full.
+ */
+const metaVariant = (model: ModelConfig, variant: Variant): Variant =>
+  isOverEncoding(variant) && model.overEncoding?.tokenWeight === 'full' ? 'overencoding-full' : variant;
 
 /** One seed fixes init, batch order and hash multipliers for every trial (common random numbers). */
 function trialConfig(spec: SweepSpec, m: ModelConfig, seed: number, where: string): TrialConfig {
@@ -149,7 +203,15 @@ function trialConfig(spec: SweepSpec, m: ModelConfig, seed: number, where: strin
   void _s;
   if (model.engram) model.engram = { ...model.engram, seed };
   if (model.overEncoding) model.overEncoding = { ...model.overEncoding, seed };
-  return parseTrial({ data: spec.data, model, train: { ...spec.train, seed } }, where);
+  const horizons = spec.axes.horizons;
+  if (horizons && spec.train.horizons) throw new InputError(where, 'give horizons once: in axes.horizons (the sweep axis) or train.horizons', 'train.horizons');
+  try {
+    return parseTrial({ data: spec.data, model, train: { ...spec.train, seed, ...(horizons ? { horizons } : {}) } }, where);
+  } catch (e) {
+    // the trial's train.horizons is the spec's axes.horizons: name the field the user wrote
+    if (horizons && e instanceof InputError && e.field === 'train.horizons') throw new InputError(where, e.message, 'axes.horizons');
+    throw e;
+  }
 }
 
 function excluded(spec: SweepSpec, meta: TrialMeta): boolean {

@@ -4,9 +4,10 @@
  * progress.json) but no result is running while a live coordinator holds the folder's lock, else
  * pending (it restarts on the next run).
  */
-import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { InputError } from '../cli/errors.js';
+import { InputError } from '../contract/errors.js';
+import { METRICS_FILE } from '../contract/files.js';
+import { lastMetricsRow } from '../contract/metrics.js';
 import { lockAlive, readLock, readProgress, readResult, readSweepRecord, SWEEP_FILE, trialDir, type LockInfo } from './store.js';
 import type { TrialMeta } from './types.js';
 
@@ -40,39 +41,8 @@ export interface SweepStatus {
   trials: TrialStatus[];
 }
 
-interface MetricRow {
-  step: number;
-  loss: number;
-  valLoss?: number;
-  tokensPerSec?: number;
-}
-
-/**
- * The last complete row of a metrics.jsonl: read from the end, since the file grows with the
- * steps; a half-written last line (a killed writer) is skipped.
- */
-export function lastMetrics(file: string): MetricRow | null {
-  if (!existsSync(file)) return null;
-  const size = statSync(file).size;
-  const n = Math.min(size, 65536);
-  const buf = Buffer.alloc(n);
-  const fd = openSync(file, 'r');
-  try {
-    readSync(fd, buf, 0, n, size - n);
-  } finally {
-    closeSync(fd);
-  }
-  const lines = buf.toString('utf8').split('\n');
-  for (let i = lines.length - 1; i >= 0; i--) {
-    try {
-      const row = JSON.parse(lines[i]) as MetricRow;
-      if (typeof row?.step === 'number') return row;
-    } catch {
-      // partial line
-    }
-  }
-  return null;
-}
+/** The contract's last-row reader, under its old name here (test/sweep/store.test.ts uses it). */
+export { lastMetricsRow as lastMetrics } from '../contract/metrics.js';
 
 export function sweepStatus(dir: string): SweepStatus {
   const record = readSweepRecord(dir);
@@ -82,7 +52,7 @@ export function sweepStatus(dir: string): SweepStatus {
   const counts: Record<TrialState, number> = { done: 0, failed: 0, running: 0, pending: 0 };
   const trials = record.trials.map(({ id, meta, steps }): TrialStatus => {
     const result = readResult(dir, id);
-    const m = lastMetrics(join(trialDir(dir, id), 'metrics.jsonl')) ?? readProgress(dir, id);
+    const m = lastMetricsRow(join(trialDir(dir, id), METRICS_FILE)) ?? readProgress(dir, id);
     const status: TrialState = result ? (result.status === 'ok' ? 'done' : 'failed') : m && live ? 'running' : 'pending';
     counts[status]++;
     const t: TrialStatus = {

@@ -11,43 +11,24 @@
 import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { InputError } from '../cli/errors.js';
-import type { TrialResult } from '../train/trial.js';
-import { writeJsonAtomic } from '../util/atomic.js';
+import { InputError } from '../contract/errors.js';
+import { RESULT_FILE, SWEEP_FILE, trialDir } from '../contract/files.js';
+import { readJsonQuiet } from '../contract/json.js';
+import { readProgress as readProgressFile } from '../contract/progress.js';
+import { failedResult, readResult as readResultFile, writeResult, type FailureReason, type RunBackend } from '../contract/result.js';
+import type { TrialResult } from '../contract/results.js';
+import { readSweepRecord as readSweepFile, writeSweepRecord, type SweepRecord as SweepFile } from '../contract/sweep-file.js';
 import type { SweepPlan, Trial, TrialMeta } from './types.js';
+import { trialSteps } from '../train/schedule.js';
 
-export const SWEEP_FILE = 'sweep.json';
+export { PROGRESS_FILE, SWEEP_FILE, trialDir } from '../contract/files.js';
+export type { RemoteProgress } from '../contract/progress.js';
 
 /** What sweep.json holds. The trial list lets `status` count pending trials without the spec. */
-export interface SweepRecord {
-  name: string;
-  specHash: string;
-  spec: unknown;
-  created: string;
-  updated: string;
-  trials: { id: string; meta: TrialMeta; steps: number }[];
-}
-
-export const trialDir = (dir: string, id: string): string => join(dir, 'trials', id);
-
-function readJson(file: string): unknown {
-  try {
-    return JSON.parse(readFileSync(file, 'utf8'));
-  } catch {
-    return undefined;
-  }
-}
+export type SweepRecord = SweepFile<TrialMeta>;
 
 /** The sweep.json of a folder, or null when there is none (a missing or fresh folder). */
-export function readSweepRecord(dir: string): SweepRecord | null {
-  const file = join(dir, SWEEP_FILE);
-  if (!existsSync(file)) return null;
-  const r = readJson(file) as SweepRecord | undefined;
-  if (!r || typeof r.specHash !== 'string' || !Array.isArray(r.trials)) {
-    throw new InputError(file, 'is not a sweep.json written by engram-sweep (no specHash or trials)');
-  }
-  return r;
-}
+export const readSweepRecord = (dir: string): SweepRecord | null => readSweepFile<TrialMeta>(dir);
 
 /**
  * The folder a plan writes to. <root>/<name> when it is free or holds this same spec; a folder
@@ -87,43 +68,26 @@ export function openSweep(dir: string, plan: SweepPlan): SweepRecord {
     spec: plan.spec,
     created: old?.created ?? now,
     updated: now,
-    trials: plan.trials.map((t) => ({ id: t.id, meta: t.meta, steps: t.config.train.steps })),
+    trials: plan.trials.map((t) => ({ id: t.id, meta: t.meta, steps: trialSteps(t.config.train, t.config.data.seqLen) })),
   };
-  writeJsonAtomic(join(dir, SWEEP_FILE), record);
+  writeSweepRecord(dir, record);
   return record;
 }
 
 /** Bump sweep.json's `updated` (after a run). */
 export function touchSweep(dir: string): void {
   const r = readSweepRecord(dir);
-  if (r) writeJsonAtomic(join(dir, SWEEP_FILE), { ...r, updated: new Date().toISOString() });
+  if (r) writeSweepRecord(dir, { ...r, updated: new Date().toISOString() });
 }
+
+/** A remote trial's progress.json (src/contract/progress.ts), by sweep folder and trial id. */
+export const readProgress = (dir: string, id: string) => readProgressFile(trialDir(dir, id));
 
 /**
- * progress.json in a trial folder: where a trial running on a remote worker stands (the
- * coordinator writes it from the worker's progress reports; its metrics arrive only with the
- * result). Removed when the result is collected.
+ * A trial's result.json, or null when absent or unreadable (then the trial is unfinished): the
+ * contract's reader (src/contract/result.ts), by sweep folder and trial id.
  */
-export const PROGRESS_FILE = 'progress.json';
-
-export interface RemoteProgress {
-  worker: string;
-  step: number;
-  steps: number;
-  loss: number;
-  tokensPerSec: number;
-}
-
-export function readProgress(dir: string, id: string): RemoteProgress | null {
-  const p = readJson(join(trialDir(dir, id), PROGRESS_FILE)) as RemoteProgress | undefined;
-  return p && typeof p.step === 'number' ? p : null;
-}
-
-/** A trial's result.json, or null when absent or unreadable (then the trial is unfinished). */
-export function readResult(dir: string, id: string): TrialResult | null {
-  const r = readJson(join(trialDir(dir, id), 'result.json')) as TrialResult | undefined;
-  return r && (r.status === 'ok' || r.status === 'failed') ? r : null;
-}
+export const readResult = (dir: string, id: string): TrialResult | null => readResultFile(trialDir(dir, id));
 
 /** Remove `*.tmp` leftovers of killed writers (the lock is held: nobody else writes here). */
 export function removeTempFiles(dir: string): void {
@@ -131,15 +95,22 @@ export function removeTempFiles(dir: string): void {
   for (const f of readdirSync(dir)) if (f.endsWith('.tmp')) rmSync(join(dir, f), { force: true });
 }
 
+/** The horizons trainer's last branch-point snapshot in a trial folder (train/snapshot.ts). */
+export const SNAPSHOT_DIR = 'snapshot';
+
 /**
  * Empty an unfinished (or retried) trial's folder so it starts cleanly: partial metrics, temp
  * files, config and gates go. result.json goes first, so a kill half-way leaves an unfinished
- * trial, never a "finished" one without its files.
+ * trial, never a "finished" one without its files. An unfinished trial keeps its branch-point
+ * snapshot (it resumes from there, with the metrics the snapshot holds); a retried failed one
+ * starts over.
  */
-export function resetTrial(dir: string, id: string): void {
+export function resetTrial(dir: string, id: string, keepSnapshot = false): void {
   const t = trialDir(dir, id);
-  rmSync(join(t, 'result.json'), { force: true });
-  rmSync(t, { recursive: true, force: true });
+  const failed = existsSync(join(t, RESULT_FILE));
+  rmSync(join(t, RESULT_FILE), { force: true });
+  if (!keepSnapshot || failed || !existsSync(join(t, SNAPSHOT_DIR))) return rmSync(t, { recursive: true, force: true });
+  for (const f of readdirSync(t)) if (f !== SNAPSHOT_DIR) rmSync(join(t, f), { recursive: true, force: true });
 }
 
 export interface ResumePlan {
@@ -161,7 +132,7 @@ export function prepareResume(dir: string, trials: Trial[], retryFailed = false)
     if (r?.status === 'ok') out.done.push(t.id);
     else if (r?.status === 'failed' && !retryFailed) out.failed.push(t.id);
     else {
-      resetTrial(dir, t.id);
+      resetTrial(dir, t.id, true);
       out.todo.push(t);
     }
   }
@@ -175,23 +146,11 @@ export function prepareResume(dir: string, trials: Trial[], retryFailed = false)
 export function writeFailedResult(
   dir: string,
   id: string,
-  r: { reason: 'crashed' | 'oom' | 'error'; message: string; step?: number; tokens?: number; seconds: number },
-  backend: { name: string; native: boolean; threads: number },
+  r: { reason: Exclude<FailureReason, 'diverged'>; message: string; step?: number; tokens?: number; seconds: number },
+  backend: RunBackend,
 ): TrialResult {
-  const result: TrialResult = {
-    status: 'failed',
-    reason: r.reason,
-    message: r.message,
-    ...(r.step !== undefined ? { step: r.step } : {}),
-    valLoss: null,
-    valBpb: null,
-    tokens: r.tokens ?? 0,
-    seconds: r.seconds,
-    backend: backend.name,
-    native: backend.native,
-    threads: backend.threads,
-  };
-  writeJsonAtomic(join(trialDir(dir, id), 'result.json'), result);
+  const result = failedResult(r, backend);
+  writeResult(trialDir(dir, id), result);
   return result;
 }
 
@@ -219,7 +178,7 @@ function procStart(pid: number): string | undefined {
 }
 
 export function readLock(dir: string): LockInfo | null {
-  const l = readJson(join(dir, LOCK_FILE)) as LockInfo | undefined;
+  const l = readJsonQuiet(join(dir, LOCK_FILE)) as LockInfo | undefined;
   return l && typeof l.pid === 'number' ? l : null;
 }
 

@@ -5,7 +5,12 @@
  */
 import type { TrialConfig } from '../train/config.js';
 
-export type Variant = 'engram' | 'overencoding' | 'moe' | 'dense';
+/**
+ * overencoding: the backbone's OverEncoding as written (tokenWeight absent: the reference's mean);
+ * overencoding-full: the same with tokenWeight 'full'; moe: the backbone without memory (in a
+ * memory sweep, the no-memory reference: one trial per seed).
+ */
+export type Variant = 'engram' | 'overencoding' | 'overencoding-full' | 'moe' | 'dense';
 
 export interface TrialMeta {
   /** allocation: budget x rho; memory: fixed backbone x slots; dense: reference point */
@@ -20,7 +25,8 @@ export interface TrialMeta {
   /** the budget's P_tot, and (P_tot - target) / target */
   pTotTarget?: number;
   deviation?: number;
-  /** memory trials, and allocation trials with Engram: slots M (base size summed over layers) */
+  /** memory trials, and allocation trials with Engram: slots M (base size summed over layers);
+   *  absent for the no-memory reference (variant moe) */
   slots?: number;
 }
 

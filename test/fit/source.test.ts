@@ -57,7 +57,8 @@ describe('tableDataset', () => {
     const f = file('u.csv', ['rho,variant,status,valLoss', '0,engram,ok,3.8', '0,engram,ok,3.82', '0.5,engram,ok,3.7', '0.5,engram,failed,9', '1,engram,ok,3.9', '1,moe,ok,3.95', '1,moe,ok,3.97', '1,dense,ok,4.2'].join('\n'));
     const ds = tableDataset(f, 'ushape');
     expect(ds).toMatchObject({ kind: 'ushape', x: 'rho', y: 'valLoss', by: null });
-    expect(ds.series).toEqual([{ key: 'all', points: [{ x: 0, ys: [3.8, 3.82] }, { x: 0.5, ys: [3.7] }, { x: 1, ys: [3.9] }], reference: [3.95, 3.97] }]);
+    // no seed column: no seed labels (the walls pair by row order); no horizon column: horizon null
+    expect(ds.series).toEqual([{ key: 'all', budget: 'all', horizon: null, pAct: null, points: [{ x: 0, ys: [3.8, 3.82] }, { x: 0.5, ys: [3.7] }, { x: 1, ys: [3.9] }], reference: [3.95, 3.97] }]);
   });
 
   it('reads JSONL with --x/--y/--by and defaults y to loss when there is no valLoss', () => {
@@ -97,6 +98,9 @@ describe('results folders', () => {
     expect(u.series[0].key).toBe('d64');
     expect(u.series[0].points.map((pt) => pt.x)).toEqual([0, 0.5, 0.74, 1]);
     expect(u.series[0].reference).toEqual([3.8, 3.803]);
+    // each y labelled with its trial's seed, for the walls' pairing; no horizons: keys as before
+    expect(u.series[0].points[0]).toEqual({ x: 0, ys: [3.7 + 0.2 * 0.49, 3.7 + 0.2 * 0.49 + 0.003], seeds: [0, 1] });
+    expect(u.series[0]).toMatchObject({ key: 'd64', budget: 'd64', horizon: null, pAct: 1 });
     expect(p).toMatchObject({ kind: 'powerlaw', x: 'slots', by: 'variant' });
     expect(p.series.map((s) => s.key)).toEqual(['engram', 'overencoding']);
   });

@@ -37,7 +37,7 @@ describe('isPrime', () => {
   });
 });
 
-describe('tableSizes (ENGRAM-SPEC 2.3)', () => {
+describe('tableSizes (docs/SPEC.md section 2.3)', () => {
   it('walks primes per layer, order and head from base - 1 with one used-set (hand-worked)', () => {
     // base [10, 10], layers [0, 1], N = 3, K = 2:
     //  layer 0, n=2: start 9 -> 11, 13;  n=3: start 9 -> 11, 13 used -> 17, 19

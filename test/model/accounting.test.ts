@@ -5,7 +5,7 @@ import { tableSizes } from '../../src/hash/primes.js';
 
 const base: ModelConfig = { vocabSize: 1000, dModel: 32, nLayers: 2, nHeads: 4, seqLen: 16, ffnHidden: 64, ropeBase: 1e4, normEps: 1e-6 };
 
-describe('parameter accounting (ENGRAM-SPEC 4, 5)', () => {
+describe('parameter accounting (docs/SPEC.md section 4, 5)', () => {
   it('dense: 4d^2 attention + 3 d d_ff SwiGLU + norms per layer; embedding and head excluded', () => {
     const d = 32, L = 2, ff = 64;
     const a = account(base);

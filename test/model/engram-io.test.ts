@@ -19,7 +19,7 @@ beforeAll(async () => {
 // hc = 2, N = 3, K = 2, d_order = 4 (D_h = 2, d_mem = 8), d = 5, kernel 3
 const dims: EngramDims = { d: 5, hc: 2, kernel: 3, maxNgram: 3, headsPerNgram: 2, dimPerNgram: 4, sizes: [5, 7, 11, 13] };
 
-/** A state dict of float32-exact random values in the torch shapes of ENGRAM-SPEC 6. */
+/** A state dict of float32-exact random values in the torch shapes of docs/SPEC.md section 6. */
 function randomStateDict(seed: number): StateDict {
   const rng = new Rng(seed);
   const sd: StateDict = new Map();

@@ -1,6 +1,6 @@
 /**
  * The tfjs Engram layer (src/model/engram.ts) on the cpu backend against a float64 re-computation
- * of ENGRAM-SPEC 3 written here, in the trainer's layout (linear weights [in, out], y = x W + b),
+ * of docs/SPEC.md section 3 written here, in the trainer's layout (linear weights [in, out], y = x W + b),
  * and its gradients wrt e and h against central finite differences of that re-computation.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -52,7 +52,7 @@ function toTf(p: Params, c: Case): EngramWeights {
   };
 }
 
-/** ENGRAM-SPEC 3 in float64. h: [B, T, hc, d], e: [B*T, m] -> out, gates, value (flat, same layouts as tfjs). */
+/** docs/SPEC.md section 3 in float64. h: [B, T, hc, d], e: [B*T, m] -> out, gates, value (flat, same layouts as tfjs). */
 function reference(p: Params, c: Case, h: number[], e: number[]) {
   const { B, T, hc, d, m, w, N } = c;
   const sig = (z: number) => 1 / (1 + Math.exp(-z));

@@ -1,7 +1,8 @@
 /**
  * End to end: a tiny real sweep (3 allocation trials, 2 Engram and 2 OverEncoding memory trials,
  * 3 steps each on a 3-book corpus), fitted; its bundle; both notebooks built by
- * notebooks/build.mjs with Notebook Kit; the pages served on 127.0.0.1 by build.mjs and loaded in
+ * notebooks/build.mjs with Notebook Kit, and the U-shape notebook again from the horizons fixture
+ * (test/report/horizons-fixture.ts) for its horizon view; the pages served on 127.0.0.1 by build.mjs and loaded in
  * headless Chromium (FIELD-NOTES flags, fresh profile). Every chart must hold an SVG with one
  * mark per trial where the data say so, and the page must log no console error, show no cell
  * error, and request nothing from any host but the local server.
@@ -18,6 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultCorpusDir } from '../../src/data/corpus.js';
 import { fitSweep } from '../../src/fit/index.js';
 import { bundleSweep, type Bundle } from '../../src/results/bundle.js';
+import { H_TOKENS, makeHorizonsFixture } from '../report/horizons-fixture.js';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const CLI = join(REPO, 'dist/cli/main.js');
@@ -33,6 +35,8 @@ const stage = join(root, 'nb');
 const out = join(stage, 'dist');
 const times: Record<string, number> = {};
 let bundle: Bundle;
+/** the sweep run's stderr: it ends with the one-line answer (src/cli/after-sweep.ts) */
+let runLog = '';
 let server: ChildProcess | undefined;
 let url = '';
 /** notebooks/data/ of the checkout: a build staged elsewhere must not touch it */
@@ -78,11 +82,18 @@ beforeAll(async () => {
   writeFileSync(join(root, 'tiny.yaml'), SPEC);
   const run = timed('sweep', () => node([CLI, 'run', join(root, 'tiny.yaml'), '--results', join(root, 'results'), '--workers', '2', '--backend', 'wasm']));
   expect(run.status, run.stderr).toBe(0);
+  runLog = run.stderr;
   timed('fit', () => fitSweep(sweepDir, { resamples: 20 }));
   bundle = bundleSweep(sweepDir);
   dataBefore = ourData();
   const build = timed('build', () => node([BUILD, 'build', '--results', sweepDir, '--root', stage, '--out', out]));
   expect(build.status, build.stderr).toBe(0);
+  // the horizon view needs a horizons sweep: the fixture's (2 budgets x 4 horizons, 5 seeds), fitted
+  mkdirSync(join(root, 'hres'));
+  const hDir = makeHorizonsFixture(5, join(root, 'hres'));
+  fitSweep(hDir, { resamples: 200 });
+  const hBuild = node([BUILD, 'build', '--ushape', hDir, '--memory', sweepDir, '--root', join(root, 'nbh'), '--out', join(out, 'horizons')]);
+  expect(hBuild.status, hBuild.stderr).toBe(0);
   server = spawn(process.execPath, [BUILD, 'serve', '--out', out, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
   url = await new Promise<string>((res, rej) => {
     let text = '';
@@ -99,6 +110,13 @@ afterAll(() => {
   server?.kill();
   rmSync(root, { recursive: true, force: true });
   process.stderr.write(`notebooks test: sweep ${times.sweep} ms, fit ${times.fit} ms, build ${times.build} ms, pages ${times.pages ?? '-'} ms\n`);
+});
+
+describe('the end of a real sweep', () => {
+  it('prints the one-line answer last: the shape classifier\'s word per budget (one seed: nothing resolved)', () => {
+    const last = runLog.trim().split('\n').at(-1)!;
+    expect(last).toMatch(/^answer: tiny: inconclusive \(dL0 [-+]\d\.\d{4} \[no interval\], dL1 [-+]\d\.\d{4} \[no interval\] nats, 1 seed, paired-t\); rho\* = \d\.\d\d \(best arm; Akima \d\.\d\d\)$/);
+  });
 });
 
 describe('bundle of a real sweep', () => {
@@ -158,6 +176,7 @@ describe('notebooks/build.mjs', () => {
 const PAGES = {
   'ushape.html': ['ushape:tiny', 'expert-load', 'imbalance', 'gates', 'training'],
   'memory.html': ['memory', 'difference', 'training'],
+  'horizons/ushape.html': ['ushape:large', 'horizons:large', 'horizons:small', 'rhostar', 'walls'],
 };
 
 describe.skipIf(!available && !REQUIRED)(`the built notebooks in headless Chromium${available ? '' : ' (skipped: /usr/bin/chromium not installed; apt-get install chromium)'}`, () => {
@@ -242,8 +261,25 @@ describe.skipIf(!available && !REQUIRED)(`the built notebooks in headless Chromi
     expect(await page.locator('[data-table="trials"] tbody tr').count()).toBe(7);
   });
 
+  it('ushape, horizon view: one curve per horizon and budget, rho* and both walls per (budget, horizon), the paper band', async () => {
+    const page = pages['horizons/ushape.html'];
+    const per = H_TOKENS.length;
+    expect(await page.locator('[data-chart="horizons:large"] g.horizon-curve path').count()).toBe(per);
+    expect(await page.locator('[data-chart="horizons:small"] g.horizon-mean circle').count()).toBe(per * 5);
+    expect(await page.locator('[data-chart="rhostar"] g.rhostar circle').count()).toBe(2 * per);
+    expect(await page.locator('[data-chart="rhostar"] g.paper-band rect').count()).toBe(1);
+    expect(await page.locator('[data-chart="walls"] g.wall circle').count()).toBe(2 * 2 * per);
+    expect(await page.locator('[data-table="trends"] tbody tr').count()).toBe(2);
+    // the U-curve of a horizons sweep is its longest horizon, fitted, with the shape word
+    expect(await page.locator('[data-chart="ushape:large"] g.fit path').count()).toBe(1);
+    expect(await page.locator('[data-chart="ushape:large"] p.note').textContent()).toMatch(/^engram at 1\.05M tokens: U, ρ\* = 0\.7/);
+    // a sweep without horizons says so instead of drawing
+    expect(await pages['ushape.html'].locator('[data-chart="rhostar"]').count()).toBe(0);
+    expect(await pages['ushape.html'].locator('p.note').allTextContents()).toEqual(expect.arrayContaining([expect.stringMatching(/^No horizons in this sweep/)]));
+  });
+
   it('logs no console error and requests nothing but the local server', () => {
-    expect(errors).toEqual({ 'ushape.html': [], 'memory.html': [] });
+    expect(errors).toEqual({ 'ushape.html': [], 'memory.html': [], 'horizons/ushape.html': [] });
     expect(offHost).toEqual([]);
     expect(failed).toEqual([]);
   });

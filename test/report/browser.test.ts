@@ -11,8 +11,10 @@ import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fitSweep } from '../../src/fit/index.js';
 import { writeReport } from '../../src/report/index.js';
 import { GATE_TOKENS, makeFixture } from './fixture.js';
+import { makeHorizonsFixture } from './horizons-fixture.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const REQUIRED = process.env.ENGRAM_SWEEP_REQUIRE_SYSTEM === '1';
@@ -53,6 +55,28 @@ describe.skipIf(!available && !REQUIRED)(`report.html in headless Chromium${avai
     await context?.close();
     if (profile) rmSync(profile, { recursive: true, force: true });
     if (dir) rmSync(dirname(dir), { recursive: true, force: true });
+  });
+
+  it('a horizons sweep: the horizon charts render too, without console errors', async () => {
+    const hDir = makeHorizonsFixture(3);
+    try {
+      fitSweep(hDir, { resamples: 200 });
+      const out = await writeReport(hDir);
+      expect(out.charts).toEqual(['ushape', 'horizons', 'rhostar', 'walls']);
+      const page = await context.newPage();
+      const pageErrors: string[] = [];
+      page.on('console', (m) => {
+        if (m.type() === 'error') pageErrors.push(m.text());
+      });
+      await page.goto(pathToFileURL(out.html).href);
+      await page.waitForSelector('body[data-rendered]', { timeout: 60_000 });
+      expect(await page.getAttribute('body', 'data-rendered')).toBe('4/4');
+      for (const name of out.charts) expect(await page.locator(`#chart-${name} .vega svg.marks`).count(), `chart ${name}`).toBeGreaterThan(0);
+      expect(pageErrors).toEqual([]);
+      await page.close();
+    } finally {
+      rmSync(dirname(hDir), { recursive: true, force: true });
+    }
   });
 
   it('renders every chart: an svg inside each chart container', async () => {

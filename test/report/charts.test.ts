@@ -100,12 +100,19 @@ describe('what the charts draw', () => {
     rules.forEach((r, i) => expect(r.loss).toBeCloseTo(uLoss(['large', 'small'][i], 1, 0) - 0.004 + 0.01, 5));
   });
 
-  it('ushape without the moe variant: pure MoE is Engram at nominal rho = 1 (realised 0.998)', () => {
+  it('ushape without the moe variant: the dashed line is Engram at nominal rho = 1 (realised 0.998), labelled as such (issue 15)', () => {
     const rows = data.rows
       .filter((r) => r.variant !== 'moe')
       .map((r) => (r.kind === 'allocation' && r.rho === 1 ? { ...r, rhoActual: 0.998 } : r));
-    const rules = layerValues(ushapeChart({ ...data, rows }), 'rule').flat().filter((r) => 'label' in r);
+    const spec = ushapeChart({ ...data, rows });
+    const rules = layerValues(spec, 'rule').flat().filter((r) => 'label' in r) as unknown as { loss: number; label: string }[];
     expect(rules.map((r) => r.loss)).toEqual(['large', 'small'].map((b) => Number((uLoss(b, 1, 0) - 0.004).toPrecision(6))));
+    expect(rules.map((r) => r.label)).toEqual(Array(2).fill('rho = 1 with the Engram module kept (1-slot tables)'));
+    const subtitle = (spec as unknown as { title: { subtitle: string } }).title.subtitle;
+    expect(subtitle).toContain('dashed: rho = 1 with the Engram module kept (1-slot tables)');
+    expect(subtitle).not.toContain('pure MoE');
+    // with the moe variant it is pure MoE
+    expect((charts.get('ushape') as unknown as { title: { subtitle: string } }).title.subtitle).toContain('dashed: pure MoE');
   });
 
   it('ushape without fits: points and bars only, no curve, band or vertex', () => {

@@ -89,6 +89,22 @@ function trials(): Trial[] {
   return out;
 }
 
+/**
+ * The walls src/fit would give (hand-set, known words): small is a U (rho* the vertex); large's
+ * rho = 1 wall is within noise, "no right wall" (rho* the best arm, Akima beside).
+ */
+const wall = (estimate: number, lo: number, hi: number, x: number) => ({ estimate, interval: [lo, hi], n: 2, method: 'paired-t', x, against: 0.75 });
+const FIXTURE_SHAPES: Record<string, object> = {
+  small: {
+    shape: 'U', walls: { left: wall(0.1125, 0.1, 0.125, 0), right: wall(0.0125, 0.004, 0.021, 1) },
+    rhoStar: { value: 0.75, source: 'vertex', interval: [0.7, 0.8] }, bestArm: { x: 0.75, loss: 4.0, interval: [0.75, 0.75] },
+  },
+  large: {
+    shape: 'no right wall', walls: { left: wall(0.1125, 0.1, 0.125, 0), right: wall(0.0125, -0.002, 0.027, 1) },
+    rhoStar: { value: 0.75, source: 'best arm', interval: [0.75, 0.875] }, bestArm: { x: 0.75, loss: 3.7, interval: [0.75, 0.875] },
+  },
+};
+
 /** fits.json as src/fit writes it, {sweep, fits: [...]}, with known groups (vertex 0.75). */
 export const FIXTURE_FITS = {
   sweep: 'fixture',
@@ -100,6 +116,7 @@ export const FIXTURE_FITS = {
       reference: { source: 'moe', x: 1, loss: uLoss(key, 1, 0) + 0.01, n: 2 }, r2: 0.97, residuals: [],
       edge: key === 'small' ? 'inside' : 'edge', converged: true,
       coefficients: { a: 0.2, b: -0.3, c: (key === 'large' ? 3.7 : 4.0) + 0.1125 },
+      budget: key, horizon: null, tokensPerActive: null, ...FIXTURE_SHAPES[key],
     })),
   }, {
     kind: 'powerlaw', x: 'slots', y: 'valLoss', by: 'variant',

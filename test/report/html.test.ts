@@ -87,7 +87,7 @@ describe('page content', () => {
     expect(headline).toBeGreaterThan(0);
     expect(headline).toBeLessThan(firstChart);
     expect(firstChart).toBeLessThan(table);
-    expect(built.summary.headline).toMatch(/^Budget large: optimum rho = 0\.75/);
+    expect(built.summary.headline).toMatch(/^Budget large: no right wall \(/);
   });
 
   it('one table row per finished trial; the failed one marked with its reason, the best one highlighted', () => {

@@ -23,6 +23,18 @@ describe('trial config', () => {
     expect(bad({ data: { vocabSize: 100 } })).toMatch(/data\.vocabSize: .*257/);
   });
 
+  it('refuses model.engram.hcMult other than 1: the model feeds one branch (issue 14, defect 1)', () => {
+    const engram = (hcMult: number) => ({ model: { engram: { layerIds: [1], baseSizes: [10, 10], hcMult } } });
+    expect(bad(engram(2))).toBe(
+      'trial.yaml: model.engram.hcMult: 2: only 1 is supported ' +
+        '(hyper-connection branches are not implemented in the model; the engram-forward parity command takes hc_mult)',
+    );
+    expect(bad(engram(16))).toMatch(/^trial\.yaml: model\.engram\.hcMult: 16: only 1 is supported/);
+    expect(bad(engram(0))).toMatch(/^trial\.yaml: model\.engram\.hcMult: 0: /); // the schema's own range
+    expect(parseTrial(engram(1), 'x').model.engram!.hcMult).toBe(1);
+    expect(parseTrial({ model: { engram: { baseSizes: [10, 10] } } }, 'x').model.engram!.hcMult).toBe(1);
+  });
+
   it("a trial folder's config.json (config + meta, accounting, data.stats) parses back to the same trial", () => {
     const c = parseTrial({ model: { engram: { layerIds: [1], baseSizes: [101, 103] } }, train: { steps: 7 } }, 'x');
     const written = JSON.parse(JSON.stringify({ ...c, meta: { seed: 0 }, accounting: { pTot: 1 }, data: { ...c.data, stats: { valBytes: 9 } } }));

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { BACKEND_CHOICES, type BackendChoice } from '../../backend/index.js';
 import { EXTRAS, type Extra } from '../../bench/extra.js';
-import { type BenchLine, formatBench, parseConfigs, runBench, runExtras, which } from '../../bench/index.js';
+import { type BenchLine, formatBench, formatWhich, parseConfigs, runBench, runExtras, which } from '../../bench/index.js';
 import { InputError, show } from '../errors.js';
 
 interface Opts {
@@ -50,7 +50,7 @@ export function register(program: Command): void {
     .option('--threads <n>', 'BLAS threads (ours: OPENBLAS_NUM_THREADS; the peer: torch threads)', '1')
     .option('--backend <name>', `compute backend: ${BACKEND_CHOICES.join('|')}`, 'auto')
     .option('--json', 'one JSON line per config: {config, backend, native, threads, steps, tokensPerSec, msPerStep, peakRssBytes, profile, ...}')
-    .option('--which', 'print the compute path (backend, native addon on/off, BLAS library) and exit')
+    .option('--which', 'print the compute path (backend, native kernels on/off, the BLAS: library, core, threads) and exit')
     .option('--peer', 'also run bench/peer_torch.py (PyTorch), alternating with ours, and print ours/peer')
     .option('--rounds <n>', 'ours/peer pairs per config with --peer (the best of each side is kept)', '2')
     .option('--extra [names]', `also measure: ${EXTRAS.join(', ')} (default all)`)
@@ -66,7 +66,7 @@ export function register(program: Command): void {
       if (opts.which) {
         const w = await which(backend);
         if (opts.json) print(w);
-        else process.stdout.write(`backend: ${w.backend}, native: ${w.native ? `on, ${w.blas}` : `off (${w.nativeReason})`}, threads: ${w.threads}\n`);
+        else process.stdout.write(formatWhich(w) + '\n');
         return;
       }
       const steps = positiveInt(opts.steps, '--steps', 3);

@@ -1,6 +1,6 @@
 /**
  * `engram-sweep engram-forward --weights W.json --input X.json`: one Engram layer in float64 on
- * the reference's state dict and inputs, printing {gates, value, engram_out} (ENGRAM-SPEC 6).
+ * the reference's state dict and inputs, printing {gates, value, engram_out} (docs/SPEC.md section 6).
  * The parity interface: the independent check compares it with the reference within 2e-5.
  */
 import type { Command } from 'commander';
@@ -101,7 +101,7 @@ function intTensor(v: unknown, rank: number, where: string, key: string) {
 
 /**
  * input_ids [B][T] -> per-table hash ids [B*T*(N-1)K] of config.layer_id through the shared
- * engram-hash resolver (ENGRAM-SPEC 2 and 6): vocab / vocab_size / multipliers from the top level
+ * engram-hash resolver (docs/SPEC.md sections 2 and 6): vocab / vocab_size / multipliers from the top level
  * of X, the hashing fields from X.config (its vocab_size, if any, is the backbone's, not |V'|).
  */
 function hashInputIds(x: Json, where: string, layerId: number) {
@@ -156,7 +156,7 @@ export function engramForward(wRaw: unknown, wFile: string, xRaw: unknown, xFile
 export function register(program: Command): void {
   program
     .command('engram-forward')
-    .description('one Engram layer in float64 on reference weights (ENGRAM-SPEC 6); prints {gates, value, engram_out}')
+    .description('one Engram layer in float64 on reference weights (docs/SPEC.md section 6); prints {gates, value, engram_out}')
     .requiredOption('--weights <file>', 'state dict JSON: reference names -> nested arrays (torch shapes)')
     .requiredOption('--input <file>', 'JSON: config, input_ids (+ vocab or vocab_size) or hash_ids, hidden_states')
     .option('--json', 'accepted for uniformity: the output is always JSON')

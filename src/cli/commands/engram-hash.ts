@@ -1,5 +1,5 @@
 /**
- * `engram-sweep engram-hash --input REQ.json`: the parity interface of ENGRAM-SPEC 6 for the
+ * `engram-sweep engram-hash --input REQ.json`: the parity interface of docs/SPEC.md section 6 for the
  * integer side of Engram (compression, multipliers, prime table sizes, hash indices). Keys are
  * snake_case to mirror the reference; the output is one JSON line on stdout.
  */
@@ -56,8 +56,8 @@ export function hashResponse(r: HashRequest): Record<string, unknown> {
 export function register(program: Command): void {
   program
     .command('engram-hash')
-    .description('compressed ids, multipliers, prime table sizes and n-gram hash ids of a request, as the Engram reference computes them (ENGRAM-SPEC 6)')
-    .requiredOption('--input <file>', 'request JSON (ENGRAM-SPEC 6); "-" reads stdin')
+    .description('compressed ids, multipliers, prime table sizes and n-gram hash ids of a request, as the Engram reference computes them (docs/SPEC.md section 6)')
+    .requiredOption('--input <file>', 'request JSON (docs/SPEC.md section 6); "-" reads stdin')
     .addHelpText(
       'after',
       '\nRequest keys: vocab? [{text, raw}] (then ids are raw), vocab_size? (|V\'|; ids compressed), pad_id,\n' +

@@ -3,7 +3,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Interval, LackOfFit } from '../../fit/bootstrap.js';
 import { writeBundle } from '../../results/bundle.js';
-import { fitDataset, fitSweep, FIT_KINDS, isFolder, tableDataset, type FitKind, type FitResult, type PowerlawGroup, type UshapeGroup } from '../../fit/index.js';
+import { fitDataset, fitSweep, FIT_KINDS, isFolder, shapeLine, tableDataset, type AllocationGroup, type FitKind, type FitResult, type PowerlawGroup, type Trend, type TrendSlope } from '../../fit/index.js';
+import { tokensText } from '../../fit/shape.js';
 import { InputError, show } from '../errors.js';
 
 interface Opts {
@@ -23,16 +24,38 @@ const sig = (v: number, d = 4) => (Number.isFinite(v) ? Number(v.toPrecision(d))
 /** Say when the curve misses the means by more than seed noise (the intervals were widened for it). */
 const misfit = (l: LackOfFit | null) => (l && l.chi2PerDf > 1 ? ` (chi2/df ${l.chi2PerDf.toFixed(1)}: intervals widened ${l.inflation.toFixed(1)}x)` : '');
 
-function ushapeLine(r: FitResult, g: UshapeGroup): string {
+/**
+ * One (budget, horizon) curve in words, led by the shape classifier's answer (fit/shape.ts). The
+ * quadratic's vertex is called the optimum only where the shape is a U; elsewhere it is shown as
+ * the parabola's, with rho* the best arm.
+ */
+function ushapeLine(r: FitResult, g: AllocationGroup): string {
   const unit = /loss/i.test(r.y) ? 'nats' : r.y;
-  const who = r.by ? `${r.by} ${g.key}` : g.key;
-  const opt = g.vertex === null ? `no minimum (curvature ${sig(g.curvature, 3)} <= 0)` : `optimum ${r.x} = ${f(g.vertex, 2)} ${iv(g.interval, 2)} (quadratic)`;
-  const edge = g.edge === 'inside' ? '' : g.edge === 'edge' ? ' [interval leaves the sampled range]' : ' [outside the sampled range]';
+  const perActive = g.tokensPerActive === null ? '' : ` (${sig(g.tokensPerActive, 3)} tokens/P_act)`;
+  const lead = `${r.by ? `${r.by} ` : ''}${shapeLine(g)}`.replace(' tokens:', ` tokens${perActive}:`);
+  const parts: string[] = [];
+  if (g.rhoStar.source === 'vertex') {
+    const xs = g.residuals.map((p) => p.x);
+    const [lo, hi] = g.interval ?? [null, null];
+    // an interval over the whole grid locates nothing: say so rather than quote the vertex as found
+    const spans = (lo === null || lo <= Math.min(...xs)) && (hi === null || hi >= Math.max(...xs));
+    const edge = g.edge === 'inside' ? '' : spans ? ' [vertex interval spans the sampled range: where the optimum lies is inconclusive]' : ' [vertex interval leaves the sampled range]';
+    parts.push(`Akima ${f(g.vertexAkima, 2)}${edge}`);
+  } else if (g.vertex === null) parts.push(`the parabola has no minimum (curvature ${sig(g.curvature, 3)})`);
+  else parts.push(`parabola vertex ${f(g.vertex, 2)} ${iv(g.interval, 2)} not read as an optimum (${g.shape === 'U' ? 'outside the sampled range' : 'not a U'})`);
   const than = g.reference.source === 'moe' ? 'pure MoE' : `the fit at ${r.x} = ${g.reference.x}`;
-  const gain = `${f(Math.abs(g.gain), 3)} ${iv(g.gainInterval, 3)} ${unit} ${g.gain >= 0 ? 'better' : 'worse'} than ${than}`;
-  const p = g.pCurvaturePositive === null ? 'no bootstrap' : `curvature > 0 with p = ${g.pCurvaturePositive.toFixed(2)}`;
-  const bad = g.converged ? '' : `; NOT CONVERGED: ${g.reason}`;
-  return `${who}: ${opt}${edge}, ${f(g.vertexAkima, 2)} (Akima); ${gain}; ${p}; R^2 ${f(g.r2, 2)}${misfit(g.lackOfFit)}${bad}`;
+  parts.push(`${f(Math.abs(g.gain), 3)} ${iv(g.gainInterval, 3)} ${unit} ${g.gain >= 0 ? 'better' : 'worse'} than ${than}`);
+  parts.push(`R^2 ${f(g.r2, 2)}${misfit(g.lackOfFit)}${g.converged ? '' : `; NOT CONVERGED: ${g.reason}`}`);
+  return `${lead}; ${parts.join('; ')}`;
+}
+
+/** A curve's trend across horizons, one line: the slopes per doubling of tokens. */
+function trendLine(t: Trend): string {
+  const p = t.points;
+  const span = `${p.length} horizons, ${tokensText(p[0].tokens)}..${tokensText(p[p.length - 1].tokens)} tokens`;
+  const tpa = p[0].tokensPerActive !== null ? ` (${sig(p[0].tokensPerActive, 2)}..${sig(p[p.length - 1].tokensPerActive!, 3)} per P_act)` : '';
+  const s = (name: string, v: TrendSlope, d: number) => `${name} ${v.slope === null ? 'n/a' : `${v.slope >= 0 ? '+' : ''}${v.slope.toFixed(d)}`} ${iv(v.interval, d)}`;
+  return `trend ${t.budget} over ${span}${tpa}, per doubling: ${s('rho*', t.rhoStar, 3)}, ${s('dL0', t.dL0, 4)}, ${s('dL1', t.dL1, 4)} (${t.seeds} seeds, ${t.rhoStar.method})`;
 }
 
 function powerlawLine(r: FitResult, g: PowerlawGroup): string {
@@ -48,7 +71,8 @@ function powerlawLine(r: FitResult, g: PowerlawGroup): string {
 
 /** The fit in words, one line per group. */
 export function summary(r: FitResult): string {
-  const lines = r.groups.map((g) => (r.kind === 'ushape' ? ushapeLine(r, g as UshapeGroup) : powerlawLine(r, g as PowerlawGroup)));
+  const lines = r.groups.map((g) => (r.kind === 'ushape' ? ushapeLine(r, g as AllocationGroup) : powerlawLine(r, g as PowerlawGroup)));
+  for (const t of r.trends ?? []) lines.push(trendLine(t));
   const m = r.slotMultiple;
   if (m) {
     const times = m.value === null ? 'never (its fitted loss does not fall)' : `with ${f(m.value, 2)}x ${iv(m.interval, 2)} the slots (${f(1 / m.value, 1)}x fewer)`;
@@ -66,7 +90,7 @@ const count = (flag: string, v: string, min: number) => {
 export function register(program: Command): void {
   program
     .command('fit')
-    .description('fit the U-shape per budget (vertex rho* with a bootstrap interval) or the memory power law in slots')
+    .description('fit the allocation curve per budget and horizon (walls, shape, rho*, vertex with a bootstrap interval) or the memory power law in slots')
     .argument('<source>', 'a results folder (writes fits.json there), or a CSV / JSONL table (needs --kind)')
     .option('--kind <kind>', `what to fit: ${FIT_KINDS.join('|')} (a folder: every kind its trials allow)`)
     .option('--x <col>', 'x column (default rho or rhoActual for ushape, slots for powerlaw)')

@@ -13,6 +13,7 @@ import { readYamlOrJson } from '../../util/load.js';
 import { formatSeconds } from '../../util/progress.js';
 import { InputError, show } from '../errors.js';
 import type { Redis } from 'ioredis';
+import { trialSteps } from '../../train/schedule.js';
 
 export interface AfterSweepContext {
   /** the sweep's results folder */
@@ -262,7 +263,7 @@ class SweepView {
   private lastDraw = 0;
 
   constructor(private readonly name: string, private readonly todo: Trial[]) {
-    this.work = todo.reduce((s, t) => s + t.config.train.steps, 0);
+    this.work = todo.reduce((s, t) => s + trialSteps(t.config.train, t.config.data.seqLen), 0);
   }
 
   event(e: SweepEvent): void {
@@ -285,7 +286,7 @@ class SweepView {
       this.running.delete(id);
       if (e.type === 'interrupted') return this.line(`interrupted ${label}`);
       this.finished++;
-      this.doneWork += e.trial.config.train.steps;
+      this.doneWork += trialSteps(e.trial.config.train, e.trial.config.data.seqLen);
       const r = e.result;
       if (r.status !== 'ok') this.failed++;
       const what = r.status === 'ok' ? `done ${label}: val loss ${r.valLoss?.toFixed(4)}` : `failed ${label}: ${r.reason}${r.message ? ': ' + r.message : ''}`;
@@ -308,7 +309,7 @@ class SweepView {
   private trialLine(r: { trial: Trial; step: number; loss: number; tps: number }): string {
     const loss = Number.isFinite(r.loss) ? r.loss.toFixed(3) : '-';
     const tps = Number.isFinite(r.tps) ? Math.round(r.tps) : '-';
-    return `${r.trial.id} ${describeMeta(r.trial.meta)}  step ${r.step}/${r.trial.config.train.steps}  loss ${loss}  ${tps} tok/s`;
+    return `${r.trial.id} ${describeMeta(r.trial.meta)}  step ${r.step}/${trialSteps(r.trial.config.train, r.trial.config.data.seqLen)}  loss ${loss}  ${tps} tok/s`;
   }
 
   /** Finished / total, and the ETA from the steps done so far (setup time included). */

@@ -1,5 +1,5 @@
 /**
- * `engram-sweep tokenizer stats|train`: what tokenizer compression (ENGRAM-SPEC 1) does to a
+ * `engram-sweep tokenizer stats|train`: what tokenizer compression (docs/SPEC.md section 1) does to a
  * vocabulary, and the suite's byte-level BPE trained on a corpus's train split.
  *
  * The suite's BPE comes from prepareDataset, the same path trials take, so the tokenizer and the
@@ -125,7 +125,7 @@ async function train(opts: SuiteOptions & { out?: string; json?: boolean }): Pro
 }
 
 export function register(program: Command): void {
-  const tok = program.command('tokenizer').description('tokenizer compression stats (ENGRAM-SPEC 1) and the suite\'s byte-level BPE');
+  const tok = program.command('tokenizer').description('tokenizer compression stats (docs/SPEC.md section 1) and the suite\'s byte-level BPE');
   tok
     .command('stats')
     .description("|V|, |V'|, the reduction and the largest merged groups of a vocabulary under tokenizer compression")

@@ -10,7 +10,7 @@
  * only encodeDocuments() inserts that id, between documents.
  */
 import { byteLevelToBytes, byteToChar } from '../bytelevel.js';
-import { InputError } from '../../cli/errors.js';
+import { InputError } from '../../contract/errors.js';
 import { gpt2Regex } from './pretokenize.js';
 
 export const EOT_TOKEN = '<|endoftext|>';
@@ -63,7 +63,7 @@ export class BpeTokenizer {
       this.byteId[b] = id;
     }
     this.mergeResult = this.resolveMerges(idOf, where);
-    // Decoding follows the ByteLevel decoder (ENGRAM-SPEC 1): alphabet bytes, else own UTF-8.
+    // Decoding follows the ByteLevel decoder (docs/SPEC.md section 1): alphabet bytes, else own UTF-8.
     this.tokenBytes = tokens.map((t) => byteLevelToBytes(t) ?? new Uint8Array(Buffer.from(t, 'utf8')));
   }
 

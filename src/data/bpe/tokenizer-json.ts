@@ -4,7 +4,7 @@
  * string form (byte-level strings contain no space); the loader also accepts the newer
  * [left, right] array form.
  */
-import { InputError, show } from '../../cli/errors.js';
+import { InputError, show } from '../../contract/errors.js';
 import { BpeTokenizer, EOT_TOKEN } from './encode.js';
 
 const BYTE_LEVEL = { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true };

@@ -19,7 +19,7 @@
  * (all involve the new token) are pushed after each merge. Each merge rewrites only its words.
  */
 import { byteToChar } from '../bytelevel.js';
-import { InputError } from '../../cli/errors.js';
+import { InputError } from '../../contract/errors.js';
 import { BpeTokenizer, EOT_TOKEN } from './encode.js';
 import { countWords } from './pretokenize.js';
 

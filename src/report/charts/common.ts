@@ -40,7 +40,7 @@ export function topLevel(title: string, subtitle: string | undefined, body: Reco
   } as TopLevelSpec;
 }
 
-/** The x coordinate of an allocation trial: the realised rho (ENGRAM-SPEC 4: fit on that one). */
+/** The x coordinate of an allocation trial: the realised rho (docs/SPEC.md section 4: fit on that one). */
 export const rhoOf = (r: TrialRow): number | null => r.rhoActual ?? r.rho;
 
 /** A trial's name on a chart, without the seed (seeds of one configuration share a colour). */

@@ -115,7 +115,7 @@ export function gatesChart(d: ReportData): TopLevelSpec | null {
   const tokens = g.tokens.slice(0, GATES.maxTokens);
   const placed = layoutTokens(tokens);
   const all = layerIds.flatMap((l) => tokens.map((_, i) => tokenGate(g.layers[l][i])));
-  // gates are sigmoids (ENGRAM-SPEC 3): keep 0..1 so shades compare across reports
+  // gates are sigmoids (docs/SPEC.md section 3): keep 0..1 so shades compare across reports
   const domain: [number, number] = [Math.min(0, ...all), Math.max(1, ...all)];
   const hc = g.layers[layerIds[0]][0]?.length ?? 1;
   const who = `${trialLabel(g.row)} seed ${g.row.seed} (${g.id}, val loss ${fmt(g.row.valLoss, 4)})`;

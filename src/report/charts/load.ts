@@ -1,7 +1,7 @@
 /**
  * Expert load balance: routed tokens per expert relative to a perfectly even split (1 = balanced),
  * one row per configuration (seeds averaged) and MoE layer, over the last part of training. The bias update
- * (ENGRAM-SPEC 5) should keep rows near 1; a row of 0s and large values is a collapsed router.
+ * (docs/SPEC.md section 5) should keep rows near 1; a row of 0s and large values is a collapsed router.
  */
 import type { TopLevelSpec } from 'vega-lite';
 import type { MetricRow, ReportData } from '../data.js';

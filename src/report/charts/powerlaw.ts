@@ -1,7 +1,7 @@
 /**
  * Memory scaling (paper Figure 3, right): validation loss against Engram slots M on log axes, a
  * fixed backbone, Engram beside OverEncoding. Seeds as points, their means joined, and the fitted
- * law L = A M^-alpha (solid; ENGRAM-SPEC 4) when fits.json has it, and the saturating
+ * law L = A M^-alpha (solid; docs/SPEC.md section 4) when fits.json has it, and the saturating
  * E + A M^-alpha (dashed) when the data determine E.
  */
 import type { TopLevelSpec } from 'vega-lite';

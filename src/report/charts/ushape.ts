@@ -1,13 +1,13 @@
 /**
  * The U-shape (paper Figure 3, left): validation loss against rho, one panel per budget. Seeds as
  * points, their mean with a standard-error bar, the fitted parabola and its vertex with the
- * bootstrap interval as a band, and the pure-MoE loss as a dashed line (ENGRAM-SPEC 4).
+ * bootstrap interval as a band, and the pure-MoE loss as a dashed line (docs/SPEC.md section 4).
  * Fit layers appear only when fits.json has the budget; the points need nothing but results.
  */
 import type { TopLevelSpec } from 'vega-lite';
 import type { TrialRow } from '../../results/table.js';
 import type { ReportData } from '../data.js';
-import { groupFor, interval, num, quadratic, type UShapeGroup } from '../fits.js';
+import { curveGroup, interval, num, quadratic, type UShapeGroup } from '../fits.js';
 import { mean, rhoOf, round, topLevel, unique, VARIANT_COLORS, variantScale } from './common.js';
 
 export const USHAPE = {
@@ -80,13 +80,19 @@ function fitLayers(g: UShapeGroup | undefined, variant: string, rhos: number[]):
   return layers;
 }
 
-/** The pure-MoE loss: the moe variant's mean, else Engram's at rho = 1. */
-function pureMoe(trials: TrialRow[]): number | null {
+/**
+ * The dashed reference line: pure MoE (the moe variant, no Engram module) where the sweep has it,
+ * else the Engram curve's rho = 1 mean, which keeps the module on 1-slot tables and is labelled
+ * as such (issue 15: calling it pure MoE misnames it).
+ */
+function rhoOneReference(trials: TrialRow[]): { loss: number; label: string } | null {
   const moe = trials.filter((r) => r.variant === 'moe');
   // nominal rho: the realised one at rho = 1 can sit a hair below (integer experts)
   const ref = moe.length ? moe : trials.filter((r) => r.variant === 'engram' && (r.rho ?? rhoOf(r)) === 1);
-  return ref.length ? round(mean(ref.map((r) => r.valLoss!))) : null;
+  return ref.length ? { loss: round(mean(ref.map((r) => r.valLoss!))), label: moe.length ? 'pure MoE' : RHO_ONE_KEPT } : null;
 }
+
+const RHO_ONE_KEPT = 'rho = 1 with the Engram module kept (1-slot tables)';
 
 /** src/fit's key for a budget's curve: the budget, or "<budget>/<variant>" for another memory. */
 export const fitKey = (budget: string, variant: string) => (variant === 'engram' ? budget : `${budget}/${variant}`);
@@ -117,15 +123,16 @@ function panel(budget: string, trials: TrialRow[], fit: ReportData['fits'], colo
   const color = { field: 'variant', type: 'nominal', title: 'variant', scale: colors };
   const curves = ['engram', 'overencoding'].flatMap((v) => {
     const rhos = trials.filter((r) => r.variant === v).map((r) => rhoOf(r)!);
-    return fitLayers(groupFor(fit?.ushape, fitKey(budget, v)), v, rhos);
+    // a sweep with horizons: the longest horizon's curve, whose losses are the trials' own
+    return fitLayers(curveGroup(fit?.ushape, fitKey(budget, v)), v, rhos);
   });
-  const moe = pureMoe(trials);
-  const moeRule = {
-    data: { values: [{ loss: moe, label: 'pure MoE' }] },
+  const ref = rhoOneReference(trials);
+  const refRule = {
+    data: { values: [ref] },
     mark: { type: 'rule', color: VARIANT_COLORS.moe, strokeDash: [2, 2], opacity: 0.7 },
-    encoding: { y: { ...y, field: 'loss' } },
+    encoding: { y: { ...y, field: 'loss' }, tooltip: [{ field: 'label', title: 'dashed' }, { field: 'loss' }] },
   };
-  const layers = [...curves, ...(moe === null ? [] : [moeRule]), seedLayer(trials, color), meanLayer(trials, color)];
+  const layers = [...curves, ...(ref === null ? [] : [refRule]), seedLayer(trials, color), meanLayer(trials, color)];
   return { title: `budget ${budget}`, width: USHAPE.width, height: USHAPE.height, layer: layers };
 }
 
@@ -139,7 +146,9 @@ export function ushapeChart(d: ReportData): TopLevelSpec | null {
   const colors = variantScale(unique(trials.map((r) => r.variant)));
   const panels = budgets.map((b) => panel(b, trials.filter((r) => (r.budget ?? '') === b), d.fits, colors));
   const fitted = d.fits?.ushape ? 'curve: fitted parabola, band: vertex interval' : 'no fit yet (engram-sweep fit)';
-  return topLevel('Validation loss vs allocation ratio rho', `points: seeds; ticks and bars: mean +/- s.e.; dashed: pure MoE; ${fitted}`, {
+  const dashed = trials.some((r) => r.variant === 'moe') ? 'pure MoE' : RHO_ONE_KEPT;
+  const horizons = d.fits?.ushape?.groups.some((g) => typeof g.horizon === 'number') ? '; the longest horizon' : '';
+  return topLevel('Validation loss vs allocation ratio rho', `points: seeds; ticks and bars: mean +/- s.e.; dashed: ${dashed}; ${fitted}${horizons}`, {
     columns: Math.min(USHAPE.columns, panels.length),
     concat: panels,
     resolve: { scale: { y: 'independent' } },
