@@ -2,7 +2,7 @@
  * Where a sweep stands, from its results folder alone (no spec file needed): sweep.json lists the
  * trials; result.json marks done or failed; a trial with metrics (or, on a remote worker, a
  * progress.json) but no result is running while a live coordinator holds the folder's lock, else
- * pending (it restarts on the next run).
+ * pending (the next run starts it from step 0, or from its last branch-point snapshot).
  */
 import { join } from 'node:path';
 import { InputError } from '../contract/errors.js';
@@ -10,6 +10,7 @@ import { METRICS_FILE } from '../contract/files.js';
 import { lastMetricsRow } from '../contract/metrics.js';
 import { lockAlive, readLock, readProgress, readResult, readSweepRecord, SWEEP_FILE, trialDir, type LockInfo } from './store.js';
 import type { TrialMeta } from './types.js';
+import { snapshotStep } from '../train/snapshot.js';
 
 export type TrialState = 'done' | 'failed' | 'running' | 'pending';
 
@@ -20,6 +21,8 @@ export interface TrialStatus {
   steps: number;
   /** last logged step and its training loss (metrics.jsonl); null before the first */
   step: number | null;
+  /** pending trials with progress: the step the next run starts from (0, or a snapshot's) */
+  resumesAt?: number;
   loss: number | null;
   tokensPerSec: number | null;
   /** done trials: result.json's valLoss */
@@ -65,6 +68,11 @@ export function sweepStatus(dir: string): SweepStatus {
     if (result?.reason) t.reason = result.reason;
     if (result?.message) t.message = result.message;
     if (result) t.seconds = result.seconds;
+    // an unfinished trial restarts from step 0, or from its last branch-point snapshot
+    if (status === 'pending') {
+      const at = snapshotStep(trialDir(dir, id));
+      if (at !== null || m) t.resumesAt = at ?? 0;
+    }
     return t;
   });
   return { name: record.name, dir, specHash: record.specHash, created: record.created, updated: record.updated, lock: live, counts, trials };
@@ -87,7 +95,7 @@ export function formatStatus(s: SweepStatus): string {
     (s.lock ? `; coordinator pid ${s.lock.pid} since ${s.lock.started}` : '') + `\n`;
   const fmt = (x: number | null, d = 4) => (x === null || !Number.isFinite(x) ? '-' : x.toFixed(d));
   const rows = s.trials.map((t) => [
-    t.id, t.status + (t.reason ? ` (${t.reason})` : ''), describeMeta(t.meta),
+    t.id, t.status + (t.reason ? ` (${t.reason})` : '') + (t.resumesAt !== undefined ? ` (next run: from step ${t.resumesAt})` : ''), describeMeta(t.meta),
     `${t.step ?? '-'}/${t.steps}`, fmt(t.loss), fmt(t.valLoss),
   ]);
   const all = [['trial', 'status', 'coordinates', 'step', 'loss', 'valLoss'], ...rows];

@@ -139,3 +139,13 @@ export function restoreSnapshot(trialDir: string, s: TrainingState): void {
   s.opt.restore(vars, adam);
   s.memories.forEach((m, i) => (m.adam.stepCount = st.tableSteps[i]));
 }
+
+/** The step a trial folder's snapshot resumes at, or null without one (for status: no path check). */
+export function snapshotStep(trialDir: string): number | null {
+  try {
+    const st = JSON.parse(readFileSync(join(trialDir, SNAPSHOT_DIR, 'state.json'), 'utf8')) as StateJson;
+    return Number.isInteger(st.step) ? st.step : null;
+  } catch {
+    return null;
+  }
+}

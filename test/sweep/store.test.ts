@@ -6,9 +6,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { InputError } from '../../src/cli/errors.js';
 import {
   acquireLock, chooseResultsDir, LOCK_FILE, lockAlive, openSweep, prepareResume, readLock, readResult,
-  readSweepRecord, trialDir, writeFailedResult,
+  readSweepRecord, resetTrial, trialDir, writeFailedResult,
 } from '../../src/sweep/store.js';
-import { lastMetrics, sweepStatus } from '../../src/sweep/status.js';
+import { formatStatus, lastMetrics, sweepStatus } from '../../src/sweep/status.js';
 import type { SweepPlan, Trial } from '../../src/sweep/types.js';
 import { parseTrial } from '../../src/train/config.js';
 import { trialId } from '../../src/train/trial-id.js';
@@ -23,7 +23,7 @@ const root = () => mkdtempSync(join(base, 'r-'));
 afterAll(() => rmSync(base, { recursive: true, force: true }));
 const okResult = { status: 'ok', valLoss: 4.5, valBpb: 1.2, tokens: 100, seconds: 1, backend: 'wasm', native: false, threads: 1 };
 const put = (dir: string, id: string, file: string, text: string) => {
-  mkdirSync(trialDir(dir, id), { recursive: true });
+  mkdirSync(join(trialDir(dir, id), file, '..'), { recursive: true });
   writeFileSync(join(trialDir(dir, id), file), text);
 };
 const tmpFiles = (dir: string): string[] =>
@@ -173,7 +173,16 @@ describe('status', () => {
     expect(byId.get(pending.id)).toMatchObject({ status: 'pending', step: null, loss: null });
     release();
     // no live coordinator: the partial trial is not running, it restarts on the next run
-    expect(sweepStatus(dir).counts).toEqual({ done: 1, failed: 1, running: 0, pending: 2 });
+    const after = sweepStatus(dir);
+    expect(after.counts).toEqual({ done: 1, failed: 1, running: 0, pending: 2 });
+    expect(after.trials.find((t) => t.id === running.id)?.resumesAt).toBe(0);
+    expect(formatStatus(after)).toMatch(/pending \(next run: from step 0\)/);
+    // a horizons trial with a branch-point snapshot resumes from it (resetTrial keeps it)
+    put(dir, running.id, 'snapshot/state.json', JSON.stringify({ step: 3 }));
+    expect(sweepStatus(dir).trials.find((t) => t.id === running.id)?.resumesAt).toBe(3);
+    resetTrial(dir, running.id, true);
+    expect(readdirSync(trialDir(dir, running.id))).toEqual(['snapshot']);
+    expect(formatStatus(sweepStatus(dir))).toMatch(/pending \(next run: from step 3\)/);
   });
 
   it('reads the last row of a long metrics file from its tail', () => {
