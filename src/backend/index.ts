@@ -1,5 +1,5 @@
 /** Compute backends: the selection ladder and our kernels (DESIGN "Compute"). */
-export { initBackend, wasmDir, BACKEND_CHOICES } from './select.js';
+export { initBackend, wasmDir, BACKEND_CHOICES, quietCpuBanner } from './select.js';
 export type { BackendChoice, BackendInfo, BackendOptions } from './select.js';
 export {
   registerWasmKernels,

@@ -143,9 +143,23 @@ export async function initBackend(choice: BackendChoice, opts: BackendOptions = 
   if (chosen == null) {
     registerCpuKernels();
     if (!(await tf.setBackend('cpu'))) throw new Error('the tfjs cpu backend failed to initialise');
+    quietCpuBanner();
     chosen = 'cpu';
   }
   const result = info(chosen, chosen === 'wasm' ? blasThreads : undefined);
   log(`backend: ${result.name}${detail}, threads: ${result.threads}, native kernels: ${result.native ? 'on' : 'off'}`);
   return result;
+}
+
+/**
+ * tfjs' cpu backend prints "Hi, looks like you are running TensorFlow.js in Node.js ... install our
+ * node backend" on its first tensor in Node. Where this suite runs on cpu it chose to (--backend
+ * cpu, the wasm fallback, tests' reference path), and the README says when tfjs-node is used, so
+ * the banner is noise. Call after setBackend('cpu'), before the first tensor: it marks the cpu
+ * backend's first use as done. (tf.env().set('IS_TEST', true) would also silence it, but turns on
+ * tfjs' per-kernel memory-leak checks; PROD would silence every tfjs warning.)
+ */
+export function quietCpuBanner(): void {
+  const cpu = tf.findBackend('cpu') as unknown as { firstUse?: boolean } | null;
+  if (cpu != null && typeof cpu.firstUse === 'boolean') cpu.firstUse = false;
 }

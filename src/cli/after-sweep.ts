@@ -8,10 +8,13 @@
 import { answerLine, fitSweep, type FitResult } from '../fit/index.js';
 import { writeReport } from '../report/index.js';
 import { writeBundle } from '../results/bundle.js';
+import { otherVersionsNote } from '../results/table.js';
 import { afterSweep } from './commands/run.js';
 import { InputError } from './errors.js';
 
 afterSweep.push(async ({ dir, log }) => {
+  const note = otherVersionsNote(dir);
+  if (note) log(`fits and report: ${note}`);
   let fits: FitResult[] = [];
   try {
     fits = fitSweep(dir);

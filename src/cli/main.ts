@@ -1,12 +1,13 @@
-#!/usr/bin/env node
 /**
  * The engram-sweep CLI: one file per command in ./commands, each thin over the library.
  * JSON goes to stdout (with --json), progress and logs to stderr; bad input exits 2.
+ * `main(argv)` runs one command line and returns its exit code (it never exits the process), so
+ * tests can call it in process; ./bin.ts is the executable that calls it.
  */
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { InputError } from '../contract/errors.js';
-import { commands } from './commands/index.js';
+import { registerCommands } from './commands/index.js';
 
 /** The package's version, for --version. */
 export function packageVersion(): string {
@@ -27,14 +28,29 @@ export function tolerateClosedReader(stream: NodeJS.WriteStream): void {
   });
 }
 
+/**
+ * Runs one command line (process.argv form: node, script, then the words) and returns the exit code.
+ * Only the invoked command's file is imported (commands/index.ts). A command that sets
+ * process.exitCode has it returned; the caller's process.exitCode is left as it was.
+ */
 export async function main(argv: string[]): Promise<number> {
+  const before = process.exitCode;
+  process.exitCode = undefined;
+  try {
+    return await runProgram(argv);
+  } finally {
+    process.exitCode = before;
+  }
+}
+
+async function runProgram(argv: string[]): Promise<number> {
   const program = new Command('engram-sweep')
     .description('Sweeps of the MoE / Engram allocation (rho) and of Engram memory slots, with fits and reports')
     .version(packageVersion(), '-V, --version', 'print the version of engram-sweep')
     .exitOverride();
   // usage mistakes print one line (commander's own "error: ..."), plus a pointer to --help
   program.configureOutput({ writeErr: (s) => process.stderr.write(s), outputError: (s, write) => write(s.trimEnd() + ' (see --help)\n') });
-  for (const register of commands) register(program);
+  await registerCommands(program, argv);
   try {
     await program.parseAsync(argv);
     return Number(process.exitCode ?? 0);
@@ -51,8 +67,3 @@ export async function main(argv: string[]): Promise<number> {
     throw err;
   }
 }
-
-tolerateClosedReader(process.stdout);
-tolerateClosedReader(process.stderr);
-const code = await main(process.argv);
-process.exitCode = code;

@@ -17,6 +17,6 @@ export type { GatesFile } from './gates.js';
 export { readProgress, removeProgress, writeProgress } from './progress.js';
 export type { RemoteProgress } from './progress.js';
 export { readSweepRecord, writeSweepRecord } from './sweep-file.js';
-export type { SweepRecord } from './sweep-file.js';
+export type { SweepRecord, SweepVersion } from './sweep-file.js';
 export { readFitsFile, writeFitsFile } from './fits-file.js';
 export type { FitsFile } from './fits-file.js';

@@ -1,7 +1,9 @@
 /**
  * sweep.json: the resolved spec, its hash, created/updated times and the trial list (so
- * `status` counts pending trials without the spec). Written by the coordinator holding the
- * folder's lock.
+ * `status` counts pending trials without the spec), all of the current version of the spec; and
+ * the history of every version that has written to the folder (a folder holds the trials of all
+ * of them: trials are reused by id, so growing a spec trains only what is new). Written by the
+ * coordinator holding the folder's lock.
  */
 import { join } from 'node:path';
 import { writeJsonAtomic } from './atomic.js';
@@ -9,13 +11,27 @@ import { InputError } from './errors.js';
 import { SWEEP_FILE } from './files.js';
 import { isObject, readJsonIf } from './json.js';
 
+/** One version of the spec that ran in the folder (appended when the spec hash changes). */
+export interface SweepVersion {
+  specHash: string;
+  spec: unknown;
+  /** ISO time this version first wrote the folder */
+  at: string;
+  /** the spec file, relative to the sweep folder (absent for --plan runs and old folders) */
+  file?: string;
+}
+
 export interface SweepRecord<M = Record<string, unknown>> {
   name: string;
+  /** the current version's hash and resolved spec */
   specHash: string;
   spec: unknown;
   created: string;
   updated: string;
+  /** the current version's trials: what fits and reports use */
   trials: { id: string; meta: M; steps: number }[];
+  /** every version, oldest first, the current one last (absent in folders written before it) */
+  history?: SweepVersion[];
 }
 
 /** Write <dir>/sweep.json atomically (dir: the sweep folder). */

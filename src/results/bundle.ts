@@ -4,13 +4,14 @@
  * coordinates, outcome, parameter accounting and a downsampled training curve, the fits, and one
  * Engram trial's gates (the paper's Figure 7).
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../contract/atomic.js';
 import { readTrialConfig } from '../contract/config-file.js';
 import { InputError } from '../contract/errors.js';
 import { readFitsFile } from '../contract/fits-file.js';
 import { METRICS_FILE, TRIALS_DIR, trialDir } from '../contract/files.js';
+import { currentTrialFolders } from './table.js';
 import { readGates } from '../contract/gates.js';
 import { readMetricsFile } from '../contract/metrics.js';
 import { readResult } from '../contract/result.js';
@@ -73,14 +74,17 @@ export function downsample<T extends object>(rows: T[], max = MAX_METRIC_ROWS): 
   return [...keep].sort((a, b) => a - b).map((i) => rows[i]);
 }
 
-/** Trial ids in plan order (sweep.json), then any other trial folders, sorted. */
+/**
+ * Trial ids in plan order (sweep.json), then any other trial folders of the current version of
+ * the spec, sorted (results/table.ts: folders of other versions are left out, as fits and
+ * reports leave them out).
+ */
 function trialIds(sweepDir: string, sweep: Record<string, unknown>): { id: string; meta: Record<string, unknown> }[] {
   const planned = Array.isArray(sweep.trials) ? (sweep.trials as { id: string; meta?: Record<string, unknown> }[]) : [];
   const out = planned.filter((t) => typeof t?.id === 'string').map((t) => ({ id: t.id, meta: t.meta ?? {} }));
   const seen = new Set(out.map((t) => t.id));
-  const dir = join(sweepDir, TRIALS_DIR);
-  const folders = existsSync(dir) ? readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort() : [];
-  for (const id of folders) if (!seen.has(id)) out.push({ id, meta: {} });
+  const folders = existsSync(join(sweepDir, TRIALS_DIR)) ? currentTrialFolders(sweepDir).ids : [];
+  for (const id of folders) if (!seen.has(id) && statSync(trialDir(sweepDir, id)).isDirectory()) out.push({ id, meta: {} });
   return out;
 }
 

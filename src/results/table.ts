@@ -1,15 +1,17 @@
 /**
  * A results folder as tables (arquero), for fits, reports and notebooks: one row per finished
- * trial with its coordinates (meta), outcome (result.json) and parameter accounting.
+ * trial of the current version of the spec with its coordinates (meta), outcome (result.json)
+ * and parameter accounting.
  */
 import * as aq from 'arquero';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { readTrialConfig } from '../contract/config-file.js';
 import { InputError } from '../contract/errors.js';
-import { METRICS_FILE, TRIALS_DIR, trialDir } from '../contract/files.js';
+import { METRICS_FILE, RESULT_FILE, TRIALS_DIR, trialDir } from '../contract/files.js';
 import { readMetricsFile } from '../contract/metrics.js';
 import { readResult } from '../contract/result.js';
+import { readSweepRecord } from '../contract/sweep-file.js';
 import type { MetricsRow } from '../contract/results.js';
 
 export interface TrialRow {
@@ -34,14 +36,46 @@ export interface TrialRow {
 }
 
 /**
- * Rows of every trial folder that has result.json and config.json (finished, ok or failed). A
- * malformed one is an InputError naming the file.
+ * The trial folders of a results folder that belong to the current version of its spec, and
+ * those left out: a folder holds the trials of every version of its spec (DESIGN: results
+ * contract), and sweep.json lists the current version's. Without sweep.json (a folder of single
+ * trials), or with one written before spec versions had a history (such a folder could hold one
+ * version only), every folder is current.
  */
-export function readTrialRows(sweepDir: string): TrialRow[] {
+export function currentTrialFolders(sweepDir: string): { ids: string[]; leftOut: string[] } {
   const trialsDir = join(sweepDir, TRIALS_DIR);
   if (!existsSync(trialsDir)) throw new InputError(sweepDir, 'not a results folder (no trials/ inside)');
+  const all = readdirSync(trialsDir).sort();
+  const record = readSweepRecord(sweepDir);
+  if (!record || !Array.isArray(record.history)) return { ids: all, leftOut: [] };
+  const current = new Set(record.trials.map((t) => t.id));
+  return { ids: all.filter((id) => current.has(id)), leftOut: all.filter((id) => !current.has(id)) };
+}
+
+/**
+ * How many finished trials of other versions of the spec a results folder holds (left out of
+ * fits and reports), as a line to print; null when there are none.
+ */
+export function otherVersionsNote(sweepDir: string): string | null {
+  const n = otherVersionsCount(sweepDir);
+  const current = n ? currentTrialFolders(sweepDir).ids.length : 0;
+  return n ? `using the ${current} trial folders of the current spec (sweep.json); ${n} finished trial(s) of other versions of the spec left out` : null;
+}
+
+/** The finished trials (result.json) of other versions of the spec a results folder holds. */
+export function otherVersionsCount(sweepDir: string): number {
+  if (!existsSync(join(sweepDir, TRIALS_DIR))) return 0;
+  return currentTrialFolders(sweepDir).leftOut.filter((id) => existsSync(join(trialDir(sweepDir, id), RESULT_FILE))).length;
+}
+
+/**
+ * Rows of every trial folder of the current version of the spec (currentTrialFolders) that has
+ * result.json and config.json (finished, ok or failed). A malformed one is an InputError naming
+ * the file.
+ */
+export function readTrialRows(sweepDir: string): TrialRow[] {
   const rows: TrialRow[] = [];
-  for (const id of readdirSync(trialsDir).sort()) {
+  for (const id of currentTrialFolders(sweepDir).ids) {
     const dir = trialDir(sweepDir, id);
     const result = readResult(dir, { strict: true });
     const config = result && readTrialConfig(dir);

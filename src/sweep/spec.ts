@@ -4,7 +4,7 @@
  * and slots (memory trials) times seeds times variants, minus `exclude` rules (DESIGN: Trials).
  */
 import { createHash } from 'node:crypto';
-import { basename, extname } from 'node:path';
+import { basename, extname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { budgetTotal, solveAllocation, type MemoryKind } from '../budget/solve.js';
 import { InputError } from '../contract/errors.js';
@@ -37,7 +37,7 @@ export function loadSweep(file: string, sets: string[] = []): SweepPlan {
     const path = fieldPath(e.field);
     throw blameSet(e, sets, path[0] === 'model' ? [path, ['backbone', ...path.slice(1)]] : [path]);
   }
-  return { name, specHash: sha(canonicalJson(spec)), spec, trials, warnings };
+  return { name, specHash: sha(canonicalJson(spec)), spec, trials, warnings, file: resolve(file) };
 }
 
 /** "budgets[0].pTot" or ["budgets", 0, "pTot"] -> ["budgets", "0", "pTot"] */

@@ -10,7 +10,7 @@
  */
 import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { InputError } from '../contract/errors.js';
 import { RESULT_FILE, SWEEP_FILE, trialDir } from '../contract/files.js';
 import { readJsonQuiet } from '../contract/json.js';
@@ -30,38 +30,61 @@ export type SweepRecord = SweepFile<TrialMeta>;
 /** The sweep.json of a folder, or null when there is none (a missing or fresh folder). */
 export const readSweepRecord = (dir: string): SweepRecord | null => readSweepFile<TrialMeta>(dir);
 
+/** The spec file that last wrote a folder (absolute), from sweep.json's history; undefined when none is recorded. */
+function claimedBy(dir: string, record: SweepRecord | null): string | undefined {
+  const f = [...(record?.history ?? [])].reverse().find((v) => typeof v.file === 'string')?.file;
+  return f === undefined ? undefined : resolve(dir, f);
+}
+
 /**
- * The folder a plan writes to. <root>/<name> when it is free or holds this same spec; a folder
- * holding another spec is refused, unless `fresh` (--new): then the first of <name>-2, <name>-3,
- * ... that is free or holds this same spec, so rerunning with --new resumes that folder.
+ * Refuse a folder that another spec file wrote (two files with the same `name:` would merge
+ * their trials silently). Plans without a file (--plan) and folders without one are not checked.
  */
-export function chooseResultsDir(root: string, plan: Pick<SweepPlan, 'name' | 'specHash'>, fresh = false): string {
+function checkClaim(dir: string, record: SweepRecord | null, plan: Pick<SweepPlan, 'file'>): void {
+  const other = claimedBy(dir, record);
+  if (!plan.file || other === undefined || other === resolve(plan.file)) return;
+  throw new InputError(join(dir, SWEEP_FILE),
+    `holds the sweep of another spec file (${other}) under the same name; ` +
+    `set name: in ${plan.file} to a name of its own, or pass --results DIR (or --new)`);
+}
+
+/**
+ * The folder a plan writes to: <root>/<name>, which holds every version of the spec (a changed
+ * spec is a new version there: its trials that are already finished are reused by id). A folder
+ * another spec file wrote is refused (exit 2, naming the fix). With `fresh` (--new): <root>/<name>
+ * only when it is free or holds this same spec, else the first of <name>-2, <name>-3, ... that is
+ * free or holds this same spec, so rerunning with --new resumes that folder.
+ */
+export function chooseResultsDir(root: string, plan: Pick<SweepPlan, 'name' | 'specHash' | 'file'>, fresh = false): string {
   const base = join(root, plan.name);
-  const holds = (dir: string) => readSweepRecord(dir)?.specHash;
-  const baseHash = holds(base);
-  if (baseHash === undefined || (baseHash === plan.specHash && !fresh)) return base;
+  const sameFile = (dir: string, r: SweepRecord | null) => !plan.file || claimedBy(dir, r) === undefined || claimedBy(dir, r) === resolve(plan.file);
+  const record = readSweepRecord(base);
   if (!fresh) {
-    throw new InputError(join(base, SWEEP_FILE),
-      `holds another spec (hash ${baseHash.slice(0, 12)}, this one ${plan.specHash.slice(0, 12)}); ` +
-      `pass --new to write to a new folder (${plan.name}-2, ...) or --results DIR for another root`);
+    checkClaim(base, record, plan);
+    return base;
   }
+  if (!record || (record.specHash === plan.specHash && sameFile(base, record))) return base;
   for (let k = 2; ; k++) {
     const dir = `${base}-${k}`;
-    const h = holds(dir);
-    if (h === undefined || h === plan.specHash) return dir;
+    const r = readSweepRecord(dir);
+    if (!r || (r.specHash === plan.specHash && sameFile(dir, r))) return dir;
   }
 }
 
 /**
- * Write sweep.json for this plan (keeping `created` on a resume). Called with the lock held;
- * it re-checks the hash, since another spec may have claimed the folder before the lock.
+ * Write sweep.json for this plan (keeping `created` on a resume): the current version at the top
+ * level, and in `history` a new entry when the spec hash changed. Called with the lock held; it
+ * re-checks the spec file, since another may have claimed the folder before the lock.
  */
 export function openSweep(dir: string, plan: SweepPlan): SweepRecord {
   const old = readSweepRecord(dir);
-  if (old && old.specHash !== plan.specHash) {
-    throw new InputError(join(dir, SWEEP_FILE), `holds another spec (hash ${old.specHash.slice(0, 12)}); pass --new`);
-  }
+  checkClaim(dir, old, plan);
   const now = new Date().toISOString();
+  const history = old?.history ? [...old.history] : old ? [{ specHash: old.specHash, spec: old.spec, at: old.created }] : [];
+  const file = plan.file ? relative(dir, resolve(plan.file)) : undefined;
+  const last = history[history.length - 1];
+  if (!last || last.specHash !== plan.specHash) history.push({ specHash: plan.specHash, spec: plan.spec, at: now, ...(file ? { file } : {}) });
+  else if (file && last.file !== file) history[history.length - 1] = { ...last, file };
   const record: SweepRecord = {
     name: plan.name,
     specHash: plan.specHash,
@@ -69,6 +92,7 @@ export function openSweep(dir: string, plan: SweepPlan): SweepRecord {
     created: old?.created ?? now,
     updated: now,
     trials: plan.trials.map((t) => ({ id: t.id, meta: t.meta, steps: trialSteps(t.config.train, t.config.data.seqLen) })),
+    history,
   };
   writeSweepRecord(dir, record);
   return record;

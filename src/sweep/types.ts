@@ -39,8 +39,10 @@ export interface Trial {
 /** What a sweep needs to run: its name, its resolved spec's hash, and its trials. */
 export interface SweepPlan {
   name: string;
-  /** sha256 of the canonical resolved spec; a results folder holding another hash is refused */
+  /** sha256 of the canonical resolved spec; another hash in the same folder is a new version of it */
   specHash: string;
+  /** the spec file (absolute), recorded in sweep.json's history: another file claiming the folder is refused */
+  file?: string;
   /** the resolved spec itself, written to sweep.json */
   spec: unknown;
   trials: Trial[];

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initBackend, sparseSoftmaxCrossEntropy } from '../../src/backend/index.js';
+import { initBackend, quietCpuBanner, sparseSoftmaxCrossEntropy } from '../../src/backend/index.js';
 
 let seed = 4242;
 function uniform(n: number, scale: number): Float32Array {
@@ -51,6 +51,7 @@ function loss(emb: tf.Tensor, wqkv: tf.Tensor, conv: tf.Tensor, dw: tf.Tensor, h
 
 async function gradsOn(backend: string) {
   await tf.setBackend(backend);
+  quietCpuBanner();
   const ps = Object.values(params).map((p) => tf.tensor(p.data, p.shape));
   const { value, grads } = tf.tidy(() => {
     const g = tf.valueAndGrads((...a: tf.Tensor[]) => loss(a[0], a[1], a[2], a[3], a[4]))(ps);

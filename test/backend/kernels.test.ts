@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { SPARSE_SOFTMAX_CE, initBackend, registerCpuKernels, sparseSoftmaxCrossEntropy } from '../../src/backend/index.js';
+import { SPARSE_SOFTMAX_CE, initBackend, quietCpuBanner, registerCpuKernels, sparseSoftmaxCrossEntropy } from '../../src/backend/index.js';
 import { simplifyPermutation } from '../../src/backend/kernels/transpose.js';
 
 type Dtype = 'float32' | 'int32' | 'bool';
@@ -32,6 +32,7 @@ type Result = { values: number[]; shape: number[]; dtype: string };
 
 async function run(backend: string, f: (...t: tf.Tensor[]) => tf.Tensor | tf.Tensor[], inputs: Input[]): Promise<Result[]> {
   await tf.setBackend(backend);
+  quietCpuBanner();
   const outs = tf.tidy(() => {
     const o = f(...inputs.map((i) => tf.tensor(i.data, i.shape, i.dtype)));
     return Array.isArray(o) ? o : [o];
@@ -152,6 +153,7 @@ describe('conv backprop kernels', () => {
       tf.engine().runKernel(name, name.endsWith('Input') ? { dy: b, filter: a } : { x: a, dy: b }, { ...attrs, ...extra }) as tf.Tensor;
     const linearGrad = async (shape: number[], at: (unit: tf.Tensor) => [tf.Tensor, tf.Tensor]): Promise<Result[]> => {
       await tf.setBackend('cpu');
+      quietCpuBanner();
       const n = shape.reduce((p, q) => p * q, 1);
       const values = tf.tidy(() => {
         const dyT = tf.tensor(dy.data, dy.shape);
@@ -265,6 +267,7 @@ describe('Sum', () => {
 describe('Exp (via XNNPACK sigmoid)', () => {
   async function expOn(backend: string, values: Float32Array): Promise<Float32Array> {
     await tf.setBackend(backend);
+    quietCpuBanner();
     const y = tf.tidy(() => tf.exp(tf.tensor1d(values)));
     const out = y.dataSync() as Float32Array;
     y.dispose();

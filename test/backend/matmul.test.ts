@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initBackend } from '../../src/backend/index.js';
+import { initBackend, quietCpuBanner } from '../../src/backend/index.js';
 import { matMulReference } from '../helpers/matmul-reference.js';
 
 interface Input {
@@ -22,6 +22,7 @@ function rand(shape: number[]): Input {
 
 async function run(backend: string, f: (...t: tf.Tensor[]) => tf.Tensor, inputs: Input[]) {
   await tf.setBackend(backend);
+  quietCpuBanner();
   const out = tf.tidy(() => f(...inputs.map((i) => tf.tensor(i.data, i.shape))));
   const values = Float64Array.from(out.dataSync());
   const shape = out.shape;

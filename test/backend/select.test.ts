@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { afterEach, describe, expect, it } from 'vitest';
 import { InputError } from '../../src/cli/errors.js';
 import { type BackendChoice, initBackend, kernelNames, wasmDir } from '../../src/backend/index.js';
+import { skipBecause } from '../helpers/skip.js';
 
 process.env.ENGRAM_SWEEP_NATIVE = '0'; // these tests pin the pure wasm path (native: false, one thread)
 
@@ -60,13 +61,13 @@ describe('initBackend', () => {
     expect(Array.from(s.dataSync())).toEqual([5, 7, 9]);
   });
 
-  it.skipIf(nativeInstalled)('tensorflow without tfjs-node: InputError naming the packages', async () => {
+  it.skipIf(skipBecause(nativeInstalled, 'tensorflow without tfjs-node', 'tfjs-node is installed here', 'runs where @tensorflow/tfjs-node is not installed'))('tensorflow without tfjs-node: InputError naming the packages', async () => {
     const err = await rejection(initBackend('tensorflow'));
     expect(err.where).toBe('--backend');
     expect(err.message).toMatch(/^tensorflow needs @tensorflow\/tfjs-node or -node-gpu installed; neither is installed/);
   });
 
-  it.skipIf(nativeInstalled)('auto without tfjs-node: wasm, skipping the missing packages quietly', async () => {
+  it.skipIf(skipBecause(nativeInstalled, 'auto without tfjs-node', 'tfjs-node is installed here', 'runs where @tensorflow/tfjs-node is not installed'))('auto without tfjs-node: wasm, skipping the missing packages quietly', async () => {
     const lines: string[] = [];
     const info = await initBackend('auto', { log: (l) => lines.push(l) });
     expect(info.name).toBe('wasm');

@@ -14,7 +14,7 @@ import { Rng } from '../../src/util/rng.js';
 
 const root = resolve(import.meta.dirname, '../..');
 /** ENGRAM_SWEEP_CLI runs another entry point (e.g. an installed bin); default: the fresh build. */
-const CLI = process.env.ENGRAM_SWEEP_CLI ?? join(root, 'dist/cli/main.js');
+const CLI = process.env.ENGRAM_SWEEP_CLI ?? join(root, 'dist/cli/bin.js');
 let dir = '';
 
 beforeAll(() => {

@@ -10,6 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { defaultCorpusDir } from '../../src/data/corpus.js';
 import { loadNative } from '../../src/native/index.js';
 import { expectInputErrorExit, runCli } from '../helpers/cli.js';
+import { INSTALL_NATIVE, skipBecause } from '../helpers/skip.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'train-threads-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -93,7 +94,7 @@ const skipReason = state.ok ? '' : ` (skipped: native addon ${state.reason}; apt
 describe(`the README's retrain example${skipReason}`, () => {
   // The committed trial was trained on the native path with 1 BLAS thread (its result.json);
   // without the addon the wasm path gives another (equally deterministic) loss.
-  it.skipIf(!native)('engram-sweep train results/examples/ushape/trials/t2959c5e3e64f5e81/config.json gives the recorded 4.801396153867245', () => {
+  it.skipIf(skipBecause(!native, "the README's retrain example", `native addon ${'reason' in state ? state.reason : 'not loaded'}`, INSTALL_NATIVE))('engram-sweep train results/examples/ushape/trials/t2959c5e3e64f5e81/config.json gives the recorded 4.801396153867245', () => {
     const folder = 'results/examples/ushape/trials/t2959c5e3e64f5e81';
     const recorded = JSON.parse(readFileSync(join(folder, 'result.json'), 'utf8')) as Result;
     expect(recorded.valLoss).toBe(4.801396153867245);

@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { layerMultipliers, validateMultipliers } from '../../src/hash/multipliers.js';
 import { InputError } from '../../src/cli/errors.js';
+import { skipBecause } from '../helpers/skip.js';
 
 // The live comparison needs numpy: it skips (one line says why) unless ENGRAM_SWEEP_REQUIRE_SYSTEM=1
 // (CI), where a missing numpy fails. ENGRAM_SWEEP_PYTHON points elsewhere (e.g. to check that path).
@@ -9,7 +10,6 @@ const PYTHON = process.env.ENGRAM_SWEEP_PYTHON ?? '/usr/bin/python3';
 const REQUIRED = process.env.ENGRAM_SWEEP_REQUIRE_SYSTEM === '1';
 const hasNumpy = spawnSync(PYTHON, ['-c', 'import numpy'], { stdio: 'ignore' }).status === 0;
 const NO_NUMPY = `${PYTHON} has no numpy (apt-get install python3-numpy)`;
-if (!hasNumpy && !REQUIRED) console.log(`multipliers: live numpy comparison skipped: ${NO_NUMPY}`);
 
 describe('layerMultipliers', () => {
   it('matches the known answers of docs/SPEC.md section 2.2', () => {
@@ -41,7 +41,7 @@ describe('layerMultipliers', () => {
     expect(() => layerMultipliers(10, 0, 0, 1)).toThrow(InputError);
   });
 
-  it.skipIf(!hasNumpy && !REQUIRED)('matches numpy default_rng(...).integers live on random triples', () => {
+  it.skipIf(skipBecause(!hasNumpy && !REQUIRED, 'the live numpy multipliers check', `${PYTHON} has no numpy`, 'apt-get install python3-numpy'))('matches numpy default_rng(...).integers live on random triples', () => {
     expect(hasNumpy, `ENGRAM_SWEEP_REQUIRE_SYSTEM=1 but ${NO_NUMPY}`).toBe(true);
     let s = 12345;
     const rnd = (n: number): number => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) % n);

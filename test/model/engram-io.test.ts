@@ -11,9 +11,11 @@ import { engram64, lookupRows64 } from '../../src/model/engram64.js';
 import { paramSpecs } from '../../src/model/params.js';
 import { Rng } from '../../src/util/rng.js';
 import { inputErrorLine } from '../helpers/input-error.js';
+import { quietCpuBanner } from '../../src/backend/index.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
+  quietCpuBanner();
 });
 
 // hc = 2, N = 3, K = 2, d_order = 4 (D_h = 2, d_mem = 8), d = 5, kernel 3

@@ -7,9 +7,11 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { engram, type EngramWeights } from '../../src/model/engram.js';
 import { Rng } from '../../src/util/rng.js';
+import { quietCpuBanner } from '../../src/backend/index.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
+  quietCpuBanner();
 });
 
 interface Case {

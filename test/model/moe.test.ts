@@ -3,9 +3,11 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { groupedMatMul } from '../../src/model/grouped-matmul.js';
 import { moe, newRouterState, selectExperts, updateBias } from '../../src/model/moe.js';
 import { Rng } from '../../src/util/rng.js';
+import { quietCpuBanner } from '../../src/backend/index.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
+  quietCpuBanner();
 });
 
 const rand = (n: number, seed: number, std = 1) => new Rng(seed).normal(new Float32Array(n), std);

@@ -10,6 +10,7 @@ import { findPython, runOurs, runPeer } from '../../src/bench/peer.js';
 import { profilePerStep } from '../../src/bench/profile.js';
 import { syntheticBatch } from '../../src/bench/train-bench.js';
 import { paramSpecs, size } from '../../src/model/params.js';
+import { skipBecause } from '../helpers/skip.js';
 
 const count = (name: string, role?: string) =>
   paramSpecs(benchModel(name)).filter((p) => role == null || p.role === role).reduce((s, p) => s + size(p.shape), 0);
@@ -60,7 +61,7 @@ describe('bench runs', () => {
   });
 
   const python = findPython();
-  it.skipIf(python == null)('the PyTorch peer: same dense-s (parameter count) and a JSON line of the reference keys', async () => {
+  it.skipIf(skipBecause(python == null, 'the PyTorch peer', 'no python3 with torch (or ENGRAM_SWEEP_PYTHON)', 'pip install torch'))('the PyTorch peer: same dense-s (parameter count) and a JSON line of the reference keys', async () => {
     const p = await runPeer(python!, 'dense-s', 3, 1);
     expect(p).toMatchObject({ config: 'dense-s', threads: 1, params: 1_901_696 });
     for (const k of ['ms_per_step', 'tokens_per_s', 'cpu_ms_per_step', 'tokens_per_cpu_s', 'loss_first', 'loss_last']) {

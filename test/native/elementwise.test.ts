@@ -5,8 +5,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { broadcastDims, reducePlan } from '../../src/native/index.js';
+import { broadcastDims, nativeDisabled, reducePlan } from '../../src/native/index.js';
 import { rand, setup, size, values, worst } from './util.js';
+import { INSTALL_NATIVE, skipBecause } from '../helpers/skip.js';
 
 const { path } = await setup();
 
@@ -54,7 +55,7 @@ const NATIVE_ONLY: [number[], number[]] = [[2, 1, 3, 1, 2, 1, 3, 2, 2], [3, 1, 2
 describe(`binary ops (${path})`, () => {
   for (const [name, [op, f]] of Object.entries(BINARY)) {
     for (const [as, bs] of [...BROADCASTS, NATIVE_ONLY]) {
-      it.skipIf(path === 'wasm' && as === NATIVE_ONLY[0])(`${name} [${as}] with [${bs}] is exact`, () => {
+      it.skipIf(skipBecause(path === 'wasm' && as === NATIVE_ONLY[0], `${name} [${as}] with [${bs}]`, 'more than six axes is native-only (the wasm kernels fail there) and the addon is not loaded', nativeDisabled() ? 'unset ENGRAM_SWEEP_NATIVE' : INSTALL_NATIVE))(`${name} [${as}] with [${bs}] is exact`, () => {
         const a = rand(size(as), -2, 2);
         const b = rand(size(bs), 0.5, 2);
         const got = values(() => op(tf.tensor(a, as), tf.tensor(b, bs)));

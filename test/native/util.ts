@@ -6,8 +6,9 @@
  * fail instead under ENGRAM_SWEEP_REQUIRE_SYSTEM=1.
  */
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../../src/backend/index.js';
+import { initBackend, quietCpuBanner } from '../../src/backend/index.js';
 import { nativeDisabled, nativeInfo, type NativeInfo } from '../../src/native/index.js';
+import { INSTALL_NATIVE } from '../helpers/skip.js';
 
 export const REQUIRE = process.env.ENGRAM_SWEEP_REQUIRE_SYSTEM === '1';
 
@@ -22,7 +23,8 @@ export async function setup(): Promise<{ info: NativeInfo; path: string }> {
 export function skipNative(info: NativeInfo, file: string): boolean {
   if (info.active) return false;
   if (REQUIRE && !nativeDisabled()) return false; // they run, and fail on the missing addon
-  console.log(`${file}: native addon tests skipped: ${info.reason}`);
+  const fix = nativeDisabled() ? 'unset ENGRAM_SWEEP_NATIVE' : INSTALL_NATIVE;
+  process.stderr.write(`skipped ${file}: native addon ${info.reason} (${fix})\n`);
   return true;
 }
 
@@ -50,6 +52,7 @@ export function values(f: () => tf.Tensor): { v: Float64Array; shape: number[] }
 /** Run f on the JS CPU backend (tfjs' own kernels: an independent implementation), then return to wasm. */
 export async function onCpu<T>(f: () => T): Promise<T> {
   await tf.setBackend('cpu');
+  quietCpuBanner();
   try {
     return f();
   } finally {

@@ -20,9 +20,10 @@ import { defaultCorpusDir } from '../../src/data/corpus.js';
 import { fitSweep } from '../../src/fit/index.js';
 import { bundleSweep, type Bundle } from '../../src/results/bundle.js';
 import { H_TOKENS, makeHorizonsFixture } from '../report/horizons-fixture.js';
+import { INSTALL_CHROMIUM, skipBecause } from '../helpers/skip.js';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
-const CLI = join(REPO, 'dist/cli/main.js');
+const CLI = join(REPO, 'dist/cli/bin.js');
 const BUILD = join(REPO, 'notebooks/build.mjs');
 const CHROMIUM = '/usr/bin/chromium';
 const REQUIRED = process.env.ENGRAM_SWEEP_REQUIRE_SYSTEM === '1';
@@ -179,7 +180,7 @@ const PAGES = {
   'horizons/ushape.html': ['ushape:large', 'horizons:large', 'horizons:small', 'rhostar', 'walls'],
 };
 
-describe.skipIf(!available && !REQUIRED)(`the built notebooks in headless Chromium${available ? '' : ' (skipped: /usr/bin/chromium not installed; apt-get install chromium)'}`, () => {
+describe.skipIf(skipBecause(!available && !REQUIRED, 'the built notebooks in headless Chromium', `${CHROMIUM} not installed`, INSTALL_CHROMIUM))(`the built notebooks in headless Chromium${available ? '' : ' (skipped: /usr/bin/chromium not installed; apt-get install chromium)'}`, () => {
   let profile: string;
   let context: BrowserContext;
   const errors: Record<string, string[]> = {};

@@ -16,7 +16,7 @@ import { trialId } from '../../src/train/trial-id.js';
 import { RedisServer } from '../helpers/redis-server.js';
 
 export const REPO = fileURLToPath(new URL('../..', import.meta.url));
-export const CLI = join(REPO, 'dist/cli/main.js');
+export const CLI = join(REPO, 'dist/cli/bin.js');
 
 /** The argv (after node) that runs `engram-sweep <command> <args>`. */
 export function cli(command: string, ...args: string[]): string[] {

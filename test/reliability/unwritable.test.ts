@@ -30,7 +30,7 @@ const tmpfsOk = can('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', probe]) 
 writeFileSync(join(probe, 'f'), '');
 const chattrOk = can('chattr', ['+i', join(probe, 'f')]) && can('chattr', ['-i', join(probe, 'f')]);
 for (const [ok, what] of [[tmpfsOk, 'mount -t tmpfs'], [chattrOk, 'chattr +i']] as const) {
-  if (!ok) process.stderr.write(`skipped the ${what} case: not permitted here\n`);
+  if (!ok) process.stderr.write(`skipped the ${what} case: not permitted here (run as root with CAP_SYS_ADMIN, on a file system with chattr)\n`);
 }
 
 const mounts: string[] = [];

@@ -15,13 +15,14 @@ import { fitSweep } from '../../src/fit/index.js';
 import { writeReport } from '../../src/report/index.js';
 import { GATE_TOKENS, makeFixture } from './fixture.js';
 import { makeHorizonsFixture } from './horizons-fixture.js';
+import { INSTALL_CHROMIUM, skipBecause } from '../helpers/skip.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const REQUIRED = process.env.ENGRAM_SWEEP_REQUIRE_SYSTEM === '1';
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'];
 const available = existsSync(CHROMIUM);
 
-describe.skipIf(!available && !REQUIRED)(`report.html in headless Chromium${available ? '' : ' (skipped: /usr/bin/chromium not installed; apt-get install chromium)'}`, () => {
+describe.skipIf(skipBecause(!available && !REQUIRED, 'report.html in headless Chromium', `${CHROMIUM} not installed`, INSTALL_CHROMIUM))(`report.html in headless Chromium${available ? '' : ' (skipped: /usr/bin/chromium not installed; apt-get install chromium)'}`, () => {
   let profile: string;
   let dir: string;
   let context: BrowserContext;

@@ -15,7 +15,7 @@ import { parseTrial } from '../../src/train/config.js';
 import { trialId } from '../../src/train/trial-id.js';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
-const CLI = join(REPO, 'dist/cli/main.js');
+const CLI = join(REPO, 'dist/cli/bin.js');
 
 const root = mkdtempSync(join(tmpdir(), 'es-kill-'));
 const corpus = join(root, 'corpus');

@@ -32,21 +32,24 @@ const tmpFiles = (dir: string): string[] =>
 const deadPid = () => spawnSync(process.execPath, ['-e', '']).pid!;
 
 describe('results folder choice', () => {
-  it('uses <root>/<name> when free or holding the same spec, refuses another spec with exit code 2', () => {
+  it('uses <root>/<name> when free, holding the same spec, or another version of it (it grows in place)', () => {
     const r = root();
     const dir = chooseResultsDir(r, plan('A'));
     expect(dir).toBe(join(r, 'sw'));
     openSweep(dir, plan('A'));
     expect(chooseResultsDir(r, plan('A'))).toBe(dir);
+    expect(chooseResultsDir(r, plan('B'))).toBe(dir);
+    // another spec file under the same name is refused with exit code 2 (test/sweep/grow.test.ts)
+    openSweep(dir, { ...plan('A'), file: join(r, 'a.yaml') });
     let err: unknown;
     try {
-      chooseResultsDir(r, plan('B'));
+      chooseResultsDir(r, { ...plan('B'), file: join(r, 'b.yaml') });
     } catch (e) {
       err = e;
     }
     expect(err).toBeInstanceOf(InputError);
     expect((err as InputError).code).toBe(2);
-    expect((err as InputError).line()).toMatch(/sweep\.json: holds another spec.*--new/);
+    expect((err as InputError).line()).toMatch(/sweep\.json: holds the sweep of another spec file .*set name: .*--results DIR/);
   });
 
   it('--new: the first <name>-k that is free or holds this spec (so it resumes there)', () => {
@@ -57,8 +60,9 @@ describe('results folder choice', () => {
     openSweep(b, plan('B'));
     expect(chooseResultsDir(r, plan('B'), true)).toBe(join(r, 'sw-2'));
     expect(chooseResultsDir(r, plan('C'), true)).toBe(join(r, 'sw-3'));
-    // openSweep re-checks under the lock: a folder claimed by another spec meanwhile is refused
-    expect(() => openSweep(b, plan('C'))).toThrow(InputError);
+    // openSweep re-checks under the lock: a folder claimed by another spec file meanwhile is refused
+    openSweep(b, { ...plan('B'), file: join(r, 'b.yaml') });
+    expect(() => openSweep(b, { ...plan('C'), file: join(r, 'c.yaml') })).toThrow(InputError);
   });
 });
 

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Interval, LackOfFit } from '../../fit/bootstrap.js';
 import { writeBundle } from '../../results/bundle.js';
+import { otherVersionsNote } from '../../results/table.js';
 import { fitDataset, fitSweep, FIT_KINDS, isFolder, shapeLine, tableDataset, type AllocationGroup, type FitKind, type FitResult, type PowerlawGroup, type Trend, type TrendSlope } from '../../fit/index.js';
 import { tokensText } from '../../fit/shape.js';
 import { InputError, show } from '../errors.js';
@@ -109,6 +110,8 @@ export function register(program: Command): void {
       let results: FitResult[];
       if (isFolder(source)) {
         results = fitSweep(source, { ...fitOpts, columns, kinds: opts.kind ? [opts.kind as FitKind] : undefined });
+        const note = otherVersionsNote(source);
+        if (note) process.stderr.write(`fit: ${note}\n`);
         if (existsSync(join(source, 'sweep.json'))) writeBundle(source); // keep the notebooks' data current
       } else {
         if (!opts.kind) throw new InputError('--kind', `required for a table (${source}): one of ${FIT_KINDS.join(', ')}`);

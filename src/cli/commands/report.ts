@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeReport } from '../../report/index.js';
 import { writeBundle } from '../../results/bundle.js';
+import { otherVersionsNote } from '../../results/table.js';
 
 export function register(program: Command): void {
   program
@@ -20,5 +21,7 @@ export function register(program: Command): void {
       const kb = (statSync(out.html).size / 1024).toFixed(0);
       process.stderr.write(`report: ${out.html} (${kb} KiB; charts: ${out.charts.join(', ')})\n`);
       if (opts.png) process.stderr.write(`plots: ${out.files.length - 1} files in ${dir}/plots\n`);
+      const note = otherVersionsNote(dir);
+      if (note) process.stderr.write(`report: ${note}\n`);
     });
 }

@@ -9,6 +9,7 @@ import { describeMeta, sweepStatus, type SweepStatus } from '../../sweep/status.
 import type { SweepPlan, Trial } from '../../sweep/types.js';
 import { parseTrial } from '../../train/config.js';
 import { trialId } from '../../train/trial-id.js';
+import { trialProblem } from '../../train/precheck.js';
 import { readYamlOrJson } from '../../util/load.js';
 import { formatSeconds } from '../../util/progress.js';
 import { InputError, show } from '../errors.js';
@@ -58,7 +59,7 @@ export function register(program: Command): void {
     .option('--backend <name>', `compute backend: ${BACKEND_CHOICES.join('|')}`, 'auto')
     .option('--retry-failed', 'run failed trials again (crashed, out of memory, diverged, error)')
     .option('--results <dir>', 'results root; the sweep writes to <dir>/<sweep name>', 'results')
-    .option('--new', 'if <results>/<sweep> holds another spec, use the first of <sweep>-2, -3, ... that is free or holds this spec')
+    .option('--new', 'do not grow <results>/<sweep> with a changed spec: use it only when free or holding this same spec, else the first of <sweep>-2, -3, ... that is')
     .option('--json', 'print the final status on stdout (the shape of status --json)')
     .option('--executor <name>', `where trials train: ${EXECUTORS.join('|')} (redis: on engram-sweep worker processes, any machine)`, 'local')
     .option('--redis <url>', 'with --executor redis: the Redis the workers use, redis://HOST:PORT')
@@ -86,6 +87,7 @@ async function runSweep(file: string, opts: RunOpts): Promise<number> {
   const plan = opts.plan ? readPlanFile(file) : loadSweep(file, opts.set);
   for (const w of plan.warnings ?? []) log(`warning: ${w}`);
   const dir = chooseResultsDir(opts.results, plan, opts.new);
+  precheckPlan(file, plan, opts);
   // checked before anything is written: a missing native backend (or an unreachable Redis) is
   // one line and exit 2, not N failed trials; what the check says waits until the folder is ours,
   // so that bad input is one line
@@ -115,6 +117,36 @@ async function runSweep(file: string, opts: RunOpts): Promise<number> {
   } finally {
     connection?.disconnect();
   }
+}
+
+/**
+ * What would fail a trial before it trains (its corpus, its tables' rows: train/precheck.ts) is
+ * checked for every trial before anything is written: one line naming the spec file (or the
+ * --set) and field, exit 2, rather than a folder of failed trials. Budgets are solved, and so
+ * checked, when the spec is expanded.
+ */
+function precheckPlan(file: string, plan: SweepPlan, opts: RunOpts): void {
+  const seen = new Set<string>();
+  plan.trials.forEach((t, i) => {
+    const m = t.config.model;
+    const key = JSON.stringify([t.config.data.corpus, m.engram ?? null, m.overEncoding ?? null]);
+    if (seen.has(key)) return;
+    seen.add(key);
+    const p = trialProblem(t.config);
+    if (!p) return;
+    const what = `${show(p.value)}: ${p.message}`;
+    if (opts.plan) throw new InputError(file, what, `trials[${i}].config.${p.field}`);
+    if (p.field === 'data.corpus') {
+      const set = [...opts.set].reverse().find((a) => /^data(\.corpus)?=/.test(a.trim()));
+      if (set) throw new InputError(`--set ${set}`, what);
+      throw new InputError(file, what, 'data.corpus');
+    }
+    // a memory's base sizes come from the budget (allocation) or the slots (memory trials)
+    const budgets = (plan.spec as { budgets?: { name?: string }[] } | null)?.budgets ?? [];
+    const b = budgets.findIndex((x) => x.name === t.meta.budget);
+    const field = t.meta.kind === 'memory' ? 'axes.slots' : b >= 0 ? `budgets[${b}]` : 'backbone';
+    throw new InputError(file, `trial ${t.id} (${describeMeta(t.meta)}): its ${p.field} ${show(p.value)} ${p.message}`, field);
+  });
 }
 
 /** --executor and its options; the Redis settings when it is redis. */

@@ -6,6 +6,7 @@ import { InputError, show } from '../../contract/errors.js';
 import { CONFIG_FILE, RESULT_FILE } from '../../contract/files.js';
 import { readResult } from '../../contract/result.js';
 import { parseTrial, withoutRecorded } from '../../train/config.js';
+import { trialProblem } from '../../train/precheck.js';
 import { runTrial } from '../../train/trial.js';
 import { trialId } from '../../train/trial-id.js';
 import { readYamlOrJson } from '../../util/load.js';
@@ -82,6 +83,9 @@ export function register(program: Command): void {
       const asked = opts.threads === undefined ? undefined : parseThreads(opts.threads);
       const input = readYamlOrJson(file);
       const config = parseTrial(withoutRecorded(input), file);
+      // what would fail the trial before training is one line and exit 2, before --out is made
+      const problem = trialProblem(config);
+      if (problem) throw new InputError(file, `${show(problem.value)}: ${problem.message}`, problem.field);
       const dir = opts.out ?? join('results', 'trials', trialId(config));
       checkOutDir(dir, opts.out !== undefined ? '--out' : dir);
       const log = (l: string) => process.stderr.write(l + '\n');

