@@ -53,7 +53,8 @@ describe('bench runs', () => {
     const r = await runOurs(jobFor('dense-s', { steps: 3, threads: 1, backend: 'wasm' }));
     expect(r).toMatchObject({ config: 'dense-s', backend: 'wasm', threads: 1, steps: 3 });
     expect(r.tokensPerSec).toBeGreaterThan(100);
-    expect(r.msPerStep).toBeCloseTo((16 * 128 * 1000) / r.tokensPerSec, -1);
+    // both are rounded (tokens/s to an integer): compare relatively, so a slow step still passes
+    expect(Math.abs((r.msPerStep * r.tokensPerSec) / (16 * 128 * 1000) - 1)).toBeLessThan(0.01);
     expect(r.peakRssBytes).toBeGreaterThan(100e6);
     expect(r.profile.BatchMatMul).toBeGreaterThan(0);
     expect(Math.abs(r.lossFirst - Math.log(4096))).toBeLessThan(0.5); // untrained: ~uniform over the vocabulary
