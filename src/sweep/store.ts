@@ -20,6 +20,7 @@ import type { TrialResult } from '../contract/results.js';
 import { readSweepRecord as readSweepFile, writeSweepRecord, type SweepRecord as SweepFile } from '../contract/sweep-file.js';
 import type { SweepPlan, Trial, TrialMeta } from './types.js';
 import { trialSteps } from '../train/schedule.js';
+import { SNAPSHOT_DIR } from '../train/snapshot.js';
 
 export { PROGRESS_FILE, SWEEP_FILE, trialDir } from '../contract/files.js';
 export type { RemoteProgress } from '../contract/progress.js';
@@ -119,8 +120,6 @@ export function removeTempFiles(dir: string): void {
   for (const f of readdirSync(dir)) if (f.endsWith('.tmp')) rmSync(join(dir, f), { force: true });
 }
 
-/** The horizons trainer's last branch-point snapshot in a trial folder (train/snapshot.ts). */
-export const SNAPSHOT_DIR = 'snapshot';
 
 /**
  * Empty an unfinished (or retried) trial's folder so it starts cleanly: partial metrics, temp
