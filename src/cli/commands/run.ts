@@ -6,6 +6,7 @@ import { CollectError, connectRedis, parseRedisUrl, runRedis } from '../../sweep
 import { loadSweep } from '../../sweep/spec.js';
 import { acquireLock, chooseResultsDir, openSweep, prepareResume, touchSweep } from '../../sweep/store.js';
 import { describeMeta, sweepStatus, type SweepStatus } from '../../sweep/status.js';
+import { describeSelection, parseSelection, selectTrials } from '../../sweep/select.js';
 import type { SweepPlan, Trial } from '../../sweep/types.js';
 import { parseTrial } from '../../train/config.js';
 import { trialId } from '../../train/trial-id.js';
@@ -32,6 +33,7 @@ export const afterSweep: ((ctx: AfterSweepContext) => Promise<void> | void)[] = 
 
 interface RunOpts {
   set: string[];
+  only: string[];
   workers?: string;
   backend: string;
   retryFailed?: boolean;
@@ -55,6 +57,8 @@ export function register(program: Command): void {
     .description('run a sweep, or resume it: trials already done are skipped')
     .argument('<spec>', 'sweep spec, YAML')
     .option('--set <path=value>', 'override a spec field (repeatable), e.g. --set train.steps=50', (v: string, a: string[]) => [...a, v], [])
+    .option('--only <axis=value>', 'train only the trials with this coordinate (repeatable; one axis: any of the values, ' +
+      'several axes: all), e.g. --only budget=d64; the rest stay pending for a later run', (v: string, a: string[]) => [...a, v], [])
     .option('--workers <n>', 'trials in parallel (default: cores, capped by the trials\' estimated memory)')
     .option('--backend <name>', `compute backend: ${BACKEND_CHOICES.join('|')}`, 'auto')
     .option('--retry-failed', 'run failed trials again (crashed, out of memory, diverged, error)')
@@ -67,6 +71,7 @@ export function register(program: Command): void {
     .option('--backoff <s>', 'with --executor redis: seconds before the first retry, doubling each time', '30')
     .addOption(new Option('--plan', 'internal: <spec> is an expanded sweep plan, JSON {name, specHash, spec, trials}').hideHelp())
     .addHelpText('after', '\nExamples:\n  engram-sweep run sweeps/quick.yaml --workers 2\n  engram-sweep run sweeps/quick.yaml --set train.steps=50 --new\n' +
+      '  engram-sweep run sweeps/horizons.yaml --only budget=d64   (one part of a long study first)\n' +
       '  engram-sweep run sweeps/quick.yaml --executor redis --redis redis://10.0.0.5:6379   (then: engram-sweep worker --redis ...)\n')
     .action(async (file: string, opts: RunOpts) => {
       process.exitCode = await runSweep(file, opts);
@@ -86,6 +91,7 @@ async function runSweep(file: string, opts: RunOpts): Promise<number> {
   const remote = checkExecutor(opts, workers);
   const plan = opts.plan ? readPlanFile(file) : loadSweep(file, opts.set);
   for (const w of plan.warnings ?? []) log(`warning: ${w}`);
+  const selection = parseSelection(opts.only ?? [], plan.trials);
   const dir = chooseResultsDir(opts.results, plan, opts.new);
   precheckPlan(file, plan, opts);
   // checked before anything is written: a missing native backend (or an unreachable Redis) is
@@ -98,15 +104,18 @@ async function runSweep(file: string, opts: RunOpts): Promise<number> {
     const { release, resume } = openFolder(dir, plan, opts.retryFailed);
     said.forEach(log);
     try {
+      const todo = selectTrials(resume.todo, selection);
+      const only = selection.size ? ` (--only ${describeSelection(selection)}: ${todo.length} of the ${resume.todo.length} unfinished)` : '';
       log(`sweep ${plan.name} -> ${dir}: ${plan.trials.length} trials, ${resume.done.length} done, ` +
-        `${resume.failed.length} failed${resume.failed.length ? ' (--retry-failed reruns them)' : ''}, ${resume.todo.length} to run`);
+        `${resume.failed.length} failed${resume.failed.length ? ' (--retry-failed reruns them)' : ''}, ${todo.length} to run${only}`);
+      resume.todo = todo;
       let interrupted = false;
       if (resume.todo.length && connection && remote) {
         interrupted = await executeRemote(dir, plan, resume.todo, { ...remote, connection, retryFailed: opts.retryFailed }, log);
       } else if (resume.todo.length) {
         interrupted = await execute(dir, plan, resume.todo, { backend: opts.backend as BackendChoice, backendInfo: backendInfo!, workers }, log);
       }
-      return await finishSweep(dir, plan, interrupted, opts, log);
+      return await finishSweep(dir, plan, interrupted, opts, log, selection.size > 0);
     } catch (e) {
       if (!(e instanceof CollectError)) throw e;
       log(`engram-sweep: ${e.message}`);
@@ -184,13 +193,22 @@ function openFolder(dir: string, plan: SweepPlan, retryFailed?: boolean) {
 }
 
 /** Summary, exit code, and the after-sweep steps when the sweep ran to its end. */
-async function finishSweep(dir: string, plan: SweepPlan, interrupted: boolean, opts: RunOpts, log: (l: string) => void): Promise<number> {
+async function finishSweep(
+  dir: string, plan: SweepPlan, interrupted: boolean, opts: RunOpts, log: (l: string) => void, partial: boolean,
+): Promise<number> {
   touchSweep(dir);
   const status = sweepStatus(dir);
   summary(status, log);
   if (interrupted) return 130;
+  const unfinished = status.counts.pending + status.counts.running;
+  // --only: the selected part ran to its end; the after-sweep steps wait for the whole sweep
+  if (partial && unfinished > 0) {
+    log(`--only: the selected trials are finished; ${unfinished} other trial(s) pending: run again without --only for the rest`);
+    if (opts.json) process.stdout.write(JSON.stringify({ ...status, lock: null }) + '\n');
+    return 0;
+  }
   // a trial process stopped by SIGINT/SIGTERM from outside is unfinished, not failed
-  if (status.counts.pending + status.counts.running > 0) return 1;
+  if (unfinished > 0) return 1;
   for (const step of afterSweep) await step({ dir, plan, status, log });
   // lock: null, as status will read once this run has ended and released the folder
   if (opts.json) process.stdout.write(JSON.stringify({ ...status, lock: null }) + '\n');
