@@ -10,7 +10,12 @@
       ],
       "cflags": ["-O3", "-std=c11", "-fno-math-errno", "-fno-trapping-math", "-ffp-contract=off", "-fno-strict-aliasing", "-Wall", "-Wno-unused-function", "-Wno-psabi"],
       "cflags!": ["-O2", "-O1"],
-      "defines": ["NAPI_DISABLE_CPP_EXCEPTIONS"]
+      "xcode_settings": {
+        "GCC_OPTIMIZATION_LEVEL": "3",
+        "GCC_C_LANGUAGE_STANDARD": "c11",
+        "OTHER_CFLAGS": ["-fno-math-errno", "-fno-trapping-math", "-ffp-contract=off", "-fno-strict-aliasing", "-Wall", "-Wno-unused-function"]
+      },
+      "defines": ["NAPI_DISABLE_CPP_EXCEPTIONS", "NG_SOURCES_HASH=<!(node sources-hash.mjs)"]
     }
   ]
 }

@@ -40,7 +40,10 @@ function done(ok, line, output = '') {
 const flag = (process.env.ENGRAM_SWEEP_NATIVE ?? '').trim().toLowerCase();
 if (!strict && ['0', 'false', 'off'].includes(flag)) done(false, 'ENGRAM_SWEEP_NATIVE=0');
 
+// Without pkg-config or OpenBLAS nothing is built: remove an older build too, so it is not loaded
+// in place of the one these sources would give.
 const pc = spawnSync('pkg-config', ['--exists', 'openblas'], { encoding: 'utf8' });
+if (pc.error || pc.status !== 0) rmSync(addon, { force: true });
 if (pc.error) done(false, 'pkg-config is not installed');
 if (pc.status !== 0) done(false, 'OpenBLAS not found by pkg-config: apt-get install libopenblas-dev');
 

@@ -15,7 +15,7 @@ static napi_value undefined(napi_env env) {
   return u;
 }
 
-/* info(): {config, corename, threads} of the BLAS library. */
+/* info(): {config, corename, threads} of the BLAS library, and the sources' hash (sourcesHash). */
 NG_FN(fn_info) {
   napi_value o, v;
   napi_create_object(env, &o);
@@ -27,6 +27,8 @@ NG_FN(fn_info) {
   napi_set_named_property(env, o, "corename", v);
   napi_create_int32(env, openblas_get_num_threads(), &v);
   napi_set_named_property(env, o, "threads", v);
+  napi_create_string_utf8(env, NG_SOURCES_HASH_STR, NAPI_AUTO_LENGTH, &v);
+  napi_set_named_property(env, o, "sourcesHash", v);
   (void)info;
   return o;
 }
@@ -55,22 +57,23 @@ NG_FN(fn_sgemm) {
   int64_t sa = ng_int(&a, 9), sb = ng_int(&a, 11), sc = ng_int(&a, 14);
   if (a.failed) return NULL;
   if (batch < 1 || M < 1 || N < 1 || K < 1 || sa < 0 || sb < 0 || sc < 0 ||
-      M > INT32_MAX || N > INT32_MAX || K > INT32_MAX || batch * M > INT32_MAX) {
+      batch > INT32_MAX || M > INT32_MAX || N > INT32_MAX || K > INT32_MAX || batch * M > INT32_MAX) {
     ng_fail(&a, "sgemm: bad sizes");
     return NULL;
   }
-  const float *A = ng_f32(&a, 8, (batch - 1) * sa + M * K);
-  const float *B = ng_f32(&a, 10, (batch - 1) * sb + K * N);
-  float *C = ng_f32(&a, 13, (batch - 1) * sc + M * N);
+  /* each int32 x int32 product fits int64; the strided sums are checked */
+  const float *A = ng_f32(&a, 8, ng_add(&a, ng_mul(&a, batch - 1, sa), M * K));
+  const float *B = ng_f32(&a, 10, ng_add(&a, ng_mul(&a, batch - 1, sb), K * N));
+  float *C = ng_f32(&a, 13, ng_add(&a, ng_mul(&a, batch - 1, sc), M * N));
   if (a.failed) return NULL;
   ng_sgemm_batch((int)batch, (int)ta, (int)tb, (int)M, (int)N, (int)K, alpha, A, sa, B, sb, beta, C, sc);
   return undefined(env);
 }
 
-/* Elements a strided operand spans: 1 + sum (shape[d] - 1) * stride[d]. */
-static int64_t span(int rank, const int32_t *shape, const int32_t *stride) {
+/* Elements a strided operand spans: 1 + sum (shape[d] - 1) * stride[d] (checked; -1 on overflow). */
+static int64_t span(ng_args *a, int rank, const int32_t *shape, const int32_t *stride) {
   int64_t s = 1;
-  for (int d = 0; d < rank; d++) s += (int64_t)(shape[d] - 1) * stride[d];
+  for (int d = 0; d < rank; d++) s = ng_add(a, s, ng_mul(a, (int64_t)shape[d] - 1, stride[d]));
   return s;
 }
 
@@ -94,11 +97,11 @@ NG_FN(fn_binary) {
       ng_fail(&a, "binary: bad dims");
       return NULL;
     }
-    n *= shape[d];
+    n = ng_mul(&a, n, shape[d]);
   }
   float *out = ng_f32(&a, 2, n);
-  const float *x = ng_f32(&a, 3, span(rank, shape, sa));
-  const float *y = ng_f32(&a, 4, span(rank, shape, sb));
+  const float *x = ng_f32(&a, 3, span(&a, rank, shape, sa));
+  const float *y = ng_f32(&a, 4, span(&a, rank, shape, sb));
   if (a.failed) return NULL;
   ng_binary((int)op, out, x, y, rank, shape, sa, sb);
   return undefined(env);
@@ -123,8 +126,8 @@ NG_FN(fn_copy) {
       return NULL;
     }
   }
-  uint32_t *out = (uint32_t *)ng_f32(&a, 1, span(rank, shape, os));
-  const uint32_t *x = (const uint32_t *)ng_f32(&a, 2, span(rank, shape, xs));
+  uint32_t *out = (uint32_t *)ng_f32(&a, 1, span(&a, rank, shape, os));
+  const uint32_t *x = (const uint32_t *)ng_f32(&a, 2, span(&a, rank, shape, xs));
   if (a.failed) return NULL;
   ng_copy(out, x, rank, shape, os, xs);
   return undefined(env);
@@ -158,7 +161,7 @@ NG_FN(fn_reduce) {
     return NULL;
   }
   float *out = ng_f32(&a, 2, lead ? inner : outer);
-  const float *x = ng_f32(&a, 3, outer * inner);
+  const float *x = ng_f32(&a, 3, ng_mul(&a, outer, inner));
   if (a.failed) return NULL;
   if (lead) ng_reduce_outer((int)op, out, x, outer, inner);
   else ng_reduce_inner((int)op, out, x, outer, inner);
@@ -175,8 +178,9 @@ NG_FN(fn_softmax) {
     ng_fail(&a, "softmax: bad sizes");
     return NULL;
   }
-  float *out = ng_f32(&a, 1, rows * cols);
-  const float *x = ng_f32(&a, 2, rows * cols);
+  const int64_t n = ng_mul(&a, rows, cols);
+  float *out = ng_f32(&a, 1, n);
+  const float *x = ng_f32(&a, 2, n);
   if (a.failed) return NULL;
   ng_softmax(out, x, rows, cols);
   return undefined(env);

@@ -66,11 +66,32 @@ static void *heap_ptr(ng_args *a, size_t i, int64_t count, size_t elem) {
     ng_fail(a, "bad heap offset or size");
     return NULL;
   }
-  if ((uint64_t)off + (uint64_t)count * elem > a->heap_len) {
+  /* off <= heap_len first, then count against the room left: no product that can wrap */
+  if ((uint64_t)off > a->heap_len || (uint64_t)count > (a->heap_len - (uint64_t)off) / elem) {
     ng_fail(a, "tensor range lies outside the wasm heap");
     return NULL;
   }
   return a->heap + off;
+}
+
+int64_t ng_mul(ng_args *a, int64_t x, int64_t y) {
+  int64_t r;
+  if (a->failed) return -1;
+  if (x < 0 || y < 0 || __builtin_mul_overflow(x, y, &r)) {
+    ng_fail(a, "size overflow: a tensor size or stride product exceeds int64");
+    return -1;
+  }
+  return r;
+}
+
+int64_t ng_add(ng_args *a, int64_t x, int64_t y) {
+  int64_t r;
+  if (a->failed) return -1;
+  if (x < 0 || y < 0 || __builtin_add_overflow(x, y, &r)) {
+    ng_fail(a, "size overflow: a tensor size or stride sum exceeds int64");
+    return -1;
+  }
+  return r;
 }
 
 float *ng_f32(ng_args *a, size_t i, int64_t count) { return (float *)heap_ptr(a, i, count, 4); }

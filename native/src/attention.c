@@ -99,7 +99,8 @@ static napi_value undef(napi_env env) {
 
 static int dims_ok(ng_args *a, int64_t B, int64_t T, int64_t H, int64_t dh) {
   if (a->failed) return 0;
-  if (B < 1 || T < 1 || H < 1 || dh < 2 || dh % 2 || T * T > INT32_MAX || 3 * H * dh > INT32_MAX) {
+  if (B < 1 || T < 1 || H < 1 || dh < 2 || dh % 2 || T > INT32_MAX || H > INT32_MAX || dh > INT32_MAX ||
+      T * T > INT32_MAX || 3 * H * dh > INT32_MAX) {
     ng_fail(a, "attention: bad sizes");
     return 0;
   }
@@ -113,9 +114,10 @@ static napi_value fn_attention_fwd(napi_env env, napi_callback_info info) {
   int64_t B = ng_int(&a, 8), T = ng_int(&a, 9), H = ng_int(&a, 10), dh = ng_int(&a, 11);
   float scale = (float)ng_num(&a, 12);
   if (!dims_ok(&a, B, T, H, dh)) return NULL;
-  const int64_t n = B * T * H * dh;
-  float *out = ng_f32(&a, 1, n), *qr = ng_f32(&a, 2, n), *kr = ng_f32(&a, 3, n), *pr = ng_f32(&a, 4, B * H * T * T);
-  const float *qkv = ng_f32(&a, 5, 3 * n), *c = ng_f32(&a, 6, T * dh), *s = ng_f32(&a, 7, T * dh);
+  /* T, H, dh < 2^31 with T*T and 3*H*dh too (dims_ok): only the products with B can overflow */
+  const int64_t n = ng_mul(&a, B, T * H * dh), n3 = ng_mul(&a, n, 3), np = ng_mul(&a, B, H * T * T);
+  float *out = ng_f32(&a, 1, n), *qr = ng_f32(&a, 2, n), *kr = ng_f32(&a, 3, n), *pr = ng_f32(&a, 4, np);
+  const float *qkv = ng_f32(&a, 5, n3), *c = ng_f32(&a, 6, T * dh), *s = ng_f32(&a, 7, T * dh);
   if (a.failed) return NULL;
   ng_attention_fwd(out, qr, kr, pr, qkv, c, s, B, T, H, dh, scale);
   return undef(env);
@@ -128,10 +130,10 @@ static napi_value fn_attention_bwd(napi_env env, napi_callback_info info) {
   int64_t B = ng_int(&a, 9), T = ng_int(&a, 10), H = ng_int(&a, 11), dh = ng_int(&a, 12);
   float scale = (float)ng_num(&a, 13);
   if (!dims_ok(&a, B, T, H, dh)) return NULL;
-  const int64_t n = B * T * H * dh;
-  float *dqkv = ng_f32(&a, 1, 3 * n);
+  const int64_t n = ng_mul(&a, B, T * H * dh), n3 = ng_mul(&a, n, 3), np = ng_mul(&a, B, H * T * T);
+  float *dqkv = ng_f32(&a, 1, n3);
   const float *dout = ng_f32(&a, 2, n), *qr = ng_f32(&a, 3, n), *kr = ng_f32(&a, 4, n);
-  const float *pr = ng_f32(&a, 5, B * H * T * T), *qkv = ng_f32(&a, 6, 3 * n);
+  const float *pr = ng_f32(&a, 5, np), *qkv = ng_f32(&a, 6, n3);
   const float *c = ng_f32(&a, 7, T * dh), *s = ng_f32(&a, 8, T * dh);
   if (a.failed) return NULL;
   if (ng_attention_bwd(dqkv, dout, qr, kr, pr, qkv, c, s, B, T, H, dh, scale) != 0) {

@@ -37,6 +37,24 @@ int32_t *ng_i32(ng_args *a, size_t i, int64_t count);
 /* An Int32Array argument (shapes, strides); sets *len. */
 int32_t *ng_int_array(ng_args *a, size_t i, size_t *len);
 void ng_fail(ng_args *a, const char *msg);
+/*
+ * Overflow-checked size arithmetic for element counts: x * y and x + y of non-negative int64
+ * values. A negative operand or a result past INT64_MAX fails the call ("size overflow") and
+ * returns -1, which ng_f32 / ng_i32 then refuse, so a chain of them needs one check at the end.
+ */
+int64_t ng_mul(ng_args *a, int64_t x, int64_t y);
+int64_t ng_add(ng_args *a, int64_t x, int64_t y);
+/*
+ * The hex sha256 of native/src/* this build was compiled from (binding.gyp sets NG_SOURCES_HASH
+ * from native/sources-hash.mjs, unquoted); NG_SOURCES_HASH_STR is it as a string.
+ */
+#define NG_STR_(x) #x
+#define NG_STR(x) NG_STR_(x)
+#ifdef NG_SOURCES_HASH
+#define NG_SOURCES_HASH_STR NG_STR(NG_SOURCES_HASH)
+#else
+#define NG_SOURCES_HASH_STR "unknown"
+#endif
 
 /* Kernels (plain C, no N-API). Sizes are element counts; strides are in elements. */
 void ng_sgemm_batch(int batch, int ta, int tb, int M, int N, int K, float alpha,

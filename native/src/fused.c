@@ -155,8 +155,9 @@ NG_FN(fn_rmsnorm_fwd) {
   int64_t rows = ng_int(&a, 5), d = ng_int(&a, 6);
   float eps = (float)ng_num(&a, 7);
   if (!sizes_ok(&a, rows, d, "rmsnorm: bad sizes")) return NULL;
-  float *y = ng_f32(&a, 1, rows * d), *inv = ng_f32(&a, 2, rows);
-  const float *x = ng_f32(&a, 3, rows * d), *w = ng_f32(&a, 4, d);
+  const int64_t n = ng_mul(&a, rows, d);
+  float *y = ng_f32(&a, 1, n), *inv = ng_f32(&a, 2, rows);
+  const float *x = ng_f32(&a, 3, n), *w = ng_f32(&a, 4, d);
   if (a.failed) return NULL;
   ng_rmsnorm_fwd(y, inv, x, w, rows, d, eps);
   return undef(env);
@@ -168,8 +169,9 @@ NG_FN(fn_rmsnorm_bwd) {
   if (!ng_args_heap(env, info, &a, 9)) return NULL;
   int64_t rows = ng_int(&a, 7), d = ng_int(&a, 8);
   if (!sizes_ok(&a, rows, d, "rmsnorm: bad sizes")) return NULL;
-  float *dx = ng_f32(&a, 1, rows * d), *dw = ng_f32(&a, 2, d);
-  const float *dy = ng_f32(&a, 3, rows * d), *x = ng_f32(&a, 4, rows * d);
+  const int64_t n = ng_mul(&a, rows, d);
+  float *dx = ng_f32(&a, 1, n), *dw = ng_f32(&a, 2, d);
+  const float *dy = ng_f32(&a, 3, n), *x = ng_f32(&a, 4, n);
   const float *w = ng_f32(&a, 5, d), *inv = ng_f32(&a, 6, rows);
   if (a.failed) return NULL;
   if (ng_rmsnorm_bwd(dx, dw, dy, x, w, inv, rows, d) != 0) {
@@ -185,8 +187,9 @@ NG_FN(fn_swiglu_fwd) {
   if (!ng_args_heap(env, info, &a, 5)) return NULL;
   int64_t rows = ng_int(&a, 3), h = ng_int(&a, 4);
   if (!sizes_ok(&a, rows, h, "swiglu: bad sizes")) return NULL;
-  float *y = ng_f32(&a, 1, rows * h);
-  const float *gu = ng_f32(&a, 2, rows * 2 * h);
+  const int64_t n = ng_mul(&a, rows, h), n2 = ng_mul(&a, n, 2);
+  float *y = ng_f32(&a, 1, n);
+  const float *gu = ng_f32(&a, 2, n2);
   if (a.failed) return NULL;
   ng_swiglu_fwd(y, gu, rows, h);
   return undef(env);
@@ -198,8 +201,9 @@ NG_FN(fn_swiglu_bwd) {
   if (!ng_args_heap(env, info, &a, 6)) return NULL;
   int64_t rows = ng_int(&a, 4), h = ng_int(&a, 5);
   if (!sizes_ok(&a, rows, h, "swiglu: bad sizes")) return NULL;
-  float *dgu = ng_f32(&a, 1, rows * 2 * h);
-  const float *dy = ng_f32(&a, 2, rows * h), *gu = ng_f32(&a, 3, rows * 2 * h);
+  const int64_t n = ng_mul(&a, rows, h), n2 = ng_mul(&a, n, 2);
+  float *dgu = ng_f32(&a, 1, n2);
+  const float *dy = ng_f32(&a, 2, n), *gu = ng_f32(&a, 3, n2);
   if (a.failed) return NULL;
   ng_swiglu_bwd(dgu, dy, gu, rows, h);
   return undef(env);
@@ -211,8 +215,9 @@ NG_FN(fn_softmax_ce) {
   if (!ng_args_heap(env, info, &a, 7)) return NULL;
   int64_t rows = ng_int(&a, 5), v = ng_int(&a, 6);
   if (!sizes_ok(&a, rows, v, "softmaxCE: bad sizes")) return NULL;
-  float *loss = ng_f32(&a, 1, rows), *bp = ng_f32(&a, 2, rows * v);
-  const float *z = ng_f32(&a, 3, rows * v);
+  const int64_t n = ng_mul(&a, rows, v);
+  float *loss = ng_f32(&a, 1, rows), *bp = ng_f32(&a, 2, n);
+  const float *z = ng_f32(&a, 3, n);
   const int32_t *lab = ng_i32(&a, 4, rows);
   if (a.failed) return NULL;
   int bad = -1;
@@ -228,8 +233,9 @@ NG_FN(fn_softmax_bwd) {
   if (!ng_args_heap(env, info, &a, 6)) return NULL;
   int64_t rows = ng_int(&a, 4), cols = ng_int(&a, 5);
   if (!sizes_ok(&a, rows, cols, "softmaxBwd: bad sizes")) return NULL;
-  float *dx = ng_f32(&a, 1, rows * cols);
-  const float *dy = ng_f32(&a, 2, rows * cols), *y = ng_f32(&a, 3, rows * cols);
+  const int64_t n = ng_mul(&a, rows, cols);
+  float *dx = ng_f32(&a, 1, n);
+  const float *dy = ng_f32(&a, 2, n), *y = ng_f32(&a, 3, n);
   if (a.failed) return NULL;
   ng_softmax_bwd(dx, dy, y, rows, cols);
   return undef(env);
@@ -245,9 +251,10 @@ NG_FN(fn_rope) {
     ng_fail(&a, "rope: head dim must be even");
     return NULL;
   }
-  float *out = ng_f32(&a, 1, outer * T * dh);
-  const float *x = ng_f32(&a, 2, outer * T * dh);
-  const float *c = ng_f32(&a, 3, T * dh), *s = ng_f32(&a, 4, T * dh);
+  const int64_t td = ng_mul(&a, T, dh), n = ng_mul(&a, outer, td);
+  float *out = ng_f32(&a, 1, n);
+  const float *x = ng_f32(&a, 2, n);
+  const float *c = ng_f32(&a, 3, td), *s = ng_f32(&a, 4, td);
   if (a.failed) return NULL;
   ng_rope(out, x, c, s, outer, T, dh, (int)inv);
   return undef(env);

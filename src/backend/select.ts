@@ -13,7 +13,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { InputError, show } from '../contract/errors.js';
-import { registerNativeKernels } from '../native/index.js';
+import { registerNativeKernels } from './native/index.js';
 import { registerCpuKernels, registerWasmKernels } from './kernels/index.js';
 
 export type BackendChoice = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
@@ -126,7 +126,7 @@ export async function initBackend(choice: BackendChoice, opts: BackendOptions = 
     if (await tryWasm()) {
       chosen = 'wasm';
       detail = (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) ? ' (simd)' : ' (no simd)';
-      // The optional OpenBLAS addon (src/native) stacks its kernels over ours; threads are then BLAS threads.
+      // The optional OpenBLAS addon (./native) stacks its kernels over ours; threads are then BLAS threads.
       const n = registerNativeKernels(opts.threads != null ? { threads: opts.threads } : {});
       if (n.active) {
         blasThreads = n.blas?.threads ?? 1;

@@ -2,7 +2,7 @@
  * `bench --extra`: the claims the design makes about cost, measured.
  *   slots   : step time vs Engram slots (1e4 .. 1e7 per table): flat within 10%
  *   rho     : rho = 1 (experts) against rho = 0 (tables) at equal P_act: within 1.25x
- *   hashing : training-time n-gram hash throughput (src/hash/bench.ts)
+ *   hashing : training-time n-gram hash throughput (src/bench/hash.ts)
  *   bpe     : training 8k BPE merges on the default corpus's train split: under 60 s
  *   sweep   : 2 trials on 2 workers against one trial alone: <= 1.15x its wall time
  * Each training measurement runs in its own process (child.ts), like the configs.
@@ -15,7 +15,7 @@ import { solveAllocation } from '../budget/solve.js';
 import { trainBpe } from '../data/bpe/train.js';
 import { defaultCorpusDir, loadCorpus, splitCorpus } from '../data/corpus.js';
 import { prepareDataset } from '../data/dataset.js';
-import { benchHashing } from '../hash/bench.js';
+import { benchHashing } from './hash.js';
 import { account } from '../model/accounting.js';
 import { runLocal } from '../sweep/local.js';
 import type { Trial } from '../sweep/types.js';
@@ -93,7 +93,7 @@ async function rhoExtra(o: ExtraOptions, emit: (l: ExtraLine) => void): Promise<
 
 function hashingExtra(emit: (l: ExtraLine) => void): void {
   const h = benchHashing();
-  // 16 indices per token: orders 2..3 x 8 heads, the shape src/hash/bench.ts hashes
+  // 16 indices per token: orders 2..3 x 8 heads, the shape src/bench/hash.ts hashes
   emit({ extra: 'hashing', indicesPerSec: Math.round(h.indicesPerSec), tokensPerSec: Math.round(h.indicesPerSec / 16), seconds: r3(h.seconds) });
 }
 

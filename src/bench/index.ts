@@ -3,8 +3,7 @@
  * tokens/s, ms/step, peak RSS and the per-kernel profile; with the PyTorch peer, alternate ours
  * and the peer (same thread count) and give the ratio ours/peer per config.
  */
-import { type BackendChoice, initBackend } from '../backend/index.js';
-import { nativeInfo } from '../native/index.js';
+import { type BackendChoice, initBackend, nativeInfo } from '../backend/index.js';
 import { type BenchConfigName, benchModel } from './configs.js';
 import { findPython, type PeerResult, runOurs, runPeer } from './peer.js';
 import type { BenchResult, TrainBenchJob } from './train-bench.js';

@@ -5,10 +5,9 @@
  * median step after the first two. Run each config in its own process (child.ts): the peak RSS
  * is the process's.
  */
-import { type BackendChoice, initBackend } from '../backend/index.js';
+import { type BackendChoice, initBackend, nativeInfo, registerNativeKernels } from '../backend/index.js';
 import type { ModelConfig } from '../model/config.js';
 import { Transformer } from '../model/transformer.js';
-import { nativeInfo, registerNativeKernels } from '../native/index.js';
 import { AdamW } from '../train/adamw.js';
 import { buildMemories } from '../train/memory-bank.js';
 import { type Batch, trainStep } from '../train/step.js';

@@ -35,7 +35,7 @@ export interface ForwardResult {
 export class Transformer {
   readonly weights: Weights;
   readonly routers: RouterState[];
-  private readonly rope: Rope;
+  private readonly rope: Rope; // cos/sin tables [T, dh], shared by every layer
 
   constructor(readonly config: ModelConfig, seed: number) {
     this.weights = new Weights(config, seed);
@@ -57,7 +57,7 @@ export class Transformer {
       if (c.overEncoding && memory.overEncoding) {
         x0 = overEncoding(x0, memory.overEncoding, w('overEncoding.proj'), tablesPerPosition(c.overEncoding), c.overEncoding.tokenWeight);
       }
-      let x = tf.reshape(x0, [B, T, d]) as tf.Tensor3D;
+      let x = tf.reshape(x0, [B, T, d]) as tf.Tensor3D; // [B, T, d]
       for (let l = 0; l < c.nLayers; l++) {
         const p = `layers.${l}`;
         const rows = memory.engram.get(l);
@@ -66,9 +66,10 @@ export class Transformer {
           x = tf.add(x, tf.reshape(r.out, [B, T, d])); // H <- H + Y, before the block
           gates.set(l, tf.keep(r.gates));
         }
-        x = tf.add(x, attention(rmsNorm(x, w(`${p}.attnNorm`), c.normEps) as tf.Tensor3D, w(`${p}.attn.wqkv`), w(`${p}.attn.wo`), c.nHeads, this.rope));
-        const hn = tf.reshape(rmsNorm(x, w(`${p}.ffnNorm`), c.normEps), [B * T, d]) as tf.Tensor2D;
-        let f: tf.Tensor2D;
+        // pre-norm residual blocks: x <- x + f(RMSNorm(x)), so the residual stream itself is never normalised
+        x = tf.add(x, attention(rmsNorm(x, w(`${p}.attnNorm`), c.normEps) as tf.Tensor3D, w(`${p}.attn.wqkv`), w(`${p}.attn.wo`), c.nHeads, this.rope)); // [B, T, d]
+        const hn = tf.reshape(rmsNorm(x, w(`${p}.ffnNorm`), c.normEps), [B * T, d]) as tf.Tensor2D; // [B*T, d]
+        let f: tf.Tensor2D; // [B*T, d]
         if (c.moe) {
           const r = moe(hn, this.moeWeights(l), c.moe, this.routers[l], T);
           f = r.y;
@@ -77,9 +78,9 @@ export class Transformer {
         } else {
           f = swiglu(hn, w(`${p}.ffn.wgu`), w(`${p}.ffn.wdown`));
         }
-        x = tf.add(x, tf.reshape(f, [B, T, d]));
+        x = tf.add(x, tf.reshape(f, [B, T, d])); // [B, T, d]
       }
-      const xf = tf.reshape(rmsNorm(x, w('finalNorm'), c.normEps), [B * T, d]);
+      const xf = tf.reshape(rmsNorm(x, w('finalNorm'), c.normEps), [B * T, d]); // [B*T, d]
       return tf.matMul(xf, w('head')) as tf.Tensor2D; // [B*T, V]
     });
     return { logits, aux, gates, expertLoad };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { benchHashing } from '../../src/hash/bench.js';
+import { benchHashing } from '../../src/bench/hash.js';
 import { InputError } from '../../src/cli/errors.js';
 
 describe('benchHashing', () => {

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { asWasm, offsetOf } from '../../src/backend/kernels/wasm_util.js';
-import { loadNative, nativeDisabled, registerNativeKernels } from '../../src/native/index.js';
+import { loadNative, nativeDisabled, registerNativeKernels } from '../../src/backend/index.js';
 import { setup, skipNative } from './util.js';
 
 const { info } = await setup();
@@ -22,7 +22,7 @@ describe('ENGRAM_SWEEP_NATIVE', () => {
   it('a process started with ENGRAM_SWEEP_NATIVE=0 runs wasm without native kernels', () => {
     const code =
       "const b = await import('./dist/backend/index.js'); const i = await b.initBackend('wasm');" +
-      "const n = await import('./dist/native/index.js'); console.log(JSON.stringify({ i, n: n.nativeInfo() }));";
+      "const n = await import('./dist/backend/index.js'); console.log(JSON.stringify({ i, n: n.nativeInfo() }));";
     const out = execFileSync(process.execPath, ['--input-type=module', '-e', code], {
       env: { ...process.env, ENGRAM_SWEEP_NATIVE: '0' },
       encoding: 'utf8',

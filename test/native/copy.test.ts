@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { copyDims } from '../../src/native/copy.js';
+import { copyDims } from '../../src/backend/native/copy.js';
 import { setup, size, values } from './util.js';
 
 const { path } = await setup();

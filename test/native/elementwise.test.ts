@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { broadcastDims, nativeDisabled, reducePlan } from '../../src/native/index.js';
+import { broadcastDims, nativeDisabled, reducePlan } from '../../src/backend/index.js';
 import { rand, setup, size, values, worst } from './util.js';
 import { INSTALL_NATIVE, skipBecause } from '../helpers/skip.js';
 

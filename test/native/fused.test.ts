@@ -6,7 +6,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { sparseSoftmaxCrossEntropy } from '../../src/backend/index.js';
-import { causalAttention, rmsNorm, rope, swiglu, swigluActivation } from '../../src/native/index.js';
+import { causalAttention } from '../../src/model/attention.js';
+import { rmsNorm } from '../../src/model/norm.js';
+import { rope } from '../../src/model/rope.js';
+import { swiglu, swigluActivation } from '../../src/model/swiglu.js';
 import { onCpu, rand, setup, worst } from './util.js';
 
 const { path } = await setup();

@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { adamwInPlace, sumOfSquares } from '../../src/native/index.js';
+import { adamwInPlace, sumOfSquares } from '../../src/backend/index.js';
 import { AdamW } from '../../src/train/adamw.js';
 import { rand, setup, skipNative } from './util.js';
 

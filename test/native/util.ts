@@ -7,7 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, quietCpuBanner } from '../../src/backend/index.js';
-import { nativeDisabled, nativeInfo, type NativeInfo } from '../../src/native/index.js';
+import { nativeDisabled, nativeInfo, type NativeInfo } from '../../src/backend/index.js';
 import { INSTALL_NATIVE } from '../helpers/skip.js';
 
 export const REQUIRE = process.env.ENGRAM_SWEEP_REQUIRE_SYSTEM === '1';

@@ -3,9 +3,9 @@
  * Engram shape (N = 3, K = 8: 16 head indices per token) and a realistic compressed vocabulary.
  */
 import { InputError, show } from '../contract/errors.js';
-import { layerMultipliers } from './multipliers.js';
-import { computeMix, mixToIndices } from './ngram.js';
-import { tableSizes } from './primes.js';
+import { layerMultipliers } from '../hash/multipliers.js';
+import { computeMix, mixToIndices } from '../hash/ngram.js';
+import { tableSizes } from '../hash/primes.js';
 
 export interface HashBench {
   indicesPerSec: number;

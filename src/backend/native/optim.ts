@@ -8,9 +8,9 @@
  * memory is shared with another tensor): the caller then does the same with tf ops.
  */
 import * as tf from '@tensorflow/tfjs';
-import { asWasm, offsetOf, type WasmBackend } from '../backend/kernels/wasm_util.js';
+import { asWasm, offsetOf, type WasmBackend } from '../kernels/wasm_util.js';
 import { loadNative, type NativeAddon } from './addon.js';
-import { FUSED } from './fused-kernels.js';
+import { FUSED } from '../../native/fused-kernels.js';
 
 function active(): { addon: NativeAddon; backend: WasmBackend } | null {
   if (tf.getBackend() !== 'wasm' || tf.getKernel(FUSED.rmsNorm, 'wasm') == null) return null;

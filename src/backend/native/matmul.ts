@@ -4,7 +4,7 @@
  * size-1 batches are one strided call, other broadcasts one call per output batch.
  */
 import * as tf from '@tensorflow/tfjs';
-import { broadcastIndex, matMulDims, type MatMulDims } from '../backend/kernels/batch_matmul.js';
+import { broadcastIndex, matMulDims, type MatMulDims } from '../kernels/batch_matmul.js';
 import {
   type KernelArgs,
   type WasmBackend,
@@ -12,7 +12,7 @@ import {
   f32,
   input,
   offsetOf,
-} from '../backend/kernels/wasm_util.js';
+} from '../kernels/wasm_util.js';
 import { type NativeAddon, UNARY } from './addon.js';
 
 /**
