@@ -1,37 +1,9 @@
 /**
- * What every sweep does when its trials are done: fit the laws its trials allow, then write the
- * report. A fit or report that cannot be made (e.g. fewer than three rho values) is said in one
- * line and does not fail the run: the trials' results are what the run was for. Then the
- * bundle the notebooks read, and last the one-line answer (the shape classifier's word per
- * budget, fit/shape.ts), so that it is what a user sees when the run ends.
+ * The steps `engram-sweep run` gives runSweep to run after a sweep (the fits, report, bundle and
+ * answer line: src/sweep/after.ts). Passed explicitly (run.ts: `after: AFTER_SWEEP`); importing
+ * this file has no side effect.
  */
-import { answerLine, fitSweep, type FitResult } from '../fit/index.js';
-import { writeReport } from '../report/index.js';
-import { writeBundle } from '../results/bundle.js';
-import { otherVersionsNote } from '../results/table.js';
-import { afterSweep } from './commands/run.js';
-import { InputError } from './errors.js';
+import { fitsAndReport } from '../sweep/after.js';
+import type { AfterSweepStep } from '../sweep/run.js';
 
-afterSweep.push(async ({ dir, log }) => {
-  const note = otherVersionsNote(dir);
-  if (note) log(`fits and report: ${note}`);
-  let fits: FitResult[] = [];
-  try {
-    fits = fitSweep(dir);
-    log(`fits: ${fits.length} written to ${dir}/fits.json`);
-  } catch (e) {
-    if (!(e instanceof InputError)) throw e;
-    log(`fits: skipped (${e.line()})`);
-  }
-  try {
-    const r = await writeReport(dir);
-    log(`report: ${r.html}`);
-  } catch (e) {
-    if (!(e instanceof InputError)) throw e;
-    log(`report: skipped (${e.line()})`);
-  }
-  // the notebooks read one file per sweep (they cannot list folders at page time)
-  log(`bundle: ${writeBundle(dir)}`);
-  const answer = answerLine(fits.find((f) => f.kind === 'ushape')?.groups ?? []);
-  if (answer) log(`answer: ${answer}`);
-});
+export const AFTER_SWEEP: AfterSweepStep[] = [fitsAndReport];

@@ -1,6 +1,6 @@
 /**
  * The distributed executor, worker side (DESIGN: Execution): `engram-sweep worker --redis URL`
- * pulls trials from the sweep queues coordinators register (src/sweep/redis.ts), trains each in a
+ * pulls trials from the sweep queues coordinators register (src/sweep/redis/coordinator.ts), trains each in a
  * child process through the local executor (so a crash or out-of-memory kills the trial, not the
  * worker), in a temp folder it deletes afterwards, and returns result.json plus the trial's files
  * through the job: workers need no shared disk.
@@ -20,7 +20,7 @@ import type { BackendChoice, BackendInfo } from '../backend/index.js';
 import { InputError } from '../contract/errors.js';
 import { loadCorpus } from '../data/corpus.js';
 import { runLocal, type SweepEvent } from './local.js';
-import { REGISTRY_KEY, TRIAL_FILES, type TrialJobData, type TrialJobProgress, type TrialJobResult } from './redis.js';
+import { REGISTRY_KEY, TRIAL_FILES, type TrialJobData, type TrialJobProgress, type TrialJobResult } from './redis/protocol.js';
 import { lockAlive, trialDir } from './store.js';
 import { trialSteps } from '../train/schedule.js';
 

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { BACKEND_CHOICES, initBackend, type BackendChoice } from '../../backend/index.js';
-import { connectRedis, parseRedisUrl } from '../../sweep/redis.js';
+import { connectRedis, parseRedisUrl } from '../../sweep/redis/connection.js';
 import { runWorker } from '../../sweep/worker.js';
 import { InputError, show } from '../errors.js';
 
