@@ -14,6 +14,10 @@ import { fitPowerlaw, type PowerlawGroup, type PowerlawOptions, type PowerlawRep
 import { sweepDatasets, type ColumnChoice, type Dataset, type FitKind } from './source.js';
 import { fitAllocation, type AllocationGroup } from './allocation.js';
 import { fitTrends, type Trend } from './trend.js';
+import { readHorizonRows, readHorizons } from './horizons.js';
+import { readTrialConfig } from '../contract/config-file.js';
+import { trialDir } from '../contract/files.js';
+import { fitMemory, type MemoryFit, type MemoryRow, type NgramCoverage } from './memory.js';
 import type { UshapeOptions } from './ushape.js';
 
 export { fitUshape, fitQuadratic, type UshapeGroup } from './ushape.js';
@@ -24,6 +28,7 @@ export { answerLine, classifyShape, shapeLine, wallText, tokensText, SHAPES, SHA
 export { readHorizonRows, expandHorizons, type HorizonRow } from './horizons.js';
 export { fitPowerlaw, type PowerlawGroup } from './powerlaw.js';
 export { akima } from './akima.js';
+export { fitMemory, memoryLines, slotsAtLoss, type MemoryFit, type MemoryRow, type MemoryHorizon, type NgramCoverage, type SlotsToMatch } from './memory.js';
 export { lm, multiStart, HUBER_DELTA } from './robust.js';
 export { tableDataset, sweepDatasets, isFolder, FIT_KINDS, type Dataset, type FitKind } from './source.js';
 
@@ -53,6 +58,11 @@ export interface FitResult {
   slotMultiple?: SlotMultiple;
   /** ushape with horizons: per curve, rho*, dL0 and dL1 against log2(tokens) */
   trends?: Trend[];
+  /**
+   * powerlaw of a results folder: per horizon the Engram slope and where it stops falling, the
+   * no-memory reference, slots to match each OverEncoding setting (fit/memory.ts)
+   */
+  memory?: MemoryFit;
 }
 
 export type FitOptions = UshapeOptions & PowerlawOptions;
@@ -116,9 +126,11 @@ export interface FitsFile {
  * <dir>/fits.json atomically, after every fit succeeded. Fits of other kinds already in
  * fits.json are kept when only some kinds are refitted.
  */
-export function fitSweep(dir: string, opts: FitOptions & { kinds?: FitKind[]; columns?: ColumnChoice } = {}): FitResult[] {
+export function fitSweep(dir: string, opts: FitOptions & { kinds?: FitKind[]; columns?: ColumnChoice; coverage?: NgramCoverage[] } = {}): FitResult[] {
   const results = sweepDatasets(dir, opts.kinds ?? null, opts.columns).map((ds) => fitDataset(ds, opts));
+  const power = results.find((r) => r.kind === 'powerlaw');
   const file = join(dir, 'fits.json');
+  if (power && power.x === 'slots' && power.y === 'valLoss') power.memory = fitMemory(memoryRows(dir), { ...opts, coverage: opts.coverage ?? cachedCoverage(file) });
   let kept: FitResult[] = [];
   if (opts.kinds && existsSync(file)) {
     try {
@@ -130,4 +142,58 @@ export function fitSweep(dir: string, opts: FitOptions & { kinds?: FitKind[]; co
   const out: FitsFile = { sweep: basename(resolve(dir)), fits: [...kept, ...results] };
   writeJsonAtomic(file, out);
   return results;
+}
+
+/** A results folder's finished memory trials, one row per (trial, horizon), for fitMemory. */
+export function memoryRows(dir: string): MemoryRow[] {
+  return readHorizonRows(dir)
+    .filter((r) => r.kind === 'memory' && r.status === 'ok' && r.valLoss !== null)
+    .map((r) => ({ variant: r.variant, seed: r.seed, slots: r.slots, valLoss: r.valLoss as number, horizon: r.horizon }));
+}
+
+/** The n-gram counts a previous fits.json holds (fits[powerlaw].memory.horizons[].coverage), or undefined. */
+export function cachedCoverage(file: string): NgramCoverage[] | undefined {
+  if (!existsSync(file)) return undefined;
+  try {
+    const old = (JSON.parse(readFileSync(file, 'utf8')) as FitsFile).fits.find((f) => f.kind === 'powerlaw')?.memory;
+    const c = old?.horizons.map((h) => h.coverage).filter((v): v is NgramCoverage => !!v) ?? [];
+    return c.length ? c : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Distinct compressed n-grams seen per horizon of a memory sweep, the mean over the Engram trials'
+ * seeds (batch order depends on the seed, not on the slots): replays each seed's batch order up to
+ * the horizon's step (result.json horizons[].step, else the trial's train.steps). Loads the corpus
+ * and tokenizer; pass the result to fitSweep as opts.coverage (it is then cached in fits.json).
+ */
+export async function memoryCoverage(dir: string, log: (l: string) => void = () => {}): Promise<NgramCoverage[]> {
+  const rows = readHorizonRows(dir).filter((r) => r.kind === 'memory' && r.status === 'ok' && r.variant === 'engram');
+  const bySeed = new Map<number, string>();
+  for (const r of rows) if (!bySeed.has(r.seed)) bySeed.set(r.seed, r.id);
+  const per = new Map<number | null, { bigrams: number[]; trigrams: number[] }>();
+  // imported here: the counts replay the trainer's batch order (train/context.ts loads the model code)
+  const { parseTrial } = await import('../train/config.js');
+  const { trialNgramsSeen } = await import('../train/coverage.js');
+  for (const id of bySeed.values()) {
+    const file = readTrialConfig(trialDir(dir, id));
+    if (!file) continue;
+    const { stats: _stats, ...data } = (file.data ?? {}) as Record<string, unknown>; // config.json adds the data's stats
+    const c = parseTrial({ data, train: file.train }, join(trialDir(dir, id), 'config.json'));
+    const hs = readHorizons(dir, id);
+    const marks: { horizon: number | null; step: number }[] = hs
+      ? hs.map((h) => ({ horizon: h.tokens, step: h.step }))
+      : [{ horizon: rows.find((r) => r.id === id)!.horizon, step: c.train.steps }];
+    const counts = await trialNgramsSeen(c, marks.map((m) => m.step), log);
+    marks.forEach((m, i) => {
+      const e = per.get(m.horizon) ?? { bigrams: [], trigrams: [] };
+      e.bigrams.push(counts[i].bigrams);
+      e.trigrams.push(counts[i].trigrams);
+      per.set(m.horizon, e);
+    });
+  }
+  const avg = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
+  return [...per].map(([horizon, e]) => ({ horizon, bigrams: avg(e.bigrams), trigrams: avg(e.trigrams) }));
 }

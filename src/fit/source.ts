@@ -219,6 +219,13 @@ export function tableDataset(file: string, kind: FitKind, choice: ColumnChoice =
   return buildDataset(rows, kind, { x, y, by: choice.by ?? null }, file);
 }
 
+/**
+ * The memory variants fitted as curves in slots: Engram and both OverEncoding settings (the
+ * reference's mean over all embeddings, and the token embedding at full weight). Variant moe in a
+ * slots sweep is the no-memory reference (no slots): fit/memory.ts reports it beside the curves.
+ */
+export const MEMORY_CURVES: readonly string[] = ['engram', 'overencoding', 'overencoding-full'];
+
 /** Which kinds a results folder's finished trials allow. */
 export function sweepDatasets(dir: string, kinds: readonly FitKind[] | null, choice: ColumnChoice = {}): Dataset[] {
   const rows = readHorizonRows(dir).filter((r) => r.status === 'ok' && r.valLoss !== null);
@@ -232,7 +239,7 @@ export function sweepDatasets(dir: string, kinds: readonly FitKind[] | null, cho
   const memory = labelled('memory')
     .filter((r) => r.row.horizon === last.get(r.row.id as string))
     .map((r) => ({ ...r, row: { ...r.row, horizon: null } as Row }))
-    .filter((r) => r.row.slots !== null && (r.row.variant === 'engram' || r.row.variant === 'overencoding'));
+    .filter((r) => r.row.slots !== null && MEMORY_CURVES.includes(r.row.variant as string));
   const wanted = kinds ?? [...(alloc.length ? ['ushape' as const] : []), ...(memory.length ? ['powerlaw' as const] : [])];
   if (wanted.length === 0) throw new InputError(dir, 'no finished allocation or memory trials: nothing to fit');
   return wanted.map((kind) => {

@@ -80,6 +80,17 @@ export interface FitResult<G> {
   slotMultiple?: unknown;
   /** ushape with horizons: per curve, rho*, dL0 and dL1 against log2(tokens) (src/fit/trend.ts) */
   trends?: TrendLike[];
+  /** powerlaw of a memory sweep: per horizon, Engram means, slots / n-grams seen, the no-memory reference (src/fit/memory.ts) */
+  memory?: MemoryLike;
+}
+
+export interface MemoryLike {
+  horizons: {
+    horizon: number | null;
+    points: { slots: number; loss: number; slotsPerBigram?: number | null; slotsPerTrigram?: number | null }[];
+    reference?: { mean: number; se: number | null; n: number } | null;
+    coverage?: { bigrams: number; trigrams: number } | null;
+  }[];
 }
 
 export interface TrendSlopeLike {

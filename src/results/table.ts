@@ -89,7 +89,8 @@ export function readTrialRows(sweepDir: string): TrialRow[] {
       budget: meta.budget ?? null,
       rho: meta.rho ?? null,
       rhoActual: meta.rhoActual ?? null,
-      slots: meta.slots ?? config.accounting?.slots ?? null,
+      // a trial with no memory (the moe reference of a slots sweep) has no slots: null, never 0
+      slots: positiveOrNull(meta.slots ?? config.accounting?.slots),
       status: result.status,
       reason: result.reason ?? null,
       valLoss: result.valLoss ?? null,
@@ -104,6 +105,9 @@ export function readTrialRows(sweepDir: string): TrialRow[] {
   }
   return rows;
 }
+
+/** A slot count, or null where there is none (missing, 0: no memory table). */
+const positiveOrNull = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : null);
 
 /** The finished trials as an arquero table. */
 export function trialsTable(sweepDir: string) {

@@ -48,7 +48,7 @@ export async function setup(c: TrialConfig, log: (l: string) => void): Promise<C
  * over the training windows (epoch) has its own order: epoch 0 keeps the stream it always had,
  * later epochs draw from streams named by their number.
  */
-function batchOrder(windows: number, seed: number, epoch: number): Int32Array {
+export function batchOrder(windows: number, seed: number, epoch: number): Int32Array {
   const order = Int32Array.from({ length: windows }, (_, i) => i);
   Rng.named(seed, epoch === 0 ? 'batch-order' : `batch-order:${epoch}`).shuffle(order);
   return order;
@@ -69,15 +69,18 @@ export function makeBatch(ctx: Context, stream: Int32Array, streamC: Int32Array,
 
 /** The windows of training step `step`: positions step*B .. step*B + B - 1 of the epoch orders. */
 export function trainBatch(ctx: Context, orders: Map<number, Int32Array>, step: number, B: number, T: number): Batch {
-  const n = ctx.data.trainWindows;
-  const w = Array.from({ length: B }, (_, b) => {
+  return makeBatch(ctx, ctx.data.train, ctx.trainC, stepWindows(ctx.data.trainWindows, ctx.c.train.seed, orders, step, B), T);
+}
+
+/** The training windows of step `step` (n windows per epoch, B per step): what trainBatch draws. */
+export function stepWindows(n: number, seed: number, orders: Map<number, Int32Array>, step: number, B: number): number[] {
+  return Array.from({ length: B }, (_, b) => {
     const i = step * B + b;
     const epoch = Math.floor(i / n);
     let order = orders.get(epoch);
-    if (!order) orders.set(epoch, (order = batchOrder(n, ctx.c.train.seed, epoch)));
+    if (!order) orders.set(epoch, (order = batchOrder(n, seed, epoch)));
     return order[i % n];
   });
-  return makeBatch(ctx, ctx.data.train, ctx.trainC, w, T);
 }
 
 /** Mean validation loss in nats per token over the fixed windows, and bits per byte. */

@@ -15,6 +15,7 @@ export const MONO = 'DejaVu Sans Mono, Menlo, Consolas, monospace';
 export const VARIANT_COLORS: Record<string, string> = {
   engram: '#d6604d',
   overencoding: '#4393c3',
+  'overencoding-full': '#2166ac',
   moe: '#555555',
   dense: '#9e9ac8',
 };

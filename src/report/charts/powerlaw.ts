@@ -7,7 +7,7 @@
 import type { TopLevelSpec } from 'vega-lite';
 import type { TrialRow } from '../../results/table.js';
 import type { ReportData } from '../data.js';
-import { groupFor, num, type PowerLawGroup } from '../fits.js';
+import { groupFor, num, type MemoryLike, type PowerLawGroup } from '../fits.js';
 import { mean, round, topLevel, unique, VARIANT_COLORS, variantScale } from './common.js';
 
 export const POWERLAW = {
@@ -16,7 +16,7 @@ export const POWERLAW = {
   /** points per drawn fit curve, evenly spaced in log M */
   curvePoints: 41,
   pointOpacity: 0.45,
-  variants: ['engram', 'overencoding'],
+  variants: ['engram', 'overencoding', 'overencoding-full'],
 };
 
 /** L(M) = A M^-alpha + E, sampled log-evenly over [m0, m1]. */
@@ -56,8 +56,8 @@ function means(trials: TrialRow[]) {
 const x = { field: 'slots', type: 'quantitative', title: 'memory slots M (log)', scale: { type: 'log', nice: false, padding: 8 } };
 const y = { field: 'loss', type: 'quantitative', title: 'validation loss (nats, log)', scale: { type: 'log', nice: false, padding: 8 } };
 
-/** Seeds as points, their means as diamonds. */
-function pointLayers(trials: TrialRow[], avg: ReturnType<typeof means>, color: object): object[] {
+/** Seeds as points, their means as diamonds (tooltip: slots per distinct 2-/3-gram seen, when counted). */
+function pointLayers(trials: TrialRow[], avg: (ReturnType<typeof means>[number] & { perBigram?: number | null; perTrigram?: number | null })[], color: object): object[] {
   const seeds = trials.map((r) => ({ id: r.id, variant: r.variant, seed: r.seed, slots: r.slots, loss: round(r.valLoss!) }));
   return [
     {
@@ -68,7 +68,13 @@ function pointLayers(trials: TrialRow[], avg: ReturnType<typeof means>, color: o
     {
       data: { values: avg },
       mark: { type: 'point', shape: 'diamond', size: 60, filled: true },
-      encoding: { x, y, color, tooltip: [{ field: 'variant' }, { field: 'slots' }, { field: 'loss', title: 'mean loss' }, { field: 'n', title: 'seeds' }] },
+      encoding: {
+        x, y, color,
+        tooltip: [
+          { field: 'variant' }, { field: 'slots' }, { field: 'loss', title: 'mean loss' }, { field: 'n', title: 'seeds' },
+          ...(avg.some((p) => p.perBigram != null) ? [{ field: 'perBigram', title: 'slots / distinct 2-grams seen' }, { field: 'perTrigram', title: 'slots / distinct 3-grams seen' }] : []),
+        ],
+      },
     },
   ];
 }
@@ -81,6 +87,8 @@ function curveLayer(curves: ReturnType<typeof curvesFor>, color: object): object
   return { data: { values: curves }, mark: { type: 'line', strokeWidth: 2 }, encoding: { x, y, color, strokeDash, detail: { field: 'variant' } } };
 }
 
+const tokensLabel = (t: number) => (t >= 1e6 ? `${+(t / 1e6).toPrecision(3)}M tokens` : `${+(t / 1e3).toPrecision(3)}K tokens`);
+
 /** The memory-law chart, or null when there are no successful memory trials with slots. */
 export function powerlawChart(d: ReportData): TopLevelSpec | null {
   const ok = (r: TrialRow) => r.status === 'ok' && r.kind === 'memory' && r.valLoss != null;
@@ -92,8 +100,25 @@ export function powerlawChart(d: ReportData): TopLevelSpec | null {
   const m1 = Math.max(...trials.map((r) => r.slots!));
   const curves = variants.flatMap((v) => curvesFor(v, groupFor(d.fits?.powerlaw, v), m0, m1));
   const fitted = new Set(curves.map((c) => c.variant));
-  const avg = means(trials);
+  const memory = (d.fits?.powerlaw as { memory?: MemoryLike } | undefined)?.memory;
+  const final = memory?.horizons[memory.horizons.length - 1];
+  // slots / distinct n-grams seen at the final horizon (the same counts for every variant: they follow the seed's batch order)
+  const perNgram = new Map((final?.points ?? []).map((p) => [p.slots, p]));
+  const avg = means(trials).map((p) => {
+    const q = final?.coverage ? { slotsPerBigram: p.slots! / final.coverage.bigrams, slotsPerTrigram: p.slots! / final.coverage.trigrams } : perNgram.get(p.slots!);
+    return { ...p, perBigram: q?.slotsPerBigram != null ? round(q.slotsPerBigram) : null, perTrigram: q?.slotsPerTrigram != null ? round(q.slotsPerTrigram) : null };
+  });
   const layers = pointLayers(trials, avg, color);
+  // earlier horizons (WSD cooldown branches): Engram's means, thin lines, one dash pattern per horizon
+  const earlier = (memory?.horizons ?? []).slice(0, -1).filter((h) => h.horizon !== null);
+  if (earlier.length) {
+    const values = earlier.flatMap((h) => h.points.map((p) => ({ slots: p.slots, loss: round(p.loss), horizon: `engram @ ${tokensLabel(h.horizon!)}` })));
+    layers.push({
+      data: { values },
+      mark: { type: 'line', point: true, strokeWidth: 1, opacity: 0.7, color: VARIANT_COLORS.engram },
+      encoding: { x, y, strokeDash: { field: 'horizon', type: 'nominal', title: 'earlier horizons' }, tooltip: [{ field: 'horizon' }, { field: 'slots' }, { field: 'loss', title: 'mean loss' }] },
+    });
+  }
   // variants without a fit get their means joined, so the trend still shows
   const unfitted = avg.filter((p) => !fitted.has(p.variant));
   if (unfitted.length) layers.push({ data: { values: unfitted }, mark: { type: 'line', strokeDash: [3, 3], strokeWidth: 1 }, encoding: { x, y, color } });
@@ -101,11 +126,18 @@ export function powerlawChart(d: ReportData): TopLevelSpec | null {
   // the backbone alone (no memory), when the sweep ran it
   const moe = d.rows.filter((r) => ok(r) && r.variant === 'moe');
   if (moe.length) {
-    const values = [{ loss: round(mean(moe.map((r) => r.valLoss!))) }];
-    layers.push({ data: { values }, mark: { type: 'rule', color: VARIANT_COLORS.moe, strokeDash: [2, 2] }, encoding: { y } });
+    const values = [{ loss: round(mean(moe.map((r) => r.valLoss!))), label: `no memory (same backbone), mean of ${moe.length}` }];
+    layers.push({ data: { values }, mark: { type: 'rule', color: VARIANT_COLORS.moe, strokeDash: [2, 2] }, encoding: { y, tooltip: [{ field: 'label' }, { field: 'loss' }] } });
+    layers.push({
+      data: { values },
+      mark: { type: 'text', align: 'left', baseline: 'bottom', dx: 4, dy: -2, color: VARIANT_COLORS.moe, fontSize: 10 },
+      encoding: { y, x: { datum: m0, type: 'quantitative', scale: x.scale }, text: { field: 'label' } },
+    });
   }
   const what = curves.length ? 'lines: fitted L = A M^-alpha (+ E)' : 'dashed: means (no fit yet: engram-sweep fit)';
-  return topLevel('Validation loss vs memory slots', `fixed backbone; points: seeds, diamonds: means; ${what}`, {
+  const rule = moe.length ? '; grey rule: no memory' : '';
+  const cov = final?.coverage ? `; tooltip: slots per distinct 2-/3-gram seen (${Math.round(final.coverage.bigrams)} / ${Math.round(final.coverage.trigrams)})` : '';
+  return topLevel('Validation loss vs memory slots', `fixed backbone; points: seeds, diamonds: means; ${what}${rule}${cov}`, {
     width: POWERLAW.width,
     height: POWERLAW.height,
     layer: layers,
