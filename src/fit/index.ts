@@ -164,6 +164,19 @@ export function cachedCoverage(file: string): NgramCoverage[] | undefined {
 }
 
 /**
+ * The n-gram counts a refit of <dir> needs: the ones cached in its fits.json when they cover every
+ * horizon its memory trials have, else counted again (memoryCoverage); undefined without
+ * Engram memory trials.
+ */
+export async function coverageFor(dir: string, log: (l: string) => void = () => {}): Promise<NgramCoverage[] | undefined> {
+  const rows = memoryRows(dir).filter((r) => r.variant === 'engram');
+  if (rows.length === 0) return undefined;
+  const cached = cachedCoverage(join(dir, 'fits.json'));
+  if (cached && rows.every((r) => cached.some((c) => c.horizon === r.horizon))) return cached;
+  return memoryCoverage(dir, log);
+}
+
+/**
  * Distinct compressed n-grams seen per horizon of a memory sweep, the mean over the Engram trials'
  * seeds (batch order depends on the seed, not on the slots): replays each seed's batch order up to
  * the horizon's step (result.json horizons[].step, else the trial's train.steps). Loads the corpus

@@ -63,8 +63,10 @@ export interface MemoryHorizon {
   points: { slots: number; loss: number; se: number | null; n: number; slotsPerBigram: number | null; slotsPerTrigram: number | null }[];
   steps: MemoryStep[];
   /**
-   * Where the curve stops falling: the largest sampled slot count past which the next point is not
-   * lower by more than 2 se (null when every step falls by more than 2 se).
+   * Where the curve stops falling: the slot count from which no later step is lower by more than
+   * 2 se (the start of the trailing run of flat steps); null when the last step still falls. A
+   * flat step followed by falling ones (e.g. 300 -> 1000, then falling) is not a stop: `steps`
+   * shows it.
    */
   stopsFalling: number | null;
   /** the no-memory reference at this horizon, null when the sweep has none */
@@ -172,7 +174,9 @@ export function fitMemory(rows: readonly MemoryRow[], opts: PowerlawOptions & { 
     const se = noise ? standardErrors(pts, noise) : pts.map(() => null);
     const fit = pts.length >= 2 ? fitPowerlaw({ key: h === null ? 'engram' : `engram@${h}`, points: pts }, opts).group : null;
     const steps = pts.slice(1).map((p, i) => step(pts[i], p, se[i], se[i + 1]));
-    const flat = steps.filter((s) => !s.falls);
+    // the trailing run of steps that do not fall by > 2 se
+    let stop = steps.length;
+    while (stop > 0 && !steps[stop - 1].falls) stop--;
     const oe = [...new Set(at.filter((r) => r.variant.startsWith('overencoding')).map((r) => r.variant))].sort().map((variant) => {
       const best = points(at.filter((r) => r.variant === variant)).map((p) => ({ slots: p.x, loss: mean(p.ys) })).reduce((a, b) => (b.loss < a.loss ? b : a));
       return { variant, ...best };
@@ -188,7 +192,7 @@ export function fitMemory(rows: readonly MemoryRow[], opts: PowerlawOptions & { 
         slotsPerTrigram: cov && cov.trigrams > 0 ? p.x / cov.trigrams : null,
       })),
       steps,
-      stopsFalling: flat.length ? Math.max(...flat.map((s) => s.from)) : null,
+      stopsFalling: stop < steps.length ? steps[stop].from : null,
       reference: reference(at),
       overencoding: oe,
       coverage: cov,
@@ -214,7 +218,9 @@ export function memoryLines(m: MemoryFit): string[] {
   const lines: string[] = [];
   for (const h of m.horizons) {
     const ref = h.reference ? `; no memory ${f(h.reference.mean, 3)} (se ${f(h.reference.se, 3)}, n ${h.reference.n})` : '';
-    const stop = h.stopsFalling === null ? 'falls by > 2 se at every step' : `not lower by > 2 se past ${h.stopsFalling} slots`;
+    const flat = h.steps.filter((s) => !s.falls && (h.stopsFalling === null || s.from < h.stopsFalling)).map((s) => `${s.from}->${s.to}`);
+    const still = `still falls by > 2 se at the largest step (${h.points[h.points.length - 1]?.slots ?? 'n/a'} slots)`;
+    const stop = (h.stopsFalling === null ? still : `stops falling past ${h.stopsFalling} slots (no later step lower by > 2 se)`) + (flat.length ? ` (flat earlier: ${flat.join(', ')})` : '');
     const cov = h.coverage
       ? `; ${Math.round(h.coverage.bigrams)} distinct 2-grams, ${Math.round(h.coverage.trigrams)} 3-grams seen: slots / 2-grams ${h.points.map((p) => `${p.slots}: ${p.slotsPerBigram === null ? 'n/a' : p.slotsPerBigram.toPrecision(2)}`).join(', ')}`
       : '';

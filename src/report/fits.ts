@@ -85,6 +85,8 @@ export interface FitResult<G> {
 }
 
 export interface MemoryLike {
+  /** per OverEncoding setting: the Engram slots that reach its best loss (interpolated on observed means, never extrapolated) */
+  slotsToMatch?: { variant: string; loss: number; atSlots: number; engramSlots: number | null; where: string }[];
   horizons: {
     horizon: number | null;
     points: { slots: number; loss: number; slotsPerBigram?: number | null; slotsPerTrigram?: number | null }[];

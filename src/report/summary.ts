@@ -120,6 +120,12 @@ export function slotMultipleSentence(m: unknown): string | null {
   return `Engram reaches OverEncoding's best loss with ${fmt(fewer ? 1 / v : v, 1)}x ${fewer ? 'fewer' : 'more'} slots${shown ? ` ${intervalText(shown, 1)}` : ''}${extrapolated}`;
 }
 
+/** One OverEncoding setting's best loss and the Engram slots that reach it (src/fit/memory.ts slotsToMatch). */
+export function matchSentence(m: { variant: string; loss: number; atSlots: number; engramSlots: number | null; where: string }): string {
+  const n = m.engramSlots !== null ? `~${Math.round(m.engramSlots)} slots (interpolated between sampled counts)` : `${m.where} slot count`;
+  return `Engram reaches ${m.variant}'s best loss (${fmt(m.loss, 3)} at ${m.atSlots} slots) with ${n}`;
+}
+
 function bestTrial(rows: TrialRow[]): string {
   const ok = rows.filter((r) => r.status === 'ok' && r.valLoss != null).sort((a, b) => a.valLoss! - b.valLoss!);
   const b = ok[0];
@@ -153,7 +159,10 @@ export function summarize(d: ReportData): Summary {
     const s = powerlawSentence(g);
     if (s) found.push(s);
   }
-  const multiple = slotMultipleSentence(d.fits?.powerlaw?.slotMultiple);
+  // the memory fit's match, read off the observed means, replaces the fitted law's multiple
+  const matches = d.fits?.powerlaw?.memory?.slotsToMatch ?? [];
+  for (const m of matches) found.push(matchSentence(m));
+  const multiple = matches.length ? null : slotMultipleSentence(d.fits?.powerlaw?.slotMultiple);
   if (multiple) found.push(multiple);
   if (!d.fits) notes.push(`no fit yet: run engram-sweep fit ${d.dir}`);
   else if (!d.fits.ushape?.groups.length && !d.fits.powerlaw?.groups.length) notes.push('the fits.json here holds no fit');

@@ -6,7 +6,7 @@
  * budget, fit/shape.ts), so that it is what a user sees when the run ends.
  */
 import { InputError } from '../contract/errors.js';
-import { answerLine, fitSweep, type FitResult } from '../fit/index.js';
+import { answerLine, coverageFor, fitSweep, type FitResult } from '../fit/index.js';
 import { writeReport } from '../report/index.js';
 import { writeBundle } from '../results/bundle.js';
 import { otherVersionsNote } from '../results/table.js';
@@ -18,7 +18,7 @@ export async function fitsAndReport({ dir, log }: AfterSweepContext): Promise<vo
   if (note) log(`fits and report: ${note}`);
   let fits: FitResult[] = [];
   try {
-    fits = fitSweep(dir);
+    fits = fitSweep(dir, { coverage: await coverageFor(dir, (l) => log(`fits: ${l}`)) });
     log(`fits: ${fits.length} written to ${dir}/fits.json`);
   } catch (e) {
     if (!(e instanceof InputError)) throw e;

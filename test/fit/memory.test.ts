@@ -49,6 +49,14 @@ describe('memory analysis', () => {
     expect(last.reference!.se).toBeCloseTo(0.01 / Math.sqrt(3), 12);
     expect(last.steps.map((s) => s.falls)).toEqual([true, true, false]);
     expect(last.stopsFalling).toBe(10000);
+    // a flat first step followed by falling ones is not a stop (the committed memory sweep's shape)
+    const early = fitMemory(
+      [0, 1, 2].flatMap((seed) => Object.entries({ 300: 4.9, 1000: 4.9, 3000: 4.85, 10000: 4.8 }).map(([m, l]) => row('engram', Number(m), seed, l + 0.002 * seed, null))),
+      { resamples: 200 },
+    );
+    expect(early.horizons[0].steps.map((s) => s.falls)).toEqual([false, true, true]);
+    expect(early.horizons[0].stopsFalling).toBeNull();
+    expect(memoryLines(early)[0]).toMatch(/still falls .* \(flat earlier: 300->1000\)/);
     // slope of a + b log10 M through the means 4.8, 4.7, 4.6, 4.6 + 0.001: negative with an interval below 0
     expect(last.slopePerDecade!).toBeLessThan(0);
     expect(last.slopeInterval![1]!).toBeLessThan(0);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Interval, LackOfFit } from '../../fit/bootstrap.js';
 import { writeBundle } from '../../results/bundle.js';
 import { otherVersionsNote } from '../../results/table.js';
-import { fitDataset, fitSweep, FIT_KINDS, isFolder, shapeLine, tableDataset, type AllocationGroup, type FitKind, type FitResult, type PowerlawGroup, type Trend, type TrendSlope } from '../../fit/index.js';
+import { coverageFor, fitDataset, fitSweep, FIT_KINDS, memoryLines, isFolder, shapeLine, tableDataset, type AllocationGroup, type FitKind, type FitResult, type PowerlawGroup, type Trend, type TrendSlope } from '../../fit/index.js';
 import { tokensText } from '../../fit/shape.js';
 import { InputError, show } from '../errors.js';
 
@@ -74,7 +74,10 @@ function powerlawLine(r: FitResult, g: PowerlawGroup): string {
 export function summary(r: FitResult): string {
   const lines = r.groups.map((g) => (r.kind === 'ushape' ? ushapeLine(r, g as AllocationGroup) : powerlawLine(r, g as PowerlawGroup)));
   for (const t of r.trends ?? []) lines.push(trendLine(t));
-  const m = r.slotMultiple;
+  if (r.memory) lines.push(...memoryLines(r.memory));
+  // the memory fit's match (interpolated on observed means, never extrapolated) replaces the power
+  // law's slot multiple, which extrapolates the fitted curve wherever it must
+  const m = r.memory?.slotsToMatch.length ? null : r.slotMultiple;
   if (m) {
     const times = m.value === null ? 'never (its fitted loss does not fall)' : `with ${f(m.value, 2)}x ${iv(m.interval, 2)} the slots (${f(1 / m.value, 1)}x fewer)`;
     lines.push(`engram reaches overencoding's best loss (${f(m.overencodingLoss, 3)} at ${m.overencodingSlots} slots) ${times}${m.extrapolated ? ', extrapolated beyond its sampled slots' : ''}`);
@@ -101,7 +104,7 @@ export function register(program: Command): void {
     .option('--seed <n>', 'bootstrap seed', '0')
     .option('--json', 'print the fit as JSON on stdout, one object per kind and line')
     .addHelpText('after', '\nExamples:\n  engram-sweep fit results/ushape\n  engram-sweep fit points.csv --kind ushape --by budget --json\n')
-    .action((source: string, opts: Opts) => {
+    .action(async (source: string, opts: Opts) => {
       if (opts.kind !== undefined && !FIT_KINDS.includes(opts.kind as FitKind)) {
         throw new InputError('--kind', `${show(opts.kind)} is not one of ${FIT_KINDS.join(', ')}`);
       }
@@ -109,7 +112,9 @@ export function register(program: Command): void {
       const columns = { x: opts.x, y: opts.y, by: opts.by };
       let results: FitResult[];
       if (isFolder(source)) {
-        results = fitSweep(source, { ...fitOpts, columns, kinds: opts.kind ? [opts.kind as FitKind] : undefined });
+        // distinct n-grams seen, for the memory law (counted once, then cached in fits.json)
+        const coverage = opts.kind === 'ushape' ? undefined : await coverageFor(source, (l) => process.stderr.write(`fit: ${l}\n`));
+        results = fitSweep(source, { ...fitOpts, columns, coverage, kinds: opts.kind ? [opts.kind as FitKind] : undefined });
         const note = otherVersionsNote(source);
         if (note) process.stderr.write(`fit: ${note}\n`);
         if (existsSync(join(source, 'sweep.json'))) writeBundle(source); // keep the notebooks' data current
