@@ -38,7 +38,7 @@ const USAGE = `usage: node notebooks/build.mjs <build|preview|serve|dev|data> [o
   dev        write the data, then run Notebook Kit's live preview server on notebooks/
   data       only write the data files
 
-  --results DIR   a sweep's results folder (results/<sweep>) for both notebooks, or a results
+  --results DIR   (or ENGRAM_SWEEP_RESULTS=DIR) a sweep's results folder (results/<sweep>) for both notebooks, or a results
                   root to choose from (default: results): <root>/examples/ushape and
                   <root>/examples/memory when present, else the newest sweep with trials of
                   the notebook's kind, else the newest sweep
@@ -147,6 +147,49 @@ function stage(root) {
   if (!existsSync(join(up, 'node_modules', '@observablehq/notebook-kit'))) symlinkSync(join(REPO, 'node_modules'), join(root, 'node_modules'), 'dir');
 }
 
+/** What a SIGTERM or SIGINT (Ctrl-C) stops: the kit's processes and our server. */
+const children = new Set();
+const servers = new Set();
+let stopping = null;
+
+/** Exit once the kit's processes and the server are gone: 143 after SIGTERM, 130 after SIGINT. */
+function finish() {
+  if (!stopping || children.size || servers.size) return;
+  process.exit(stopping === 'SIGINT' ? 130 : 143);
+}
+
+/** SIGTERM / SIGINT: stop the kit's processes, close the server (open connections too), exit. */
+export function stopOnSignal() {
+  const stop = (sig) => {
+    if (stopping) return;
+    stopping = sig;
+    process.stderr.write(`notebooks: ${sig}, stopping\n`);
+    for (const c of children) c.kill('SIGTERM');
+    for (const s of servers) {
+      s.close(() => {
+        servers.delete(s);
+        finish();
+      });
+      s.closeAllConnections?.();
+    }
+    finish();
+    // a child that ignores SIGTERM: do not hang
+    setTimeout(() => {
+      for (const c of children) c.kill('SIGKILL');
+      process.exit(stopping === 'SIGINT' ? 130 : 143);
+    }, 5000).unref();
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  // `npm run notebooks` runs us under `sh -c`: npm passes a SIGTERM to the shell, which dies
+  // without passing it on, and we would serve on as an orphan. A changed parent means whoever
+  // started us is gone: stop as if signalled.
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent) stop('SIGTERM');
+  }, 250).unref();
+}
+
 /** Run the kit's CLI; `quiet` drops vite's per-asset size lines (dozens of font files). */
 function run(args, cwd, quiet = false) {
   return new Promise((res, rej) => {
@@ -160,12 +203,15 @@ function run(args, cwd, quiet = false) {
         for (const l of lines) if (!/\s[\d.]+ kB\b/.test(l) && l.trim()) process.stderr.write(l + '\n');
       });
     }
-    // a stopped build.mjs stops the kit's server with it (Ctrl-C reaches both; kill only us)
-    const stop = (sig) => child.kill(sig);
-    process.once('SIGTERM', stop);
+    // a stopped build.mjs stops the kit's build or server with it (stopOnSignal)
+    children.add(child);
     child.on('error', rej);
-    child.on('exit', (code, signal) => process.off('SIGTERM', stop));
-    child.on('exit', (code, signal) => (code === 0 ? res() : rej(new Error(`notebooks ${args[1]} exited with ${code ?? signal}`))));
+    child.on('exit', () => children.delete(child));
+    child.on('exit', (code, signal) => {
+      if (stopping) return finish();
+      if (code === 0) res();
+      else rej(new Error(`notebooks ${args[1]} exited with ${code ?? signal}`));
+    });
   });
 }
 
@@ -218,7 +264,11 @@ export function serve(dir, port = 4173) {
   });
   return new Promise((res, rej) => {
     server.on('error', rej);
-    server.listen(port, '127.0.0.1', () => res({ server, url: `http://127.0.0.1:${server.address().port}/` }));
+    server.listen(port, '127.0.0.1', () => {
+      servers.add(server);
+      server.on('close', () => servers.delete(server));
+      res({ server, url: `http://127.0.0.1:${server.address().port}/` });
+    });
   });
 }
 
@@ -232,6 +282,9 @@ async function main(argv) {
     },
   });
   const [command] = positionals;
+  // the results to show: --results, else ENGRAM_SWEEP_RESULTS (npm run notebooks passes no arguments
+  // unless given after --)
+  if (values.results === undefined && process.env.ENGRAM_SWEEP_RESULTS) values.results = process.env.ENGRAM_SWEEP_RESULTS;
   if (values.help || !command) {
     process.stdout.write(USAGE);
     return values.help ? 0 : 2;
@@ -239,6 +292,7 @@ async function main(argv) {
   const port = values.port === undefined ? 4173 : Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port: ${values.port} is not a port number (0-65535)`);
   const out = values.out ?? join(HERE, 'dist');
+  if (command !== 'data') stopOnSignal();
   if (command === 'data') await writeData(values, values.root ? resolve(values.root) : HERE);
   else if (command === 'build') await build(values);
   else if (command === 'preview' || command === 'serve') {
@@ -247,6 +301,9 @@ async function main(argv) {
     // stdout: the address alone, for scripts and tests; Ctrl-C stops
     process.stdout.write(`${url}\n`);
     process.stderr.write(`serving ${relative(process.cwd(), resolve(out)) || '.'} at ${url} (${NOTEBOOKS.map((nb) => url + nb.file).join(', ')}); Ctrl-C stops\n`);
+    if (command === 'preview' && values.results === undefined && !values.ushape && !values.memory) {
+      process.stderr.write('to show your own sweep: npm run notebooks -- --results results/quick (or ENGRAM_SWEEP_RESULTS=results/quick npm run notebooks)\n');
+    }
     return null;
   } else if (command === 'dev') {
     await writeData(values);

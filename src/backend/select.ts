@@ -60,7 +60,9 @@ async function tryTensorflow(load: (s: string) => Promise<unknown>): Promise<Att
     try {
       await load(pkg);
     } catch (err) {
-      if (!isMissing(err, pkg)) broken.push(`${pkg} failed to load: ${(err as Error)?.message ?? err}`);
+      // the first line only: tfjs-node's message goes on with several lines of rebuild advice
+      const first = String((err as Error)?.message ?? err).split('\n')[0].trim();
+      if (!isMissing(err, pkg)) broken.push(`${pkg} failed to load: ${first}`);
       continue;
     }
     if (tf.findBackendFactory('tensorflow') == null) {

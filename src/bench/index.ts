@@ -93,8 +93,8 @@ export interface WhichInfo {
 }
 
 /** Which compute path a trial in this process would take. */
-export async function which(backend: BackendChoice): Promise<WhichInfo> {
-  const b = await initBackend(backend);
+export async function which(backend: BackendChoice, log: (line: string) => void = () => {}): Promise<WhichInfo> {
+  const b = await initBackend(backend, { log });
   const n = nativeInfo();
   return {
     backend: b.name,

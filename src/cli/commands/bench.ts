@@ -64,7 +64,8 @@ export function register(program: Command): void {
       const log = (l: string) => process.stderr.write(l + '\n');
       const print = (o: object) => process.stdout.write(JSON.stringify(o) + '\n');
       if (opts.which) {
-        const w = await which(backend);
+        // what was skipped on the way (a broken tfjs-node, the addon) on stderr; the answer on stdout
+        const w = await which(backend, (l) => /skipp|falling back/.test(l) && log(l));
         if (opts.json) print(w);
         else process.stdout.write(formatWhich(w) + '\n');
         return;
