@@ -30,7 +30,7 @@ export type { TrialConfig } from './train/config.js';
 export { runTrial } from './train/trial.js';
 export { trialId } from './train/trial-id.js';
 export { budgetTotal, solveAllocation } from './budget/solve.js';
-export { budgetRows } from './budget/report.js';
+export { budgetRows } from './sweep/budget-table.js';
 export { loadSweep, expandTrials } from './sweep/spec.js';
 export { SweepSchema } from './sweep/schema.js';
 export { runLocal } from './sweep/local.js';

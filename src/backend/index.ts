@@ -19,6 +19,7 @@ export {
 } from './kernels/index.js';
 export {
   ADDON_PATH,
+  FUSED,
   SOURCES_DIR,
   loadAddon,
   loadNative,

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { adamwInPlace } from '../native/index.js';
+import { adamwInPlace } from '../backend/index.js';
 
 /**
  * AdamW (decoupled weight decay) for the backbone's tfjs variables. Decay applies to matrices

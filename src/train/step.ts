@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { crossEntropy } from '../model/loss.js';
 import { updateBias } from '../model/moe.js';
 import type { MemoryRows, Transformer } from '../model/transformer.js';
-import { sumOfSquares } from '../native/index.js';
+import { sumOfSquares } from '../backend/index.js';
 import type { AdamW } from './adamw.js';
 import type { HashedMemory } from './memory-bank.js';
 

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { defaultCorpusDir } from '../../src/data/corpus.js';
-import { loadNative } from '../../src/native/index.js';
+import { loadNative } from '../../src/backend/index.js';
 import { expectInputErrorExit, runCli } from '../helpers/cli.js';
 import { INSTALL_NATIVE, skipBecause } from '../helpers/skip.js';
 

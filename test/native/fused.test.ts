@@ -1,5 +1,5 @@
 /**
- * The fused ops (src/native/fused.ts) and the sparse softmax cross-entropy kernel: values and
+ * The fused ops (the layers of src/model/, their kernels in src/backend/native/fused-kernels.ts) and the sparse softmax cross-entropy kernel: values and
  * gradients against float64 formulas written here, and against the same ops on the JS CPU
  * backend, where they run as stock tf ops (the composite fallback).
  */

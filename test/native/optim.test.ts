@@ -1,5 +1,5 @@
 /**
- * adamwInPlace and sumOfSquares (src/native/optim.ts): the in-place AdamW must give the same
+ * adamwInPlace and sumOfSquares (src/backend/native/optim.ts): the in-place AdamW must give the same
  * bits as src/train/adamw.ts's tf ops (emulated here in float32 with Math.fround, op by op),
  * and must refuse (returning false, changing nothing) where writing in place would be unsafe.
  */

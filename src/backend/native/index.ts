@@ -1,6 +1,6 @@
 /**
  * The native addon's kernels for the wasm backend (DESIGN "Compute"): sgemm matmuls, hot
- * elementwise ops and reductions, and the fused kernels (src/native/fused-kernels.ts) the layers of
+ * elementwise ops and reductions, and the fused kernels (fused-kernels.ts) the layers of
  * src/model/ call when registered, with the native softmax gradient. Registered over ours through
  * overrideKernel, each keeping the kernel it replaces as its fallback for the cases it does not
  * take (other dtypes, unusual axes), so the wasm path stays whole underneath.
@@ -11,14 +11,15 @@ import { overrideKernel } from '../kernels/registry.js';
 import { type BlasInfo, loadNative } from './addon.js';
 import { copyKernels } from './copy.js';
 import { elementwiseKernels, type NativeKernelFactory } from './elementwise.js';
-import { registerSoftmaxGradient } from '../../native/fused.js';
-import { fusedKernels } from '../../native/fused-kernels.js';
+import { fusedKernels } from './fused-kernels.js';
+import { registerSoftmaxGradient } from './softmax-grad.js';
 import { batchMatMulKernel, fusedMatMulKernel } from './matmul.js';
 
 export {
   ADDON_PATH, SOURCES_DIR, loadAddon, loadNative, nativeDisabled, sourcesHash, type BlasInfo, type NativeAddon, type NativeState,
 } from './addon.js';
 export { broadcastDims, reducePlan } from './elementwise.js';
+export { FUSED } from './fused-kernels.js';
 export { adamwInPlace, sumOfSquares, type AdamWScalars } from './optim.js';
 
 export interface NativeInfo {

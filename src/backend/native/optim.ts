@@ -10,7 +10,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { asWasm, offsetOf, type WasmBackend } from '../kernels/wasm_util.js';
 import { loadNative, type NativeAddon } from './addon.js';
-import { FUSED } from '../../native/fused-kernels.js';
+import { FUSED } from './fused-kernels.js';
 
 function active(): { addon: NativeAddon; backend: WasmBackend } | null {
   if (tf.getBackend() !== 'wasm' || tf.getKernel(FUSED.rmsNorm, 'wasm') == null) return null;

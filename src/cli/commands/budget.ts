@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { budgetRows, budgetTable } from '../../budget/report.js';
+import { budgetRows, budgetTable } from '../../sweep/budget-table.js';
 import { loadSweep } from '../../sweep/spec.js';
 
 const collect = (v: string, acc: string[]) => [...acc, v];

@@ -1,6 +1,6 @@
 /** Per-trial parameter accounting of a sweep, as `engram-sweep budget` prints it. */
 import { account } from '../model/accounting.js';
-import type { SweepPlan } from '../sweep/types.js';
+import type { SweepPlan } from './types.js';
 import { modelConfig } from '../train/model-config.js';
 
 export interface BudgetRow {

@@ -1,17 +1,11 @@
 /**
- * The softmax gradient as one native pass (registerSoftmaxGradient), and a re-export of the
- * fused layers, whose math now lives with the layer in src/model/ (norm.ts, swiglu.ts, rope.ts,
- * attention.ts); each calls its kernel when one is registered. The re-export keeps the names
- * src/backend exports today (export * from here); importers should take them from src/model/.
+ * The gradient of tfjs' Softmax kernel as one native pass: installed over tfjs' own by
+ * registerNativeKernels (index.ts) when the addon is active.
  */
 import * as tf from '@tensorflow/tfjs';
-import { hasKernel } from '../model/fused-op.js';
 import { FUSED } from './fused-kernels.js';
 
-export { attention, causalAttention } from '../model/attention.js';
-export { rmsNorm } from '../model/norm.js';
-export { rope } from '../model/rope.js';
-export { swiglu, swigluActivation } from '../model/swiglu.js';
+const hasKernel = (name: string): boolean => tf.getKernel(name, tf.getBackend()) != null;
 
 /**
  * The gradient of tfjs' Softmax kernel, y (dy - sum(dy y)), as one native pass when the addon

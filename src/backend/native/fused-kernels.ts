@@ -1,11 +1,11 @@
 /**
- * Kernels of the fused ops (fused.ts) on wasm through the addon, plus the addon's version of
+ * Kernels of the fused ops (the layers of src/model/) on wasm through the addon, plus the addon's version of
  * our SparseSoftmaxCrossEntropyWithLogits kernel. The fused kernels have names of their own
- * (FUSED below); fused.ts runs them only when they are registered for the active backend.
+ * (FUSED below); the layers run them only when they are registered for the active backend.
  */
 import * as tf from '@tensorflow/tfjs';
-import { SPARSE_SOFTMAX_CE } from '../backend/kernels/cross_entropy.js';
-import { type KernelArgs, type WasmBackend, asWasm, input, offsetOf } from '../backend/kernels/wasm_util.js';
+import { SPARSE_SOFTMAX_CE } from '../kernels/cross_entropy.js';
+import { type KernelArgs, type WasmBackend, asWasm, input, offsetOf } from '../kernels/wasm_util.js';
 import type { NativeAddon } from './addon.js';
 import { delegate, type NativeKernelFactory } from './elementwise.js';
 
