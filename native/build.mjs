@@ -33,7 +33,11 @@ function done(ok, line, output = '') {
     writeFileSync(logFile, output);
     line += ` (log: ${path.relative(process.cwd(), logFile)})`;
   }
-  console.log(ok ? `engram-sweep: native addon built: ${line}` : `engram-sweep: native addon not built (${line}); the wasm path is used`);
+  console.log(
+    ok
+      ? `engram-sweep: native addon built: ${line}`
+      : `engram-sweep: native addon not built (${line}); the wasm path is used`,
+  );
   process.exit(0);
 }
 
@@ -51,7 +55,17 @@ if (pc.status !== 0) done(false, 'OpenBLAS not found by pkg-config: apt-get inst
 function nodeGyp() {
   const candidates = [
     process.env.npm_config_node_gyp,
-    path.join(path.dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'),
+    path.join(
+      path.dirname(process.execPath),
+      '..',
+      'lib',
+      'node_modules',
+      'npm',
+      'node_modules',
+      'node-gyp',
+      'bin',
+      'node-gyp.js',
+    ),
   ];
   try {
     candidates.push(createRequire(import.meta.url).resolve('node-gyp/bin/node-gyp.js'));
@@ -76,13 +90,21 @@ const output = `${r.stdout ?? ''}${r.stderr ?? ''}`;
 if (r.error) done(false, `cannot run node-gyp: ${r.error.message}`);
 if (r.status !== 0) {
   const cc = spawnSync('cc', ['--version']);
-  const why = cc.error ? 'no C compiler (cc)' : dir ? 'node-gyp failed' : 'node-gyp failed (no local node headers; offline it cannot download them)';
+  const why = cc.error
+    ? 'no C compiler (cc)'
+    : dir
+      ? 'node-gyp failed'
+      : 'node-gyp failed (no local node headers; offline it cannot download them)';
   rmSync(addon, { force: true });
   done(false, why, output);
 }
 
 // Check that the result loads (it links libopenblas at run time), then report the BLAS it found.
-const check = spawnSync(process.execPath, ['-e', `const a = require(${JSON.stringify(addon)}); console.log(a.info().config)`], { encoding: 'utf8' });
+const check = spawnSync(
+  process.execPath,
+  ['-e', `const a = require(${JSON.stringify(addon)}); console.log(a.info().config)`],
+  { encoding: 'utf8' },
+);
 if (check.status !== 0) {
   rmSync(addon, { force: true });
   done(false, 'the built addon does not load', output + (check.stderr ?? ''));

@@ -14,7 +14,9 @@ import { fileURLToPath } from 'node:url';
 
 export function sourcesHash(dir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'src')) {
   const h = createHash('sha256');
-  for (const name of readdirSync(dir).filter((n) => /\.[ch]$/.test(n)).sort()) {
+  for (const name of readdirSync(dir)
+    .filter((n) => /\.[ch]$/.test(n))
+    .sort()) {
     const bytes = readFileSync(path.join(dir, name));
     h.update(`${name}\n${bytes.length}\n`);
     h.update(bytes);

@@ -15,7 +15,18 @@
  *   node notebooks/build.mjs data    [--results ...]        only write notebooks/data/*.json
  */
 import { spawn } from 'node:child_process';
-import { copyFileSync, createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  createReadStream,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:http';
 import { dirname, extname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -89,11 +100,16 @@ export function chooseSources(opts) {
     if (isSweep(r)) both = r;
     else root = r;
   }
-  const found = both ? [] : sweepsUnder(root).map(describeSweep).sort((a, b) => b.updated - a.updated);
+  const found = both
+    ? []
+    : sweepsUnder(root)
+        .map(describeSweep)
+        .sort((a, b) => b.updated - a.updated);
   for (const nb of NOTEBOOKS) {
     const explicit = opts[nb.name];
     if (explicit) {
-      if (!isSweep(resolve(explicit))) throw new UsageError(`--${nb.name}: ${explicit} is not a sweep's results folder (no sweep.json inside)`);
+      if (!isSweep(resolve(explicit)))
+        throw new UsageError(`--${nb.name}: ${explicit} is not a sweep's results folder (no sweep.json inside)`);
       out[nb.name] = resolve(explicit);
       continue;
     }
@@ -103,7 +119,10 @@ export function chooseSources(opts) {
     }
     const example = join(root, 'examples', nb.name);
     const pick = isSweep(example) ? example : (found.find((s) => s.kinds.has(nb.kind)) ?? found[0])?.dir;
-    if (!pick) throw new UsageError(`no sweep results under ${relative(process.cwd(), root) || '.'}: run a sweep first (npm start) or pass --results results/<sweep>`);
+    if (!pick)
+      throw new UsageError(
+        `no sweep results under ${relative(process.cwd(), root) || '.'}: run a sweep first (npm start) or pass --results results/<sweep>`,
+      );
     out[nb.name] = pick;
   }
   return out;
@@ -144,7 +163,8 @@ function stage(root) {
   // the notebooks import packages by name: vite resolves them from node_modules above the page
   let up = realpathSync(root);
   while (!existsSync(join(up, 'node_modules', '@observablehq/notebook-kit')) && dirname(up) !== up) up = dirname(up);
-  if (!existsSync(join(up, 'node_modules', '@observablehq/notebook-kit'))) symlinkSync(join(REPO, 'node_modules'), join(root, 'node_modules'), 'dir');
+  if (!existsSync(join(up, 'node_modules', '@observablehq/notebook-kit')))
+    symlinkSync(join(REPO, 'node_modules'), join(root, 'node_modules'), 'dir');
 }
 
 /** What a SIGTERM or SIGINT (Ctrl-C) stops: the kit's processes and our server. */
@@ -223,15 +243,28 @@ export async function build(opts) {
   stage(root);
   await writeData(opts, root);
   const t1 = Date.now();
-  await run([KIT, 'build', '--root', root, '--out', out, '--empty', ...NOTEBOOKS.map((nb) => join(root, nb.file))], REPO, true);
-  process.stderr.write(`built ${NOTEBOOKS.map((nb) => nb.file).join(', ')} to ${relative(process.cwd(), out) || '.'} (data ${t1 - t0} ms, build ${Date.now() - t1} ms)\n`);
+  await run(
+    [KIT, 'build', '--root', root, '--out', out, '--empty', ...NOTEBOOKS.map((nb) => join(root, nb.file))],
+    REPO,
+    true,
+  );
+  process.stderr.write(
+    `built ${NOTEBOOKS.map((nb) => nb.file).join(', ')} to ${relative(process.cwd(), out) || '.'} (data ${t1 - t0} ms, build ${Date.now() - t1} ms)\n`,
+  );
   return out;
 }
 
 const TYPES = {
-  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json', '.svg': 'image/svg+xml', '.png': 'image/png', '.woff2': 'font/woff2', '.woff': 'font/woff',
-  '.wasm': 'application/wasm', '.map': 'application/json',
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.woff2': 'font/woff2',
+  '.woff': 'font/woff',
+  '.wasm': 'application/wasm',
+  '.map': 'application/json',
 };
 
 function indexPage() {
@@ -242,7 +275,8 @@ function indexPage() {
 /** Serve `dir` on 127.0.0.1:port (0: a free port); resolves to {server, url}. */
 export function serve(dir, port = 4173) {
   const base = resolve(dir);
-  if (!existsSync(join(base, NOTEBOOKS[0].file))) throw new UsageError(`${dir} holds no built notebooks: run node notebooks/build.mjs build first`);
+  if (!existsSync(join(base, NOTEBOOKS[0].file)))
+    throw new UsageError(`${dir} holds no built notebooks: run node notebooks/build.mjs build first`);
   const server = createServer((req, res) => {
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://localhost').pathname);
     // browsers ask for it on their own; a 404 would be logged as a console error
@@ -259,7 +293,10 @@ export function serve(dir, port = 4173) {
       res.writeHead(404, { 'content-type': 'text/plain' });
       return res.end('not found\n');
     }
-    res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-cache' });
+    res.writeHead(200, {
+      'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
+      'cache-control': 'no-cache',
+    });
     createReadStream(file).pipe(res);
   });
   return new Promise((res, rej) => {
@@ -277,20 +314,27 @@ async function main(argv) {
     args: argv,
     allowPositionals: true,
     options: {
-      results: { type: 'string' }, ushape: { type: 'string' }, memory: { type: 'string' },
-      out: { type: 'string' }, root: { type: 'string' }, port: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      results: { type: 'string' },
+      ushape: { type: 'string' },
+      memory: { type: 'string' },
+      out: { type: 'string' },
+      root: { type: 'string' },
+      port: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
     },
   });
   const [command] = positionals;
   // the results to show: --results, else ENGRAM_SWEEP_RESULTS (npm run notebooks passes no arguments
   // unless given after --)
-  if (values.results === undefined && process.env.ENGRAM_SWEEP_RESULTS) values.results = process.env.ENGRAM_SWEEP_RESULTS;
+  if (values.results === undefined && process.env.ENGRAM_SWEEP_RESULTS)
+    values.results = process.env.ENGRAM_SWEEP_RESULTS;
   if (values.help || !command) {
     process.stdout.write(USAGE);
     return values.help ? 0 : 2;
   }
   const port = values.port === undefined ? 4173 : Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port: ${values.port} is not a port number (0-65535)`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new UsageError(`--port: ${values.port} is not a port number (0-65535)`);
   const out = values.out ?? join(HERE, 'dist');
   if (command !== 'data') stopOnSignal();
   if (command === 'data') await writeData(values, values.root ? resolve(values.root) : HERE);
@@ -300,9 +344,13 @@ async function main(argv) {
     const { url } = await serve(out, port);
     // stdout: the address alone, for scripts and tests; Ctrl-C stops
     process.stdout.write(`${url}\n`);
-    process.stderr.write(`serving ${relative(process.cwd(), resolve(out)) || '.'} at ${url} (${NOTEBOOKS.map((nb) => url + nb.file).join(', ')}); Ctrl-C stops\n`);
+    process.stderr.write(
+      `serving ${relative(process.cwd(), resolve(out)) || '.'} at ${url} (${NOTEBOOKS.map((nb) => url + nb.file).join(', ')}); Ctrl-C stops\n`,
+    );
     if (command === 'preview' && values.results === undefined && !values.ushape && !values.memory) {
-      process.stderr.write('to show your own sweep: npm run notebooks -- --results results/quick (or ENGRAM_SWEEP_RESULTS=results/quick npm run notebooks)\n');
+      process.stderr.write(
+        'to show your own sweep: npm run notebooks -- --results results/quick (or ENGRAM_SWEEP_RESULTS=results/quick npm run notebooks)\n',
+      );
     }
     return null;
   } else if (command === 'dev') {
@@ -321,7 +369,7 @@ if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.me
       // bad input is one line and exit 2 (an InputError from the bundle names the file)
       const input = e?.name === 'InputError' && typeof e.line === 'function';
       const usage = input || e instanceof UsageError || String(e?.code).startsWith('ERR_PARSE_ARGS');
-      process.stderr.write(`notebooks: ${input ? e.line() : usage ? e.message : e?.stack ?? e}\n`);
+      process.stderr.write(`notebooks: ${input ? e.line() : usage ? e.message : (e?.stack ?? e)}\n`);
       process.exitCode = usage ? 2 : 1;
     },
   );

@@ -4,10 +4,30 @@
  */
 export { InputError, inputError } from './contract/errors.js';
 export {
-  appendMetrics, buildResult, failedResult, lastMetricsRow, readFitsFile, readGates, readMetricsFile, readProgress,
-  readResult, readSweepRecord, readTrialConfig, trialDir, writeGates, writeResult, writeTrialConfig,
+  appendMetrics,
+  buildResult,
+  failedResult,
+  lastMetricsRow,
+  readFitsFile,
+  readGates,
+  readMetricsFile,
+  readProgress,
+  readResult,
+  readSweepRecord,
+  readTrialConfig,
+  trialDir,
+  writeGates,
+  writeResult,
+  writeTrialConfig,
 } from './contract/index.js';
-export type { GatesFile, HorizonResult, MetricsRow, SweepRecord, TrialConfigFile, TrialResult } from './contract/index.js';
+export type {
+  GatesFile,
+  HorizonResult,
+  MetricsRow,
+  SweepRecord,
+  TrialConfigFile,
+  TrialResult,
+} from './contract/index.js';
 export { loadCorpus, splitCorpus } from './data/corpus.js';
 export { prepareDataset } from './data/dataset.js';
 export { trainBpe } from './data/bpe/train.js';
@@ -35,13 +55,28 @@ export { loadSweep, expandTrials } from './sweep/spec.js';
 export { SweepSchema } from './sweep/schema.js';
 export { runLocal } from './sweep/local.js';
 export { runSweep } from './sweep/run.js';
-export type { AfterSweepContext, AfterSweepStep, RunSweepOptions, SweepExecutor, SweepOutcome, SweepRunResult } from './sweep/run.js';
+export type {
+  AfterSweepContext,
+  AfterSweepStep,
+  RunSweepOptions,
+  SweepExecutor,
+  SweepOutcome,
+  SweepRunResult,
+} from './sweep/run.js';
 export { fitsAndReport } from './sweep/after.js';
 export { readPlanFile } from './sweep/plan-file.js';
 export { selectTrials, parseSelection } from './sweep/select.js';
 export { sweepStatus } from './sweep/status.js';
 export { readTrialRows, trialsTable, readMetrics } from './results/table.js';
-export { fitSweep, fitDataset, fitUshape, fitPowerlaw, slotMultiple, tableDataset, sweepDatasets } from './fit/index.js';
+export {
+  fitSweep,
+  fitDataset,
+  fitUshape,
+  fitPowerlaw,
+  slotMultiple,
+  tableDataset,
+  sweepDatasets,
+} from './fit/index.js';
 export type { FitResult, FitsFile, UshapeGroup, PowerlawGroup } from './fit/index.js';
 export { writeReport, buildReport } from './report/index.js';
 export { bundleSweep, writeBundle, downsample } from './results/bundle.js';

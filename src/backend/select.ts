@@ -61,7 +61,9 @@ async function tryTensorflow(load: (s: string) => Promise<unknown>): Promise<Att
       await load(pkg);
     } catch (err) {
       // the first line only: tfjs-node's message goes on with several lines of rebuild advice
-      const first = String((err as Error)?.message ?? err).split('\n')[0].trim();
+      const first = String((err as Error)?.message ?? err)
+        .split('\n')[0]
+        .trim();
       if (!isMissing(err, pkg)) broken.push(`${pkg} failed to load: ${first}`);
       continue;
     }
@@ -118,8 +120,11 @@ export async function initBackend(choice: BackendChoice, opts: BackendOptions = 
       detail = ` (${t.pkg})`;
     } else if (choice === 'tensorflow') {
       const why = t.broken.length > 0 ? t.broken.join('; ') : 'neither is installed';
-      throw new InputError('--backend', `tensorflow needs @tensorflow/tfjs-node or -node-gpu installed; ${why}. ` +
-        `Use --backend wasm or cpu, or install one of them (it downloads libtensorflow).`);
+      throw new InputError(
+        '--backend',
+        `tensorflow needs @tensorflow/tfjs-node or -node-gpu installed; ${why}. ` +
+          `Use --backend wasm or cpu, or install one of them (it downloads libtensorflow).`,
+      );
     } else {
       for (const line of t.broken) log(`backend: skipping ${line}`);
     }

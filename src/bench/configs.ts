@@ -57,7 +57,10 @@ export function benchModel(name: string, slots?: number): ModelConfig {
 /** Parse a comma-separated --config list (default: all three). */
 export function parseConfigs(list: string | undefined): BenchConfigName[] {
   if (list == null || list === '') return [...BENCH_CONFIGS];
-  const names = list.split(',').map((s) => s.trim()).filter(Boolean);
+  const names = list
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   for (const n of names) benchModel(n);
   return names as BenchConfigName[];
 }

@@ -25,7 +25,14 @@ export interface BenchOptions {
 }
 
 export interface BenchLine extends BenchResult {
-  peer?: { engine: string; tokensPerSec: number; msPerStep: number; cpuMsPerStep: number; tokensPerCpuSec: number; params: number };
+  peer?: {
+    engine: string;
+    tokensPerSec: number;
+    msPerStep: number;
+    cpuMsPerStep: number;
+    tokensPerCpuSec: number;
+    params: number;
+  };
   /** ours / peer tokens per second (wall) */
   ratio?: number;
   /** ours / peer tokens per CPU-second */
@@ -45,7 +52,9 @@ const r3 = (x: number) => Math.round(x * 1000) / 1000;
 export async function runBench(o: BenchOptions, emit: (line: BenchLine) => void): Promise<BenchLine[]> {
   const python = o.peer ? findPython() : null;
   if (o.peer && python == null) {
-    throw new Error('--peer needs a Python with torch (Debian: apt-get install python3-torch; or set ENGRAM_SWEEP_PYTHON)');
+    throw new Error(
+      '--peer needs a Python with torch (Debian: apt-get install python3-torch; or set ENGRAM_SWEEP_PYTHON)',
+    );
   }
   const lines: BenchLine[] = [];
   for (const config of o.configs) {
@@ -68,7 +77,14 @@ export async function runBench(o: BenchOptions, emit: (line: BenchLine) => void)
     const p = best(peers, (x) => x.tokens_per_s);
     const line: BenchLine = {
       ...a,
-      peer: { engine: p.engine, tokensPerSec: p.tokens_per_s, msPerStep: p.ms_per_step, cpuMsPerStep: p.cpu_ms_per_step, tokensPerCpuSec: p.tokens_per_cpu_s, params: p.params },
+      peer: {
+        engine: p.engine,
+        tokensPerSec: p.tokens_per_s,
+        msPerStep: p.ms_per_step,
+        cpuMsPerStep: p.cpu_ms_per_step,
+        tokensPerCpuSec: p.tokens_per_cpu_s,
+        params: p.params,
+      },
       ratio: r3(a.tokensPerSec / p.tokens_per_s),
       cpuRatio: r3(a.tokensPerCpuSec / p.tokens_per_cpu_s),
       rounds: { ours: ours.map((x) => x.tokensPerSec), peer: peers.map((x) => x.tokens_per_s) },
@@ -125,15 +141,43 @@ export function formatWhich(w: WhichInfo): string {
 
 /** A fixed-width table of bench lines for the terminal. */
 export function formatBench(lines: BenchLine[]): string {
-  const head = ['config', 'backend', 'native', 'thr', 'tok/s', 'ms/step', 'tok/cpu-s', 'peak RSS MB', 'peer tok/s', 'peer tok/cpu-s', 'ours/peer', 'cpu ratio'];
+  const head = [
+    'config',
+    'backend',
+    'native',
+    'thr',
+    'tok/s',
+    'ms/step',
+    'tok/cpu-s',
+    'peak RSS MB',
+    'peer tok/s',
+    'peer tok/cpu-s',
+    'ours/peer',
+    'cpu ratio',
+  ];
   const rows = lines.map((l) => [
-    l.config, l.backend, l.native ? 'on' : 'off', String(l.threads), String(l.tokensPerSec), String(l.msPerStep),
-    String(l.tokensPerCpuSec), (l.peakRssBytes / 2 ** 20).toFixed(0),
-    l.peer ? String(l.peer.tokensPerSec) : '-', l.peer ? String(l.peer.tokensPerCpuSec) : '-',
-    l.ratio != null ? l.ratio.toFixed(2) : '-', l.cpuRatio != null ? l.cpuRatio.toFixed(2) : '-',
+    l.config,
+    l.backend,
+    l.native ? 'on' : 'off',
+    String(l.threads),
+    String(l.tokensPerSec),
+    String(l.msPerStep),
+    String(l.tokensPerCpuSec),
+    (l.peakRssBytes / 2 ** 20).toFixed(0),
+    l.peer ? String(l.peer.tokensPerSec) : '-',
+    l.peer ? String(l.peer.tokensPerCpuSec) : '-',
+    l.ratio != null ? l.ratio.toFixed(2) : '-',
+    l.cpuRatio != null ? l.cpuRatio.toFixed(2) : '-',
   ]);
   const width = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const fmt = (r: string[]) => r.map((c, i) => c.padStart(width[i])).join('  ');
-  const profiles = lines.map((l) => `${l.config} profile (ms/step): ` + Object.entries(l.profile).slice(0, 10).map(([k, v]) => `${k} ${v}`).join(', '));
+  const profiles = lines.map(
+    (l) =>
+      `${l.config} profile (ms/step): ` +
+      Object.entries(l.profile)
+        .slice(0, 10)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', '),
+  );
   return [fmt(head), ...rows.map(fmt), '', ...profiles].join('\n') + '\n';
 }

@@ -53,7 +53,11 @@ export function installKernelProfiler(backendName: string): KernelProfiler {
  * Kernel ms per step, largest first, plus "(other)": step time not spent in a kernel. Kernels
  * under 1% of the step are summed into "(small kernels)" to keep the line short.
  */
-export function profilePerStep(stats: Map<string, { ms: number }>, steps: number, stepMs: number): Record<string, number> {
+export function profilePerStep(
+  stats: Map<string, { ms: number }>,
+  steps: number,
+  stepMs: number,
+): Record<string, number> {
   const rows = [...stats].map(([name, s]) => [name, s.ms / steps] as const).sort((a, b) => b[1] - a[1]);
   const out: Record<string, number> = {};
   let kernels = 0;

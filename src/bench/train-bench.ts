@@ -45,7 +45,12 @@ export interface BenchResult {
 }
 
 /** The peer's synthetic data: one fixed [B, T + 1] window of token ids (an LCG here). */
-export function syntheticBatch(B: number, T: number, vocab: number, seed = 0): { ids: Int32Array; targets: Int32Array } {
+export function syntheticBatch(
+  B: number,
+  T: number,
+  vocab: number,
+  seed = 0,
+): { ids: Int32Array; targets: Int32Array } {
   const ids = new Int32Array(B * T);
   const targets = new Int32Array(B * T);
   let s = (seed * 2654435761 + 12345) >>> 0;

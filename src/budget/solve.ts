@@ -77,7 +77,11 @@ export function budgetTotal(backbone: ModelConfig, b: { pTot?: number; ratio?: n
   // ratio (fixedAct + R e) = fixedTot + (R + X) e
   const e = (ratio * fixedAct - fixedTot) / (R + X - ratio * R);
   if (!(e >= 0)) {
-    throw new InputError(o.where, `ratio ${ratio} is below P_tot/P_act = ${(fixedTot / fixedAct).toFixed(3)} of the backbone with only its activated experts (P_act above P_tot)`, 'ratio');
+    throw new InputError(
+      o.where,
+      `ratio ${ratio} is below P_tot/P_act = ${(fixedTot / fixedAct).toFixed(3)} of the backbone with only its activated experts (P_act above P_tot)`,
+      'ratio',
+    );
   }
   return fixedTot + (R + X) * Math.round(e);
 }
@@ -86,7 +90,11 @@ export function solveAllocation(backbone: ModelConfig, pTot: number, rho: number
   requireMoe(backbone, o.where);
   const { k, X, R, D, a0 } = costs(backbone, o.memory);
   if (pTot < a0.pTot) {
-    throw new InputError(o.where, `P_tot ${pTot} is below the backbone's own ${a0.pTot} with ${k} routed experts: P_act above P_tot`, 'pTot');
+    throw new InputError(
+      o.where,
+      `P_tot ${pTot} is below the backbone's own ${a0.pTot} with ${k} routed experts: P_act above P_tot`,
+      'pTot',
+    );
   }
   const keepMemory = rho < 1 || o.rhoOne === 'minimal';
   let E: number;
@@ -97,7 +105,11 @@ export function solveAllocation(backbone: ModelConfig, pTot: number, rho: number
     E = k + (rho === 1 ? Math.round(A / (R + X)) : Math.round((A * rho) / (rho * R + X)));
   }
   if (E < k) {
-    throw new InputError(o.where, `rho ${rho} needs fewer routed experts (${E}) than activated ones (${k}): P_tot too small`, 'pTot');
+    throw new InputError(
+      o.where,
+      `rho ${rho} needs fewer routed experts (${E}) than activated ones (${k}): P_tot too small`,
+      'pTot',
+    );
   }
   let base: number | null = null;
   if (keepMemory) {
@@ -123,9 +135,20 @@ function tablesAt(backbone: ModelConfig, kind: MemoryKind, E: number, base: numb
 }
 
 /** The base size whose real prime tables come closest to `target` parameters (binary search). */
-function baseForTables(backbone: ModelConfig, kind: MemoryKind, E: number, target: number, where: string, rho: number): number {
+function baseForTables(
+  backbone: ModelConfig,
+  kind: MemoryKind,
+  E: number,
+  target: number,
+  where: string,
+  rho: number,
+): number {
   if (target < tablesAt(backbone, kind, E, 1)) {
-    throw new InputError(where, `rho ${rho} leaves ${Math.round(target)} parameters for the memory tables: below 1 slot per table`, 'pTot');
+    throw new InputError(
+      where,
+      `rho ${rho} leaves ${Math.round(target)} parameters for the memory tables: below 1 slot per table`,
+      'pTot',
+    );
   }
   let lo = 1;
   let hi = 2;

@@ -49,7 +49,10 @@ async function runProgram(argv: string[]): Promise<number> {
     .version(packageVersion(), '-V, --version', 'print the version of engram-sweep')
     .exitOverride();
   // usage mistakes print one line (commander's own "error: ..."), plus a pointer to --help
-  program.configureOutput({ writeErr: (s) => process.stderr.write(s), outputError: (s, write) => write(s.trimEnd() + ' (see --help)\n') });
+  program.configureOutput({
+    writeErr: (s) => process.stderr.write(s),
+    outputError: (s, write) => write(s.trimEnd() + ' (see --help)\n'),
+  });
   await registerCommands(program, argv);
   try {
     await program.parseAsync(argv);

@@ -70,7 +70,10 @@ export function compressIds(c: Compression, ids: ArrayLike<number>, where: strin
     const id = ids[i];
     if (!Number.isInteger(id) || id < -(2 ** 31) || id >= c.rawSize) {
       const why = Number.isInteger(id) && id >= c.rawSize ? `is >= |V| = ${c.rawSize}` : 'is not an integer id';
-      throw new InputError(where, `token id ${id} at position ${i} ${why}; allowed: integers < ${c.rawSize} (negative ids pass through)`);
+      throw new InputError(
+        where,
+        `token id ${id} at position ${i} ${why}; allowed: integers < ${c.rawSize} (negative ids pass through)`,
+      );
     }
     out[i] = id < 0 ? id : c.map[id];
   }

@@ -31,7 +31,14 @@ export interface Dataset {
   seqLen: number;
   trainWindows: number;
   valWindows: number;
-  stats: { trainChars: number; valChars: number; trainTokens: number; valTokens: number; valBytes: number; unigramValLoss: number };
+  stats: {
+    trainChars: number;
+    valChars: number;
+    trainTokens: number;
+    valTokens: number;
+    valBytes: number;
+    unigramValLoss: number;
+  };
 }
 
 export type Log = (line: string) => void;
@@ -52,8 +59,12 @@ export async function prepareDataset(o: DataOptions, log: Log = () => {}): Promi
   });
   if (!cached) log(`tokenizer: trained ${o.vocabSize} in ${((Date.now() - t0) / 1000).toFixed(1)} s -> ${path}`);
   const tokKey = sha(`${splitKey}\0${path}`);
-  const train = cachedTokens(join(CACHE_DIR, 'tokens', `${tokKey}.train.i32`), () => tokenizer.encodeDocuments(split.train));
-  const valAll = cachedTokens(join(CACHE_DIR, 'tokens', `${tokKey}.val.i32`), () => tokenizer.encodeDocuments(split.val));
+  const train = cachedTokens(join(CACHE_DIR, 'tokens', `${tokKey}.train.i32`), () =>
+    tokenizer.encodeDocuments(split.train),
+  );
+  const valAll = cachedTokens(join(CACHE_DIR, 'tokens', `${tokKey}.val.i32`), () =>
+    tokenizer.encodeDocuments(split.val),
+  );
   const T = o.seqLen;
   const trainWindows = Math.floor((train.length - 1) / T);
   const valWindows = Math.min(Math.floor((valAll.length - 1) / T), Math.ceil(o.valTokens / T));
@@ -72,12 +83,26 @@ export async function prepareDataset(o: DataOptions, log: Log = () => {}): Promi
     seqLen: T,
     trainWindows,
     valWindows,
-    stats: { trainChars: split.trainChars, valChars: split.valChars, trainTokens: train.length, valTokens: valWindows * T, valBytes, unigramValLoss: unigramLoss(train, val.subarray(1), tokenizer.vocabSize) },
+    stats: {
+      trainChars: split.trainChars,
+      valChars: split.valChars,
+      trainTokens: train.length,
+      valTokens: valWindows * T,
+      valBytes,
+      unigramValLoss: unigramLoss(train, val.subarray(1), tokenizer.vocabSize),
+    },
   };
 }
 
 /** Window w of a stream: tokens [w T, w T + T] (T inputs and their T next-token targets). */
-export function windowInto(stream: Int32Array, w: number, T: number, ids: Int32Array, targets: Int32Array, row: number): void {
+export function windowInto(
+  stream: Int32Array,
+  w: number,
+  T: number,
+  ids: Int32Array,
+  targets: Int32Array,
+  row: number,
+): void {
   const s = w * T;
   ids.set(stream.subarray(s, s + T), row * T);
   targets.set(stream.subarray(s + 1, s + T + 1), row * T);

@@ -43,9 +43,14 @@ function checkId(id: unknown, where: string, field: string): number {
 /** Spec 1 defines decoding for byte-level BPE only; anything else would silently give wrong keys. */
 function checkByteLevel(root: Json, where: string): void {
   const model = root.model;
-  if (!isObject(model)) throw new InputError(where, 'missing "model" object: expected a Hugging Face tokenizer.json', 'model');
+  if (!isObject(model))
+    throw new InputError(where, 'missing "model" object: expected a Hugging Face tokenizer.json', 'model');
   if (model.type !== undefined && model.type !== 'BPE') {
-    throw new InputError(where, `model type ${show(model.type)} is not supported; allowed: "BPE" (byte-level)`, 'model.type');
+    throw new InputError(
+      where,
+      `model type ${show(model.type)} is not supported; allowed: "BPE" (byte-level)`,
+      'model.type',
+    );
   }
   const decoder = root.decoder;
   const type = isObject(decoder) ? decoder.type : decoder == null ? 'none' : decoder;
@@ -61,13 +66,18 @@ function checkByteLevel(root: Json, where: string): void {
 /** Token string per id from model.vocab (token -> id), then added_tokens, which take precedence as in HF's decode. */
 function tokenStrings(root: Json, where: string): (string | undefined)[] {
   const vocab = (root.model as Json).vocab;
-  if (!isObject(vocab)) throw new InputError(where, 'model.vocab must be an object mapping token string -> id', 'model.vocab');
+  if (!isObject(vocab))
+    throw new InputError(where, 'model.vocab must be an object mapping token string -> id', 'model.vocab');
   const tokens: (string | undefined)[] = [];
   for (const [token, rawId] of Object.entries(vocab)) {
     const id = checkId(rawId, where, `model.vocab[${show(token)}]`);
     const prev = tokens[id];
     if (prev !== undefined) {
-      throw new InputError(where, `id ${id} is used by both ${show(prev)} and ${show(token)}; ids must be unique`, 'model.vocab');
+      throw new InputError(
+        where,
+        `id ${id} is used by both ${show(prev)} and ${show(token)}; ids must be unique`,
+        'model.vocab',
+      );
     }
     tokens[id] = token;
   }
@@ -146,7 +156,8 @@ export function vocabFromGptTokenizer(name: 'cl100k' | 'o200k'): Vocab {
   return vocab;
 }
 
-const ALLOWED = 'allowed: cl100k, o200k, hf:PATH (a Hugging Face tokenizer.json), bpe:PATH (a tokenizer.json saved by our BPE trainer); PATH may be a folder holding tokenizer.json';
+const ALLOWED =
+  'allowed: cl100k, o200k, hf:PATH (a Hugging Face tokenizer.json), bpe:PATH (a tokenizer.json saved by our BPE trainer); PATH may be a folder holding tokenizer.json';
 
 function readJson(path: string): { file: string; json: unknown } {
   let file = path;

@@ -41,17 +41,31 @@ export interface AllocationGroup extends UshapeGroup {
   bestArm: BestArm;
 }
 
-export function rhoStarOf(shape: Shape, g: Pick<UshapeGroup, 'vertex' | 'interval'>, lo: number, hi: number, best: BestArm): RhoStar {
+export function rhoStarOf(
+  shape: Shape,
+  g: Pick<UshapeGroup, 'vertex' | 'interval'>,
+  lo: number,
+  hi: number,
+  best: BestArm,
+): RhoStar {
   const v = g.vertex;
   if (shape === 'U' && v !== null && v >= lo && v <= hi) return { value: v, source: 'vertex', interval: g.interval };
   return { value: best.x, source: 'best arm', interval: best.interval };
 }
 
 /** Fit one (budget, horizon) curve; `arms` comes back for the trend's resampling. */
-export function fitAllocation(series: AllocationSeries, opts: UshapeOptions = {}): { group: AllocationGroup; arms: Arm[] } {
+export function fitAllocation(
+  series: AllocationSeries,
+  opts: UshapeOptions = {},
+): { group: AllocationGroup; arms: Arm[] } {
   const u = fitUshape(series, opts);
   const arms = armsOf(series.points);
-  const { walls, bestArm, shape } = fitWalls(arms, { level: opts.level, resamples: opts.resamples, seed: opts.seed, stream: series.key });
+  const { walls, bestArm, shape } = fitWalls(arms, {
+    level: opts.level,
+    resamples: opts.resamples,
+    seed: opts.seed,
+    stream: series.key,
+  });
   const horizon = series.horizon ?? null;
   const pAct = series.pAct ?? null;
   const { key, ...rest } = u;

@@ -38,7 +38,8 @@ export function armsOf(points: readonly Point[]): Arm[] {
 }
 
 /** Every seed that appears at some arm, sorted. */
-export const seedsOf = (arms: readonly Arm[]): number[] => [...new Set(arms.flatMap((a) => [...a.bySeed.keys()]))].sort((a, b) => a - b);
+export const seedsOf = (arms: readonly Arm[]): number[] =>
+  [...new Set(arms.flatMap((a) => [...a.bySeed.keys()]))].sort((a, b) => a - b);
 
 export const ones = (seeds: readonly number[]): SeedWeights => new Map(seeds.map((s) => [s, 1]));
 
@@ -48,7 +49,10 @@ export function armMean(arm: Arm, w: SeedWeights): number {
   let n = 0;
   for (const [seed, c] of w) {
     const y = arm.bySeed.get(seed);
-    if (y !== undefined && c > 0) (s += c * y), (n += c);
+    if (y !== undefined && c > 0) {
+      s += c * y;
+      n += c;
+    }
   }
   return n > 0 ? s / n : NaN;
 }
@@ -59,13 +63,17 @@ export function argminArm(arms: readonly Arm[], w: SeedWeights, from = 0, to = a
   let bestY = Infinity;
   for (let i = from; i < to; i++) {
     const y = armMean(arms[i], w);
-    if (y < bestY) (best = i), (bestY = y);
+    if (y < bestY) {
+      best = i;
+      bestY = y;
+    }
   }
   return best;
 }
 
 /** The best interior arm (neither the lowest nor the highest rho); -1 without one. */
-export const bestInterior = (arms: readonly Arm[], w: SeedWeights) => (arms.length < 3 ? -1 : argminArm(arms, w, 1, arms.length - 1));
+export const bestInterior = (arms: readonly Arm[], w: SeedWeights) =>
+  arms.length < 3 ? -1 : argminArm(arms, w, 1, arms.length - 1);
 
 /** Weighted mean over the seeds that ran both arms of L(end) - L(other); NaN if none did. */
 export function pairedDifference(end: Arm, other: Arm, w: SeedWeights): number {
@@ -74,7 +82,10 @@ export function pairedDifference(end: Arm, other: Arm, w: SeedWeights): number {
   for (const [seed, c] of w) {
     const a = end.bySeed.get(seed);
     const b = other.bySeed.get(seed);
-    if (a !== undefined && b !== undefined && c > 0) (s += c * (a - b)), (n += c);
+    if (a !== undefined && b !== undefined && c > 0) {
+      s += c * (a - b);
+      n += c;
+    }
   }
   return n > 0 ? s / n : NaN;
 }

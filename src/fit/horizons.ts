@@ -27,23 +27,41 @@ export function readHorizons(sweepDir: string, id: string): HorizonResult[] | nu
   const file = join(trialDir(sweepDir, id), RESULT_FILE);
   const hs: unknown = readResult(trialDir(sweepDir, id), { strict: true })?.horizons;
   if (hs === undefined || hs === null) return null;
-  if (!Array.isArray(hs)) throw new InputError(file, 'must be a list of {tokens, step, valLoss, valBpb, seconds}', 'horizons');
+  if (!Array.isArray(hs))
+    throw new InputError(file, 'must be a list of {tokens, step, valLoss, valBpb, seconds}', 'horizons');
   hs.forEach((h, i) => {
-    if (!h || !isNum(h.tokens) || !(h.tokens > 0)) throw new InputError(file, `must be a positive number, not ${show(h?.tokens)}`, `horizons[${i}].tokens`);
-    if (!isNum(h.valLoss)) throw new InputError(file, `must be a number, not ${show(h.valLoss)}`, `horizons[${i}].valLoss`);
-    if (i > 0 && !(h.tokens > hs[i - 1].tokens)) throw new InputError(file, `${h.tokens} does not increase on the previous horizon (${hs[i - 1].tokens})`, `horizons[${i}].tokens`);
+    if (!h || !isNum(h.tokens) || !(h.tokens > 0))
+      throw new InputError(file, `must be a positive number, not ${show(h?.tokens)}`, `horizons[${i}].tokens`);
+    if (!isNum(h.valLoss))
+      throw new InputError(file, `must be a number, not ${show(h.valLoss)}`, `horizons[${i}].valLoss`);
+    if (i > 0 && !(h.tokens > hs[i - 1].tokens))
+      throw new InputError(
+        file,
+        `${h.tokens} does not increase on the previous horizon (${hs[i - 1].tokens})`,
+        `horizons[${i}].tokens`,
+      );
   });
   return hs.length ? (hs as HorizonResult[]) : null;
 }
 
 /** Rows -> one row per (trial, horizon); `horizonsOf` gives a trial's horizons or null. */
-export function expandHorizons(rows: readonly TrialRow[], horizonsOf: (id: string) => HorizonResult[] | null): HorizonRow[] {
+export function expandHorizons(
+  rows: readonly TrialRow[],
+  horizonsOf: (id: string) => HorizonResult[] | null,
+): HorizonRow[] {
   const found = new Map(rows.filter((r) => r.status === 'ok').map((r) => [r.id, horizonsOf(r.id)]));
   if (![...found.values()].some((h) => h !== null)) return rows.map((r) => ({ ...r, horizon: null }));
   return rows.flatMap((r) => {
     const hs = found.get(r.id);
     if (!hs) return [{ ...r, horizon: r.status === 'ok' ? r.tokens : null }];
-    return hs.map((h) => ({ ...r, valLoss: h.valLoss, valBpb: isNum(h.valBpb) ? h.valBpb : null, tokens: h.tokens, seconds: isNum(h.seconds) ? h.seconds : r.seconds, horizon: h.tokens }));
+    return hs.map((h) => ({
+      ...r,
+      valLoss: h.valLoss,
+      valBpb: isNum(h.valBpb) ? h.valBpb : null,
+      tokens: h.tokens,
+      seconds: isNum(h.seconds) ? h.seconds : r.seconds,
+      horizon: h.tokens,
+    }));
   });
 }
 

@@ -24,11 +24,32 @@ export { fitUshape, fitQuadratic, type UshapeGroup } from './ushape.js';
 export { fitAllocation, type AllocationGroup, type RhoStar } from './allocation.js';
 export { fitWalls, type Wall, type Walls, type BestArm } from './walls.js';
 export { fitTrends, type Trend, type TrendPoint, type TrendSlope } from './trend.js';
-export { answerLine, classifyShape, shapeLine, wallText, tokensText, SHAPES, SHAPE_MEANING, type Shape, type ShapeGroupLike, type WallLike, type WallsLike } from './shape.js';
+export {
+  answerLine,
+  classifyShape,
+  shapeLine,
+  wallText,
+  tokensText,
+  SHAPES,
+  SHAPE_MEANING,
+  type Shape,
+  type ShapeGroupLike,
+  type WallLike,
+  type WallsLike,
+} from './shape.js';
 export { readHorizonRows, expandHorizons, type HorizonRow } from './horizons.js';
 export { fitPowerlaw, type PowerlawGroup } from './powerlaw.js';
 export { akima } from './akima.js';
-export { fitMemory, memoryLines, slotsAtLoss, type MemoryFit, type MemoryRow, type MemoryHorizon, type NgramCoverage, type SlotsToMatch } from './memory.js';
+export {
+  fitMemory,
+  memoryLines,
+  slotsAtLoss,
+  type MemoryFit,
+  type MemoryRow,
+  type MemoryHorizon,
+  type NgramCoverage,
+  type SlotsToMatch,
+} from './memory.js';
 export { lm, multiStart, HUBER_DELTA } from './robust.js';
 export { tableDataset, sweepDatasets, isFolder, FIT_KINDS, type Dataset, type FitKind } from './source.js';
 
@@ -69,7 +90,11 @@ export type FitOptions = UshapeOptions & PowerlawOptions;
 
 const slotsAt = (A: number, alpha: number, loss: number) => (alpha > 0 ? (A / loss) ** (1 / alpha) : NaN);
 
-export function slotMultiple(engram: { group: PowerlawGroup; replicates: PowerlawReplicates | null }, oe: { group: PowerlawGroup; replicates: PowerlawReplicates | null }, level = 0.9): SlotMultiple {
+export function slotMultiple(
+  engram: { group: PowerlawGroup; replicates: PowerlawReplicates | null },
+  oe: { group: PowerlawGroup; replicates: PowerlawReplicates | null },
+  level = 0.9,
+): SlotMultiple {
   const best = oe.group.residuals.reduce((a, b) => (b.y < a.y ? b : a));
   const mE = slotsAt(engram.group.A, engram.group.alpha, best.y);
   const er = engram.replicates;
@@ -98,7 +123,10 @@ export function fitDataset(ds: Dataset, opts: FitOptions = {}): FitResult {
     if (s.points.length < need) {
       const what = ds.kind === 'ushape' ? 'a quadratic needs at least 3' : 'a power law needs at least 2';
       const at = ds.by ? `${ds.by} ${s.key}: ` : '';
-      throw new InputError(ds.where, `${at}${s.points.length} distinct ${ds.x} value(s) (${s.points.map((p) => p.x).join(', ')}); ${what}`);
+      throw new InputError(
+        ds.where,
+        `${at}${s.points.length} distinct ${ds.x} value(s) (${s.points.map((p) => p.x).join(', ')}); ${what}`,
+      );
     }
   }
   const head = { kind: ds.kind, x: ds.x, y: ds.y, by: ds.by };
@@ -126,15 +154,21 @@ export interface FitsFile {
  * <dir>/fits.json atomically, after every fit succeeded. Fits of other kinds already in
  * fits.json are kept when only some kinds are refitted.
  */
-export function fitSweep(dir: string, opts: FitOptions & { kinds?: FitKind[]; columns?: ColumnChoice; coverage?: NgramCoverage[] } = {}): FitResult[] {
+export function fitSweep(
+  dir: string,
+  opts: FitOptions & { kinds?: FitKind[]; columns?: ColumnChoice; coverage?: NgramCoverage[] } = {},
+): FitResult[] {
   const results = sweepDatasets(dir, opts.kinds ?? null, opts.columns).map((ds) => fitDataset(ds, opts));
   const power = results.find((r) => r.kind === 'powerlaw');
   const file = join(dir, 'fits.json');
-  if (power && power.x === 'slots' && power.y === 'valLoss') power.memory = fitMemory(memoryRows(dir), { ...opts, coverage: opts.coverage ?? cachedCoverage(file) });
+  if (power && power.x === 'slots' && power.y === 'valLoss')
+    power.memory = fitMemory(memoryRows(dir), { ...opts, coverage: opts.coverage ?? cachedCoverage(file) });
   let kept: FitResult[] = [];
   if (opts.kinds && existsSync(file)) {
     try {
-      kept = (JSON.parse(readFileSync(file, 'utf8')) as FitsFile).fits.filter((f) => !results.some((r) => r.kind === f.kind));
+      kept = (JSON.parse(readFileSync(file, 'utf8')) as FitsFile).fits.filter(
+        (f) => !results.some((r) => r.kind === f.kind),
+      );
     } catch {
       kept = []; // an unreadable old fits.json is replaced
     }
@@ -148,7 +182,13 @@ export function fitSweep(dir: string, opts: FitOptions & { kinds?: FitKind[]; co
 export function memoryRows(dir: string): MemoryRow[] {
   return readHorizonRows(dir)
     .filter((r) => r.kind === 'memory' && r.status === 'ok' && r.valLoss !== null)
-    .map((r) => ({ variant: r.variant, seed: r.seed, slots: r.slots, valLoss: r.valLoss as number, horizon: r.horizon }));
+    .map((r) => ({
+      variant: r.variant,
+      seed: r.seed,
+      slots: r.slots,
+      valLoss: r.valLoss as number,
+      horizon: r.horizon,
+    }));
 }
 
 /** The n-gram counts a previous fits.json holds (fits[powerlaw].memory.horizons[].coverage), or undefined. */
@@ -168,7 +208,10 @@ export function cachedCoverage(file: string): NgramCoverage[] | undefined {
  * horizon its memory trials have, else counted again (memoryCoverage); undefined without
  * Engram memory trials.
  */
-export async function coverageFor(dir: string, log: (l: string) => void = () => {}): Promise<NgramCoverage[] | undefined> {
+export async function coverageFor(
+  dir: string,
+  log: (l: string) => void = () => {},
+): Promise<NgramCoverage[] | undefined> {
   const rows = memoryRows(dir).filter((r) => r.variant === 'engram');
   if (rows.length === 0) return undefined;
   const cached = cachedCoverage(join(dir, 'fits.json'));
@@ -199,7 +242,11 @@ export async function memoryCoverage(dir: string, log: (l: string) => void = () 
     const marks: { horizon: number | null; step: number }[] = hs
       ? hs.map((h) => ({ horizon: h.tokens, step: h.step }))
       : [{ horizon: rows.find((r) => r.id === id)!.horizon, step: c.train.steps }];
-    const counts = await trialNgramsSeen(c, marks.map((m) => m.step), log);
+    const counts = await trialNgramsSeen(
+      c,
+      marks.map((m) => m.step),
+      log,
+    );
     marks.forEach((m, i) => {
       const e = per.get(m.horizon) ?? { bigrams: [], trigrams: [] };
       e.bigrams.push(counts[i].bigrams);

@@ -60,7 +60,14 @@ export interface MemoryHorizon {
    * slotsPerBigram / slotsPerTrigram: slots (the per-table base size: each n-gram order has its own
    * tables) over the distinct compressed 2-grams / 3-grams seen up to this horizon
    */
-  points: { slots: number; loss: number; se: number | null; n: number; slotsPerBigram: number | null; slotsPerTrigram: number | null }[];
+  points: {
+    slots: number;
+    loss: number;
+    se: number | null;
+    n: number;
+    slotsPerBigram: number | null;
+    slotsPerTrigram: number | null;
+  }[];
   steps: MemoryStep[];
   /**
    * Where the curve stops falling: the slot count from which no later step is lower by more than
@@ -148,7 +155,10 @@ export function reference(rows: readonly MemoryRow[]): MemoryReference | null {
  * sampled points, at the first sampled interval where the curve crosses the loss from above;
  * never extrapolated.
  */
-export function slotsAtLoss(pts: readonly { slots: number; loss: number }[], loss: number): Pick<SlotsToMatch, 'engramSlots' | 'where'> {
+export function slotsAtLoss(
+  pts: readonly { slots: number; loss: number }[],
+  loss: number,
+): Pick<SlotsToMatch, 'engramSlots' | 'where'> {
   if (!pts.length) return { engramSlots: null, where: 'more than the largest sampled' };
   if (pts[0].loss <= loss) return { engramSlots: null, where: 'fewer than the smallest sampled' };
   for (let i = 1; i < pts.length; i++) {
@@ -164,7 +174,10 @@ export function slotsAtLoss(pts: readonly { slots: number; loss: number }[], los
 }
 
 /** The memory analysis of a slots sweep's rows (all variants, all horizons). */
-export function fitMemory(rows: readonly MemoryRow[], opts: PowerlawOptions & { coverage?: readonly NgramCoverage[] } = {}): MemoryFit {
+export function fitMemory(
+  rows: readonly MemoryRow[],
+  opts: PowerlawOptions & { coverage?: readonly NgramCoverage[] } = {},
+): MemoryFit {
   const horizons = [...new Set(rows.map((r) => r.horizon))].sort((a, b) => (a ?? 0) - (b ?? 0));
   const out: MemoryHorizon[] = horizons.map((h) => {
     const at = rows.filter((r) => r.horizon === h);
@@ -172,22 +185,30 @@ export function fitMemory(rows: readonly MemoryRow[], opts: PowerlawOptions & { 
     const pts = points(at.filter((r) => r.variant === 'engram'));
     const noise = pooledNoise(pts);
     const se = noise ? standardErrors(pts, noise) : pts.map(() => null);
-    const fit = pts.length >= 2 ? fitPowerlaw({ key: h === null ? 'engram' : `engram@${h}`, points: pts }, opts).group : null;
+    const fit =
+      pts.length >= 2 ? fitPowerlaw({ key: h === null ? 'engram' : `engram@${h}`, points: pts }, opts).group : null;
     const steps = pts.slice(1).map((p, i) => step(pts[i], p, se[i], se[i + 1]));
     // the trailing run of steps that do not fall by > 2 se
     let stop = steps.length;
     while (stop > 0 && !steps[stop - 1].falls) stop--;
-    const oe = [...new Set(at.filter((r) => r.variant.startsWith('overencoding')).map((r) => r.variant))].sort().map((variant) => {
-      const best = points(at.filter((r) => r.variant === variant)).map((p) => ({ slots: p.x, loss: mean(p.ys) })).reduce((a, b) => (b.loss < a.loss ? b : a));
-      return { variant, ...best };
-    });
+    const oe = [...new Set(at.filter((r) => r.variant.startsWith('overencoding')).map((r) => r.variant))]
+      .sort()
+      .map((variant) => {
+        const best = points(at.filter((r) => r.variant === variant))
+          .map((p) => ({ slots: p.x, loss: mean(p.ys) }))
+          .reduce((a, b) => (b.loss < a.loss ? b : a));
+        return { variant, ...best };
+      });
     return {
       horizon: h,
       slopePerDecade: fit ? fit.slopePerDecade : null,
       slopeInterval: fit ? fit.intervals.slopePerDecade : null,
       r2: fit ? fit.r2 : null,
       points: pts.map((p, i) => ({
-        slots: p.x, loss: mean(p.ys), se: se[i], n: p.ys.length,
+        slots: p.x,
+        loss: mean(p.ys),
+        se: se[i],
+        n: p.ys.length,
         slotsPerBigram: cov && cov.bigrams > 0 ? p.x / cov.bigrams : null,
         slotsPerTrigram: cov && cov.trigrams > 0 ? p.x / cov.trigrams : null,
       })),
@@ -200,35 +221,53 @@ export function fitMemory(rows: readonly MemoryRow[], opts: PowerlawOptions & { 
   });
   const last = out[out.length - 1];
   const slotsToMatch: SlotsToMatch[] = last
-    ? last.overencoding.map((o) => ({ variant: o.variant, loss: o.loss, atSlots: o.slots, ...slotsAtLoss(last.points, o.loss) }))
+    ? last.overencoding.map((o) => ({
+        variant: o.variant,
+        loss: o.loss,
+        atSlots: o.slots,
+        ...slotsAtLoss(last.points, o.loss),
+      }))
     : [];
   return {
     horizons: out,
     slotsToMatch,
-    matchMethod: 'observed Engram seed means, linear in log10 slots between adjacent sampled counts (first crossing); never extrapolated',
+    matchMethod:
+      'observed Engram seed means, linear in log10 slots between adjacent sampled counts (first crossing); never extrapolated',
   };
 }
 
 const f = (v: number | null, d: number) => (v === null ? 'n/a' : v.toFixed(d));
 const iv = (i: Interval | null, d: number) => (i ? `[${f(i[0], d)}, ${f(i[1], d)}]` : '[no interval]');
-const tok = (h: number | null) => (h === null ? 'final' : h >= 1e6 ? `${+(h / 1e6).toPrecision(3)}M tokens` : `${+(h / 1e3).toPrecision(3)}K tokens`);
+const tok = (h: number | null) =>
+  h === null ? 'final' : h >= 1e6 ? `${+(h / 1e6).toPrecision(3)}M tokens` : `${+(h / 1e3).toPrecision(3)}K tokens`;
 
 /** The memory analysis in words, one line per horizon and per OverEncoding setting. */
 export function memoryLines(m: MemoryFit): string[] {
   const lines: string[] = [];
   for (const h of m.horizons) {
-    const ref = h.reference ? `; no memory ${f(h.reference.mean, 3)} (se ${f(h.reference.se, 3)}, n ${h.reference.n})` : '';
-    const flat = h.steps.filter((s) => !s.falls && (h.stopsFalling === null || s.from < h.stopsFalling)).map((s) => `${s.from}->${s.to}`);
+    const ref = h.reference
+      ? `; no memory ${f(h.reference.mean, 3)} (se ${f(h.reference.se, 3)}, n ${h.reference.n})`
+      : '';
+    const flat = h.steps
+      .filter((s) => !s.falls && (h.stopsFalling === null || s.from < h.stopsFalling))
+      .map((s) => `${s.from}->${s.to}`);
     const still = `still falls by > 2 se at the largest step (${h.points[h.points.length - 1]?.slots ?? 'n/a'} slots)`;
-    const stop = (h.stopsFalling === null ? still : `stops falling past ${h.stopsFalling} slots (no later step lower by > 2 se)`) + (flat.length ? ` (flat earlier: ${flat.join(', ')})` : '');
+    const stop =
+      (h.stopsFalling === null ? still : `stops falling past ${h.stopsFalling} slots (no later step lower by > 2 se)`) +
+      (flat.length ? ` (flat earlier: ${flat.join(', ')})` : '');
     const cov = h.coverage
       ? `; ${Math.round(h.coverage.bigrams)} distinct 2-grams, ${Math.round(h.coverage.trigrams)} 3-grams seen: slots / 2-grams ${h.points.map((p) => `${p.slots}: ${p.slotsPerBigram === null ? 'n/a' : p.slotsPerBigram.toPrecision(2)}`).join(', ')}`
       : '';
     const oe = h.overencoding.map((o) => `; ${o.variant} best ${f(o.loss, 3)} at ${o.slots}`).join('');
-    lines.push(`memory @ ${tok(h.horizon)}: engram ${f(h.slopePerDecade, 4)} ${iv(h.slopeInterval, 4)} nats per decade, R^2 ${f(h.r2, 2)}; ${stop}${ref}${oe}${cov}`);
+    lines.push(
+      `memory @ ${tok(h.horizon)}: engram ${f(h.slopePerDecade, 4)} ${iv(h.slopeInterval, 4)} nats per decade, R^2 ${f(h.r2, 2)}; ${stop}${ref}${oe}${cov}`,
+    );
   }
   for (const s of m.slotsToMatch) {
-    const n = s.where === 'interpolated' ? `~${Math.round(s.engramSlots!)} slots (interpolated on the observed means)` : `${s.where} (no extrapolation)`;
+    const n =
+      s.where === 'interpolated'
+        ? `~${Math.round(s.engramSlots!)} slots (interpolated on the observed means)`
+        : `${s.where} (no extrapolation)`;
     lines.push(`engram matches ${s.variant}'s best loss (${f(s.loss, 3)} at ${s.atSlots} slots) with ${n}`);
   }
   return lines;

@@ -12,7 +12,21 @@
  * Residuals are standardised by each point's standard error (seed noise) or, without seeds to
  * pool, by a robust scale (1.4826 MAD) of the fit's own residuals, so Huber's delta is 1.345.
  */
-import { DEFAULT_RESAMPLES, lackOfFit, studentFactor, mean, percentileInterval, pooledNoise, Resampler, standardErrors, weightedR2, type Interval, type LackOfFit, type Noise, type Point } from './bootstrap.js';
+import {
+  DEFAULT_RESAMPLES,
+  lackOfFit,
+  studentFactor,
+  mean,
+  percentileInterval,
+  pooledNoise,
+  Resampler,
+  standardErrors,
+  weightedR2,
+  type Interval,
+  type LackOfFit,
+  type Noise,
+  type Point,
+} from './bootstrap.js';
 import { lm, robustLine, huberLine, type LineFit, type LmResult, type Problem } from './robust.js';
 import type { Residual } from './ushape.js';
 
@@ -41,7 +55,13 @@ export interface PowerlawGroup {
   /** L = intercept + slopePerDecade * log10 M */
   slopePerDecade: number;
   intercept: number;
-  intervals: { A: Interval | null; alpha: Interval | null; slopePerDecade: Interval | null; intercept: Interval | null; E?: Interval | null };
+  intervals: {
+    A: Interval | null;
+    alpha: Interval | null;
+    slopePerDecade: Interval | null;
+    intercept: Interval | null;
+    E?: Interval | null;
+  };
   r2: number;
   residuals: Residual[];
   converged: boolean;
@@ -94,7 +114,13 @@ interface Profiled {
  * For fixed alpha, L = E + A z with z = (M / Mref)^-alpha is linear in (E, A): a convex Huber
  * problem, bounds 0 <= E <= the lowest loss (a floor above an observed loss is impossible), A >= 0.
  */
-function innerFit(u: readonly number[], y: readonly number[], s: readonly number[], alpha: number, start: readonly number[]): LmResult {
+function innerFit(
+  u: readonly number[],
+  y: readonly number[],
+  s: readonly number[],
+  alpha: number,
+  start: readonly number[],
+): LmResult {
   const z = u.map((v) => Math.exp(-alpha * v));
   const n = u.length;
   const pr: Problem = {
@@ -177,24 +203,40 @@ function saturatingFit(u: number[], y: number[], s: number[], lnRef: number) {
   const best = fitSaturating(u, y, s);
   const [E, aRef, alpha] = best.theta;
   const z = u.map((v) => Math.exp(-alpha * v));
-  const lof = lackOfFit(y.map((v, i) => (v - E - aRef * z[i]) / s[i]), 3);
+  const lof = lackOfFit(
+    y.map((v, i) => (v - E - aRef * z[i]) / s[i]),
+    3,
+  );
   /** [E, A, alpha, at a bound (1) or not (0)] of one resample */
   const replicate = (yb: number[]): number[] => {
     const r = fitSaturating(u, yb, s);
     if (!r.converged) return [NaN, NaN, NaN, 1];
-    return [r.theta[0], r.theta[1] * Math.exp(r.theta[2] * lnRef), r.theta[2], atBound(r.theta, Math.min(...yb)) ? 1 : 0];
+    return [
+      r.theta[0],
+      r.theta[1] * Math.exp(r.theta[2] * lnRef),
+      r.theta[2],
+      atBound(r.theta, Math.min(...yb)) ? 1 : 0,
+    ];
   };
   const finish = (reps: number[][] | null, level: number): SaturatingFit => {
-    const col = (k: number) => (reps ? percentileInterval(reps.map((r) => r[k]), level) : null);
-    const bounded = reps && reps.length ? reps.filter((r) => r[3] === 1).length / reps.length : 1;
+    const col = (k: number) =>
+      reps
+        ? percentileInterval(
+            reps.map((r) => r[k]),
+            level,
+          )
+        : null;
+    const bounded = reps?.length ? reps.filter((r) => r[3] === 1).length / reps.length : 1;
     const eInt = col(0);
     // the scale E must be known on: the losses' own spread across the slot counts
     const span = Math.max(...y) - Math.min(...y);
     let eReason: string | undefined;
     if (!best.converged) eReason = `saturating fit did not converge (${best.reason})`;
-    else if (atBound(best.theta, Math.min(...y))) eReason = 'E or alpha at a bound (E = 0 or the lowest loss, alpha = 0 or 5): E not identified';
+    else if (atBound(best.theta, Math.min(...y)))
+      eReason = 'E or alpha at a bound (E = 0 or the lowest loss, alpha = 0 or 5): E not identified';
     else if (!reps) eReason = 'no noise estimate, so no interval to check E against';
-    else if (bounded > (1 - level) / 2) eReason = `E or alpha at a bound in ${(100 * bounded).toFixed(0)}% of resamples: E interval reaches a bound`;
+    else if (bounded > (1 - level) / 2)
+      eReason = `E or alpha at a bound in ${(100 * bounded).toFixed(0)}% of resamples: E interval reaches a bound`;
     else if (!eInt || eInt[0] === null || eInt[1] === null || eInt[1] - eInt[0] > span) {
       eReason = `E interval ${eInt ? `[${eInt.map((v) => v?.toFixed(3)).join(', ')}]` : 'missing'} is wider than the losses' whole range (${span.toFixed(3)}): E not determined`;
     }
@@ -229,12 +271,17 @@ function lineFits(pts: Point[]) {
   // Without seeds, single-seed replicates are drawn at the log10 line's residual scale (nats);
   // a scale at robustLine's floor (1e-9 of the loss) means exact data: nothing to resample.
   const df = pts.length - 2;
-  const noise: Noise | null = seedNoise ?? (df > 0 && lin.scale[0] > 1e-8 * Math.abs(mean(ys)) ? { sd: lin.scale[0], df, source: 'residuals' } : null);
+  const noise: Noise | null =
+    seedNoise ??
+    (df > 0 && lin.scale[0] > 1e-8 * Math.abs(mean(ys)) ? { sd: lin.scale[0], df, source: 'residuals' } : null);
   return { xs, ys, u, w10, lnRef, l10Ref, seedNoise, se, pow, lin, noise };
 }
 
 /** Fit one series (points with slots > 0 and losses > 0, at least two distinct slot counts). */
-export function fitPowerlaw(series: PowerlawSeries, opts: PowerlawOptions = {}): { group: PowerlawGroup; replicates: PowerlawReplicates | null } {
+export function fitPowerlaw(
+  series: PowerlawSeries,
+  opts: PowerlawOptions = {},
+): { group: PowerlawGroup; replicates: PowerlawReplicates | null } {
   const B = opts.resamples ?? DEFAULT_RESAMPLES;
   const seed = opts.seed ?? 0;
   const level = opts.level ?? 0.9;
@@ -246,10 +293,38 @@ export function fitPowerlaw(series: PowerlawSeries, opts: PowerlawOptions = {}):
   const fits = xs.map((x) => A * x ** -alpha);
   const sat = pts.length >= 4 ? saturatingFit(u, ys, lin.scale, lnRef) : null;
   // each model's resamples are widened by its own lack of fit (bootstrap.ts: lackOfFit)
-  const lof = seedNoise ? lackOfFit(u.map((x, j) => (Math.log(ys[j]) - pow.c - pow.d * x) / pow.scale[j]), 2) : null;
-  const linLof = seedNoise ? lackOfFit(w10.map((x, j) => (ys[j] - lin.c - lin.d * x) / lin.scale[j]), 2) : null;
-  const inflate = { pow: lof?.inflation ?? 1, lin: linLof?.inflation ?? 1, sat: seedNoise && sat ? sat.lackOfFit?.inflation ?? 1 : 1 };
-  const boot = noise ? bootstrap(series.key, pts, { u, w10, lnRef, pow, lin, sat, seed, B, sd: noise.sd, inflate, student: studentFactor(noise.df, level) }) : null;
+  const lof = seedNoise
+    ? lackOfFit(
+        u.map((x, j) => (Math.log(ys[j]) - pow.c - pow.d * x) / pow.scale[j]),
+        2,
+      )
+    : null;
+  const linLof = seedNoise
+    ? lackOfFit(
+        w10.map((x, j) => (ys[j] - lin.c - lin.d * x) / lin.scale[j]),
+        2,
+      )
+    : null;
+  const inflate = {
+    pow: lof?.inflation ?? 1,
+    lin: linLof?.inflation ?? 1,
+    sat: seedNoise && sat ? (sat.lackOfFit?.inflation ?? 1) : 1,
+  };
+  const boot = noise
+    ? bootstrap(series.key, pts, {
+        u,
+        w10,
+        lnRef,
+        pow,
+        lin,
+        sat,
+        seed,
+        B,
+        sd: noise.sd,
+        inflate,
+        student: studentFactor(noise.df, level),
+      })
+    : null;
   const intervals: PowerlawGroup['intervals'] = {
     A: boot ? percentileInterval(boot.A, level) : null,
     alpha: boot ? percentileInterval(boot.alpha, level) : null,
@@ -258,11 +333,14 @@ export function fitPowerlaw(series: PowerlawSeries, opts: PowerlawOptions = {}):
   };
   const saturating = sat ? sat.finish(boot?.sat ?? null, level) : null;
   const eReason = pts.length < 4 ? 'fewer than 4 distinct slot counts' : saturating?.eReason;
-  if (saturating && saturating.determined) intervals.E = saturating.intervals.E;
+  if (saturating?.determined) intervals.E = saturating.intervals.E;
   const reasons = [pow.fit, lin.fit].filter((f) => !f.converged).map((f) => f.reason);
-  if (lof && lof.chi2PerDf > 1) reasons.push(`the power law misses the means by more than seed noise (chi2/df = ${lof.chi2PerDf.toFixed(2)}): resamples widened ${inflate.pow.toFixed(2)}x`);
+  if (lof && lof.chi2PerDf > 1)
+    reasons.push(
+      `the power law misses the means by more than seed noise (chi2/df = ${lof.chi2PerDf.toFixed(2)}): resamples widened ${inflate.pow.toFixed(2)}x`,
+    );
   if (!noise) reasons.push('no noise estimate (one seed per slot count and two slot counts): no intervals');
-  if (boot && boot.failed) reasons.push(`${boot.failed} of ${B} resamples gave no fit`);
+  if (boot?.failed) reasons.push(`${boot.failed} of ${B} resamples gave no fit`);
   const w = se ? se.map((s) => 1 / (s * s)) : xs.map(() => 1);
   const group: PowerlawGroup = {
     key: series.key,
@@ -276,7 +354,14 @@ export function fitPowerlaw(series: PowerlawSeries, opts: PowerlawOptions = {}):
     intercept: lin.c - lin.d * l10Ref,
     intervals,
     r2: weightedR2(ys, fits, w),
-    residuals: pts.map((p, j) => ({ x: xs[j], y: ys[j], n: p.ys.length, se: se ? se[j] : null, fit: fits[j], residual: ys[j] - fits[j] })),
+    residuals: pts.map((p, j) => ({
+      x: xs[j],
+      y: ys[j],
+      n: p.ys.length,
+      se: se ? se[j] : null,
+      fit: fits[j],
+      residual: ys[j] - fits[j],
+    })),
     converged: pow.fit.converged && lin.fit.converged,
     ...(reasons.length ? { reason: reasons.join('; ') } : {}),
     saturating,
@@ -310,7 +395,14 @@ function bootstrap(key: string, pts: Point[], o: BootInput) {
   const { B } = o;
   const rs = new Resampler(pts, { noiseSd: o.sd, seed: o.seed, stream: key, inflate: o.student });
   const ys = pts.map((p) => mean(p.ys));
-  const out = { A: new Float64Array(B), alpha: new Float64Array(B), slope: new Float64Array(B), intercept: new Float64Array(B), bestY: new Float64Array(B), bestX: new Float64Array(B) };
+  const out = {
+    A: new Float64Array(B),
+    alpha: new Float64Array(B),
+    slope: new Float64Array(B),
+    intercept: new Float64Array(B),
+    bestY: new Float64Array(B),
+    bestX: new Float64Array(B),
+  };
   const satReps: number[][] = [];
   const l10Ref = mean(pts.map((p) => Math.log10(p.x)));
   let failed = 0;
@@ -323,7 +415,7 @@ function bootstrap(key: string, pts: Point[], o: BootInput) {
     out.bestX[b] = pts[j].x;
     const pow = yPow.every((v) => v > 0) ? huberLine(o.u, yPow.map(Math.log), o.pow.scale, [o.pow.c, o.pow.d]) : null;
     const lin = huberLine(o.w10, widen(o.inflate.lin), o.lin.scale, [o.lin.c, o.lin.d]);
-    if (!pow || !pow.converged || !lin.converged) {
+    if (!pow?.converged || !lin.converged) {
       failed++;
       out.A[b] = out.alpha[b] = out.slope[b] = out.intercept[b] = NaN;
       continue;

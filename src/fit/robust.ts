@@ -179,7 +179,13 @@ export function lm(pr: Problem, theta0: readonly number[], opts: LmOptions = {})
   const S = new Scratch(n, p);
   const theta = theta0.map((v, j) => clamp(v, lo[j], hi[j]));
   const next = theta.slice();
-  const done = (it: number, converged: boolean, reason: string): LmResult => ({ theta, objective: f, iterations: it, converged, reason });
+  const done = (it: number, converged: boolean, reason: string): LmResult => ({
+    theta,
+    objective: f,
+    iterations: it,
+    converged,
+    reason,
+  });
   pr.residuals(theta, S.r);
   let f = objectiveOf(S.r, delta);
   if (!Number.isFinite(f)) return done(0, false, 'non-finite objective at the start');
@@ -206,7 +212,8 @@ export function lm(pr: Problem, theta0: readonly number[], opts: LmOptions = {})
         const fNew = objectiveOf(S.rNew, delta);
         if (fNew < f) {
           let small = true;
-          for (let j = 0; j < p; j++) if (Math.abs(next[j] - theta[j]) > 1e-12 * (Math.abs(next[j]) + 1e-12)) small = false;
+          for (let j = 0; j < p; j++)
+            if (Math.abs(next[j] - theta[j]) > 1e-12 * (Math.abs(next[j]) + 1e-12)) small = false;
           const fOld = f;
           for (let j = 0; j < p; j++) theta[j] = next[j];
           S.r.set(S.rNew);
@@ -236,10 +243,22 @@ export interface MultiStartResult extends LmResult {
 }
 
 /** LM from each start; the best converged run wins (else the best run, reported not converged). */
-export function multiStart(pr: Problem, starts: readonly (readonly number[])[], opts: LmOptions = {}): MultiStartResult {
+export function multiStart(
+  pr: Problem,
+  starts: readonly (readonly number[])[],
+  opts: LmOptions = {},
+): MultiStartResult {
   const runs = starts.map((s) => lm(pr, s, opts)).filter((r) => Number.isFinite(r.objective));
   if (runs.length === 0) {
-    return { theta: starts[0].slice(), objective: NaN, iterations: 0, converged: false, reason: 'every start gave a non-finite objective', starts: starts.length, agree: 0 };
+    return {
+      theta: starts[0].slice(),
+      objective: NaN,
+      iterations: 0,
+      converged: false,
+      reason: 'every start gave a non-finite objective',
+      starts: starts.length,
+      agree: 0,
+    };
   }
   const conv = runs.filter((r) => r.converged);
   const pool = conv.length ? conv : runs;
@@ -277,7 +296,12 @@ export interface LineFit {
 }
 
 /** A straight line v = c + d u by Huber on residuals divided by scale (per point). */
-export function huberLine(u: readonly number[], v: readonly number[], scale: readonly number[], start?: [number, number]): LmResult {
+export function huberLine(
+  u: readonly number[],
+  v: readonly number[],
+  scale: readonly number[],
+  start?: [number, number],
+): LmResult {
   // The Huber objective of a linear model is convex: one start suffices.
   return multiStart(lineProblem(u, v, scale), [start ?? [meanOf(v), 0]]);
 }
@@ -285,7 +309,8 @@ export function huberLine(u: readonly number[], v: readonly number[], scale: rea
 /** Theil-Sen line: the median of pairwise slopes and the median intercept (29% breakdown point). */
 export function theilSen(u: readonly number[], v: readonly number[]): [number, number] {
   const slopes: number[] = [];
-  for (let i = 0; i < u.length; i++) for (let j = i + 1; j < u.length; j++) if (u[j] !== u[i]) slopes.push((v[j] - v[i]) / (u[j] - u[i]));
+  for (let i = 0; i < u.length; i++)
+    for (let j = i + 1; j < u.length; j++) if (u[j] !== u[i]) slopes.push((v[j] - v[i]) / (u[j] - u[i]));
   const d = slopes.length ? median(slopes) : 0;
   return [median(u.map((x, i) => v[i] - d * x)), d];
 }
@@ -306,10 +331,21 @@ export function robustLine(u: readonly number[], v: readonly number[], scale: re
   // a floor keeps exact synthetic data from dividing by zero
   const floor = 1e-9 * (Math.abs(meanOf(v)) + 1e-300);
   for (let round = 0; round < 20; round++) {
-    const next = Math.max(madScale(u.map((x, i) => v[i] - theta[0] - theta[1] * x), 2), floor);
+    const next = Math.max(
+      madScale(
+        u.map((x, i) => v[i] - theta[0] - theta[1] * x),
+        2,
+      ),
+      floor,
+    );
     if (fit && Math.abs(next - k) <= 1e-3 * k) break;
     k = next;
-    fit = huberLine(u, v, u.map(() => k), [theta[0], theta[1]]);
+    fit = huberLine(
+      u,
+      v,
+      u.map(() => k),
+      [theta[0], theta[1]],
+    );
     theta = [fit.theta[0], fit.theta[1]];
   }
   return { c: theta[0], d: theta[1], scale: u.map(() => k), fit: fit! };
@@ -331,4 +367,3 @@ function lineProblem(u: readonly number[], v: readonly number[], s: readonly num
     },
   };
 }
-

@@ -30,8 +30,10 @@ export interface WallsLike {
   right?: WallLike | null;
 }
 
-const lower = (w: WallLike | null | undefined) => (w?.interval && typeof w.interval[0] === 'number' ? w.interval[0] : null);
-const upper = (w: WallLike | null | undefined) => (w?.interval && typeof w.interval[1] === 'number' ? w.interval[1] : null);
+const lower = (w: WallLike | null | undefined) =>
+  w?.interval && typeof w.interval[0] === 'number' ? w.interval[0] : null;
+const upper = (w: WallLike | null | undefined) =>
+  w?.interval && typeof w.interval[1] === 'number' ? w.interval[1] : null;
 /** the end is worse than the best mix beyond noise */
 const resolved = (w: WallLike | null | undefined) => (lower(w) ?? -Infinity) > 0;
 /** the end beats the best mix beyond noise */
@@ -70,7 +72,9 @@ const end = (v: number | null | undefined, d: number, inf: string) => (typeof v 
 /** "+0.0118 [-0.0004, 0.0240]"; "n/a" without an estimate. */
 export function wallText(w: WallLike | null | undefined, digits = 4): string {
   if (!w || typeof w.estimate !== 'number') return 'n/a';
-  const iv = w.interval ? ` [${end(w.interval[0], digits, '-inf')}, ${end(w.interval[1], digits, '+inf')}]` : ' [no interval]';
+  const iv = w.interval
+    ? ` [${end(w.interval[0], digits, '-inf')}, ${end(w.interval[1], digits, '+inf')}]`
+    : ' [no interval]';
   return `${sign(w.estimate, digits)}${iv}`;
 }
 
@@ -86,7 +90,14 @@ export interface ShapeGroupLike {
 }
 
 /** "2.10M" tokens. */
-export const tokensText = (t: number) => (t >= 1e9 ? `${(t / 1e9).toFixed(2)}B` : t >= 1e6 ? `${(t / 1e6).toFixed(2)}M` : t >= 1e3 ? `${(t / 1e3).toFixed(1)}k` : String(t));
+export const tokensText = (t: number) =>
+  t >= 1e9
+    ? `${(t / 1e9).toFixed(2)}B`
+    : t >= 1e6
+      ? `${(t / 1e6).toFixed(2)}M`
+      : t >= 1e3
+        ? `${(t / 1e3).toFixed(1)}k`
+        : String(t);
 
 /**
  * The one-line answer for one group, e.g. "d96: no left wall (dL0 +0.0118 [-0.0004, 0.0240],
@@ -102,11 +113,15 @@ export function shapeLine(g: ShapeGroupLike): string {
   const how = [n !== undefined ? `${n} seed${n === 1 ? '' : 's'}` : '', l?.method ?? ''].filter(Boolean).join(', ');
   // the walls are at the grid's ends; say so where those are not rho = 0 and 1 (realised 1 may be 0.999)
   const [lx, rx] = [g.walls.left?.x, g.walls.right?.x];
-  const ends = (typeof lx === 'number' && lx > 0.01) || (typeof rx === 'number' && rx < 0.99) ? `, ends at rho = ${lx?.toFixed(3)} and ${rx?.toFixed(3)}` : '';
+  const ends =
+    (typeof lx === 'number' && lx > 0.01) || (typeof rx === 'number' && rx < 0.99)
+      ? `, ends at rho = ${lx?.toFixed(3)} and ${rx?.toFixed(3)}`
+      : '';
   const walls = `dL0 ${wallText(g.walls.left)}, dL1 ${wallText(g.walls.right)} nats${how ? `, ${how}` : ''}${ends}`;
   const r = g.rhoStar;
   const iv = r?.interval ? ` [${end(r.interval[0], 2, '-inf')}, ${end(r.interval[1], 2, '+inf')}]` : '';
-  const akima = typeof g.vertexAkima === 'number' && r?.source !== 'vertex' ? `; Akima ${g.vertexAkima.toFixed(2)}` : '';
+  const akima =
+    typeof g.vertexAkima === 'number' && r?.source !== 'vertex' ? `; Akima ${g.vertexAkima.toFixed(2)}` : '';
   const star = typeof r?.value === 'number' ? `; rho* = ${r.value.toFixed(2)}${iv} (${r.source ?? '?'}${akima})` : '';
   return `${who}: ${shape} (${walls})${star}`;
 }

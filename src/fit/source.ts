@@ -70,8 +70,10 @@ export function parseCsv(text: string, where: string): Labelled[] {
   for (let i = 0; i < text.length; i++) {
     const ch = text[i];
     if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') (cell += '"'), i++;
-      else if (ch === '"') quoted = false;
+      if (ch === '"' && text[i + 1] === '"') {
+        cell += '"';
+        i++;
+      } else if (ch === '"') quoted = false;
       else cell += ch;
       if (ch === '\n') line++;
     } else if (ch === '"') quoted = true;
@@ -87,7 +89,8 @@ export function parseCsv(text: string, where: string): Labelled[] {
   if (lines.length === 0) throw new InputError(where, 'empty table (no header row)');
   const header = lines[0].cells;
   return lines.slice(1).map(({ cells: c, line: l }) => {
-    if (c.length !== header.length) throw new InputError(where, `line ${l} has ${c.length} fields, the header has ${header.length}`);
+    if (c.length !== header.length)
+      throw new InputError(where, `line ${l} has ${c.length} fields, the header has ${header.length}`);
     return { row: Object.fromEntries(header.map((h, k) => [h, c[k]])), label: `line ${l}` };
   });
 }
@@ -128,7 +131,8 @@ export function readTable(file: string): Labelled[] {
   return first === '{' || first === '[' ? parseJson(text, file) : parseCsv(text, file);
 }
 
-const numeric = (v: unknown): number => (typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN);
+const numeric = (v: unknown): number =>
+  typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
 
 /** The first of the candidates that some row has. */
 function pick(rows: Labelled[], candidates: string[]): string | undefined {
@@ -136,16 +140,27 @@ function pick(rows: Labelled[], candidates: string[]): string | undefined {
 }
 
 /** Records -> series: check the columns, parse numbers (naming the row), group seeds per x. */
-export function buildDataset(rows: Labelled[], kind: FitKind, cols: Required<Pick<ColumnChoice, 'x' | 'y'>> & { by: string | null }, where: string): Dataset {
+export function buildDataset(
+  rows: Labelled[],
+  kind: FitKind,
+  cols: Required<Pick<ColumnChoice, 'x' | 'y'>> & { by: string | null },
+  where: string,
+): Dataset {
   const have = new Set(rows.flatMap((r) => Object.keys(r.row)));
-  for (const [flag, c] of [['--x', cols.x], ['--y', cols.y], ['--by', cols.by]] as const) {
-    if (c !== null && !have.has(c)) throw new InputError(where, `${flag} column ${show(c)} is not in the table (columns: ${[...have].join(', ')})`);
+  for (const [flag, c] of [
+    ['--x', cols.x],
+    ['--y', cols.y],
+    ['--by', cols.by],
+  ] as const) {
+    if (c !== null && !have.has(c))
+      throw new InputError(where, `${flag} column ${show(c)} is not in the table (columns: ${[...have].join(', ')})`);
   }
   const flat = rows.flatMap(({ row, label }) => {
     const r = flatRow(row, label, kind, cols, where);
     return r ? [r] : [];
   });
-  if (flat.length === 0) throw new InputError(where, 'no rows to fit (every row was filtered out: status not ok, or variant dense)');
+  if (flat.length === 0)
+    throw new InputError(where, 'no rows to fit (every row was filtered out: status not ok, or variant dense)');
   const grouped = aq
     .from(flat)
     .groupby('key', 'curve', 'horizon', 'ref', 'x')
@@ -157,7 +172,8 @@ export function buildDataset(rows: Labelled[], kind: FitKind, cols: Required<Pic
   for (const g of grouped) {
     if (g.ref) refs.set(g.key, [...(refs.get(g.key) ?? []), ...g.ys]);
     else {
-      if (!byKey.has(g.key)) byKey.set(g.key, { key: g.key, budget: g.curve, horizon: g.horizon, points: [], pActs: [] });
+      if (!byKey.has(g.key))
+        byKey.set(g.key, { key: g.key, budget: g.curve, horizon: g.horizon, points: [], pActs: [] });
       const s = byKey.get(g.key)!;
       // seeds label the ys only where every row has one (else the walls pair by row order)
       s.points.push({ x: g.x, ys: g.ys, ...(g.seeds.every((v) => v !== '') ? { seeds: g.seeds.map(Number) } : {}) });
@@ -187,16 +203,26 @@ interface Flat {
 }
 
 /** One record as a point of a curve (or of the moe reference); null when it is filtered out. */
-function flatRow(row: Row, label: string, kind: FitKind, cols: { x: string; y: string; by: string | null }, where: string): Flat | null {
+function flatRow(
+  row: Row,
+  label: string,
+  kind: FitKind,
+  cols: { x: string; y: string; by: string | null },
+  where: string,
+): Flat | null {
   if ('status' in row && row.status !== 'ok') return null;
   const variant = typeof row.variant === 'string' ? row.variant : null;
   if (kind === 'ushape' && variant === 'dense') return null;
   const ref = kind === 'ushape' && variant === 'moe';
   const x = ref ? 1 : numeric(row[cols.x]);
   const y = numeric(row[cols.y]);
-  for (const [c, v] of [[cols.x, x], [cols.y, y]] as const) {
+  for (const [c, v] of [
+    [cols.x, x],
+    [cols.y, y],
+  ] as const) {
     if (!Number.isFinite(v)) throw new InputError(where, `${label}: ${c} = ${show(row[c])} is not a number`);
-    if (kind === 'powerlaw' && !(v > 0)) throw new InputError(where, `${label}: ${c} = ${show(row[c])} must be positive for a power law`);
+    if (kind === 'powerlaw' && !(v > 0))
+      throw new InputError(where, `${label}: ${c} = ${show(row[c])} must be positive for a power law`);
   }
   let curve = cols.by === null ? 'all' : String(row[cols.by] ?? '');
   if (kind === 'ushape' && variant && variant !== 'engram' && !ref) curve += `/${variant}`;
@@ -205,8 +231,14 @@ function flatRow(row: Row, label: string, kind: FitKind, cols: { x: string; y: s
   const seed = numeric(row.seed);
   const pAct = numeric(row.pAct);
   return {
-    key: horizon === null ? curve : `${curve}@${horizon}`, curve, horizon, ref, x, y,
-    seedTag: Number.isFinite(seed) ? String(seed) : '', pAct: pAct > 0 ? pAct : null,
+    key: horizon === null ? curve : `${curve}@${horizon}`,
+    curve,
+    horizon,
+    ref,
+    x,
+    y,
+    seedTag: Number.isFinite(seed) ? String(seed) : '',
+    pAct: pAct > 0 ? pAct : null,
   };
 }
 
@@ -214,7 +246,10 @@ function flatRow(row: Row, label: string, kind: FitKind, cols: { x: string; y: s
 export function tableDataset(file: string, kind: FitKind, choice: ColumnChoice = {}): Dataset {
   const rows = readTable(file);
   if (rows.length === 0) throw new InputError(file, 'the table has no data rows');
-  const x = choice.x ?? pick(rows, kind === 'ushape' ? ['rho', 'rhoActual'] : ['slots']) ?? (kind === 'ushape' ? 'rho' : 'slots');
+  const x =
+    choice.x ??
+    pick(rows, kind === 'ushape' ? ['rho', 'rhoActual'] : ['slots']) ??
+    (kind === 'ushape' ? 'rho' : 'slots');
   const y = choice.y ?? pick(rows, ['valLoss', 'loss', 'val_loss']) ?? 'valLoss';
   return buildDataset(rows, kind, { x, y, by: choice.by ?? null }, file);
 }
@@ -232,7 +267,9 @@ export function sweepDatasets(dir: string, kinds: readonly FitKind[] | null, cho
   if (rows.length === 0) throw new InputError(dir, 'no finished trials (status ok) to fit');
   // realised rho, falling back to the nominal one (docs/SPEC.md section 4: fit on the realised rho)
   const labelled = (kind: string) =>
-    rows.filter((r) => r.kind === kind).map((r) => ({ row: { ...r, rhoActual: r.rhoActual ?? r.rho } as Row, label: `trial ${r.id}` }));
+    rows
+      .filter((r) => r.kind === kind)
+      .map((r) => ({ row: { ...r, rhoActual: r.rhoActual ?? r.rho } as Row, label: `trial ${r.id}` }));
   const alloc = labelled('allocation');
   // the memory law is fitted at each trial's own (longest) horizon: one row per trial, no horizon key
   const last = new Map(rows.map((r) => [r.id, r.horizon])); // horizons increase: the last is the longest
@@ -240,13 +277,22 @@ export function sweepDatasets(dir: string, kinds: readonly FitKind[] | null, cho
     .filter((r) => r.row.horizon === last.get(r.row.id as string))
     .map((r) => ({ ...r, row: { ...r.row, horizon: null } as Row }))
     .filter((r) => r.row.slots !== null && MEMORY_CURVES.includes(r.row.variant as string));
-  const wanted = kinds ?? [...(alloc.length ? ['ushape' as const] : []), ...(memory.length ? ['powerlaw' as const] : [])];
+  const wanted = kinds ?? [
+    ...(alloc.length ? ['ushape' as const] : []),
+    ...(memory.length ? ['powerlaw' as const] : []),
+  ];
   if (wanted.length === 0) throw new InputError(dir, 'no finished allocation or memory trials: nothing to fit');
   return wanted.map((kind) => {
     const set = kind === 'ushape' ? alloc : memory;
-    if (set.length === 0) throw new InputError(dir, `--kind ${kind}: no finished ${kind === 'ushape' ? 'allocation' : 'memory'} trials`);
+    if (set.length === 0)
+      throw new InputError(dir, `--kind ${kind}: no finished ${kind === 'ushape' ? 'allocation' : 'memory'} trials`);
     const x = choice.x ?? (kind === 'ushape' ? 'rhoActual' : 'slots');
-    return buildDataset(set, kind, { x, y: choice.y ?? 'valLoss', by: choice.by ?? (kind === 'ushape' ? 'budget' : 'variant') }, dir);
+    return buildDataset(
+      set,
+      kind,
+      { x, y: choice.y ?? 'valLoss', by: choice.by ?? (kind === 'ushape' ? 'budget' : 'variant') },
+      dir,
+    );
   });
 }
 

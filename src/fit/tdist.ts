@@ -6,7 +6,10 @@
 
 /** ln Gamma(x), x > 0 (Lanczos, g = 7, n = 9; relative error ~1e-15). */
 export function lnGamma(x: number): number {
-  const c = [0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059, 12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7];
+  const c = [
+    0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059,
+    12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7,
+  ];
   if (x < 0.5) return Math.log(Math.PI / Math.sin(Math.PI * x)) - lnGamma(1 - x);
   const z = x - 1;
   let s = c[0];
@@ -23,7 +26,10 @@ function betaFraction(a: number, b: number, x: number): number {
   d = 1 / (Math.abs(d) < tiny ? tiny : d);
   let h = d;
   for (let m = 1; m <= 500; m++) {
-    for (const num of [(m * (b - m) * x) / ((a + 2 * m - 1) * (a + 2 * m)), (-(a + m) * (a + b + m) * x) / ((a + 2 * m) * (a + 2 * m + 1))]) {
+    for (const num of [
+      (m * (b - m) * x) / ((a + 2 * m - 1) * (a + 2 * m)),
+      (-(a + m) * (a + b + m) * x) / ((a + 2 * m) * (a + 2 * m + 1)),
+    ]) {
       d = 1 + num * d;
       d = 1 / (Math.abs(d) < tiny ? tiny : d);
       c = 1 + num / c;
@@ -52,7 +58,8 @@ export function tCdf(t: number, df: number): number {
 
 /** The p-quantile of t with df degrees of freedom (bisection on the exact CDF; df >= 1). */
 export function tQuantileExact(p: number, df: number): number {
-  if (!(p > 0 && p < 1) || !(df >= 1)) throw new Error(`tQuantileExact: needs 0 < p < 1 and df >= 1 (p ${p}, df ${df})`);
+  if (!(p > 0 && p < 1) || !(df >= 1))
+    throw new Error(`tQuantileExact: needs 0 < p < 1 and df >= 1 (p ${p}, df ${df})`);
   if (p < 0.5) return -tQuantileExact(1 - p, df);
   let lo = 0;
   let hi = 1;

@@ -15,7 +15,21 @@
  * range (a vertex outside the data is not trusted for a loss).
  */
 import { akima } from './akima.js';
-import { DEFAULT_RESAMPLES, lackOfFit, studentFactor, mean, percentileInterval, pooledNoise, Resampler, standardErrors, weightedR2, type Interval, type LackOfFit, type Noise, type Point } from './bootstrap.js';
+import {
+  DEFAULT_RESAMPLES,
+  lackOfFit,
+  studentFactor,
+  mean,
+  percentileInterval,
+  pooledNoise,
+  Resampler,
+  standardErrors,
+  weightedR2,
+  type Interval,
+  type LackOfFit,
+  type Noise,
+  type Point,
+} from './bootstrap.js';
 import { cholSolve } from './robust.js';
 
 export interface UshapeSeries {
@@ -100,7 +114,7 @@ export function fitQuadratic(x: readonly number[], y: readonly number[], w: read
     }
   });
   const s = cholSolve(A, rhs, 3);
-  if (!s || !s.every(Number.isFinite)) return null;
+  if (!s?.every(Number.isFinite)) return null;
   const [al, be, ga] = s; // y = al + be z + ga z^2
   return { a: ga / xs ** 2, b: be / xs - (2 * ga * xm) / xs ** 2, c: al - (be * xm) / xs + (ga * xm * xm) / xs ** 2 };
 }
@@ -139,7 +153,11 @@ function noiseFor(series: UshapeSeries, xs: number[], means: number[]): Noise | 
   const seeds = pooledNoise([...series.points, ...ref]);
   if (seeds) return seeds;
   const df = xs.length - 3;
-  const q = fitQuadratic(xs, means, xs.map(() => 1));
+  const q = fitQuadratic(
+    xs,
+    means,
+    xs.map(() => 1),
+  );
   if (df <= 0 || !q) return null;
   const rss = xs.reduce((s, x, i) => s + (means[i] - evalQuadratic(q, x)) ** 2, 0);
   const sd = Math.sqrt(rss / df);
@@ -148,12 +166,33 @@ function noiseFor(series: UshapeSeries, xs: number[], means: number[]): Noise | 
 }
 
 /** A curve whose normal equations were singular: reported, not thrown (converged: false). */
-function unfitted(base: Pick<UshapeGroup, 'key' | 'n' | 'points' | 'vertexAkima' | 'noise' | 'resamples' | 'seed'>, reference: number[], refX: number): UshapeGroup {
+function unfitted(
+  base: Pick<UshapeGroup, 'key' | 'n' | 'points' | 'vertexAkima' | 'noise' | 'resamples' | 'seed'>,
+  reference: number[],
+  refX: number,
+): UshapeGroup {
   return {
-    ...base, vertex: null, interval: null, curvature: NaN, pCurvaturePositive: null, gain: NaN, gainInterval: null,
-    reference: { source: reference.length ? 'moe' : 'fit', x: refX, loss: reference.length ? mean(reference) : NaN, n: reference.length },
-    r2: NaN, residuals: [], edge: 'outside', converged: false, reason: 'singular weighted normal equations',
-    coefficients: { a: NaN, b: NaN, c: NaN }, lackOfFit: null, failedResamples: 0,
+    ...base,
+    vertex: null,
+    interval: null,
+    curvature: NaN,
+    pCurvaturePositive: null,
+    gain: NaN,
+    gainInterval: null,
+    reference: {
+      source: reference.length ? 'moe' : 'fit',
+      x: refX,
+      loss: reference.length ? mean(reference) : NaN,
+      n: reference.length,
+    },
+    r2: NaN,
+    residuals: [],
+    edge: 'outside',
+    converged: false,
+    reason: 'singular weighted normal equations',
+    coefficients: { a: NaN, b: NaN, c: NaN },
+    lackOfFit: null,
+    failedResamples: 0,
   };
 }
 
@@ -163,7 +202,8 @@ export function fitUshape(series: UshapeSeries, opts: UshapeOptions = {}): Ushap
   const seed = opts.seed ?? 0;
   const refX = opts.referenceX ?? 1;
   const pts = [...series.points].sort((p, q) => p.x - q.x);
-  if (pts.length < 3) throw new Error(`ushape ${series.key}: needs at least three distinct x values, got ${pts.length}`);
+  if (pts.length < 3)
+    throw new Error(`ushape ${series.key}: needs at least three distinct x values, got ${pts.length}`);
   const xs = pts.map((p) => p.x);
   const means = pts.map((p) => mean(p.ys));
   const lo = xs[0];
@@ -188,14 +228,37 @@ export function fitUshape(series: UshapeSeries, opts: UshapeOptions = {}): Ushap
   const refMean = refN ? mean(series.reference!) : null;
   const vertex = vertexOf(q);
   const gainOf = (qq: Quadratic, rm: number | null) => refLoss(qq, rm) - evalQuadratic(qq, argminOn(qq, lo, hi));
-  const lof = se && noise?.source === 'seeds' ? lackOfFit(means.map((m, j) => (m - fits[j]) / se[j]), 3) : null;
+  const lof =
+    se && noise?.source === 'seeds'
+      ? lackOfFit(
+          means.map((m, j) => (m - fits[j]) / se[j]),
+          3,
+        )
+      : null;
   const level = opts.level ?? 0.9;
   const student = noise ? studentFactor(noise.df, level) : 1;
-  const boot = noise ? bootstrap(series.key, pts, series.reference ?? [], w, noise, B, seed, { lo, hi }, gainOf, (lof?.inflation ?? 1) * student, student) : null;
+  const boot = noise
+    ? bootstrap(
+        series.key,
+        pts,
+        series.reference ?? [],
+        w,
+        noise,
+        B,
+        seed,
+        { lo, hi },
+        gainOf,
+        (lof?.inflation ?? 1) * student,
+        student,
+      )
+    : null;
   const interval = boot ? percentileInterval(boot.optimum, level) : null;
   const reasons: string[] = [];
   if (!noise) reasons.push('no noise estimate (one seed per x and only three x values): no intervals');
-  if (lof && lof.chi2PerDf > 1) reasons.push(`the quadratic misses the means by more than seed noise (chi2/df = ${lof.chi2PerDf.toFixed(2)}): resamples widened ${lof.inflation.toFixed(2)}x`);
+  if (lof && lof.chi2PerDf > 1)
+    reasons.push(
+      `the quadratic misses the means by more than seed noise (chi2/df = ${lof.chi2PerDf.toFixed(2)}): resamples widened ${lof.inflation.toFixed(2)}x`,
+    );
   if (boot && boot.failed > 0) reasons.push(`${boot.failed} of ${B} resamples gave no fit`);
   return {
     ...base,
@@ -207,7 +270,14 @@ export function fitUshape(series: UshapeSeries, opts: UshapeOptions = {}): Ushap
     gainInterval: boot ? percentileInterval(boot.gain, level) : null,
     reference: { source: refN ? 'moe' : 'fit', x: refX, loss: refLoss(q, refMean), n: refN },
     r2: weightedR2(means, fits, w),
-    residuals: pts.map((p, j) => ({ x: xs[j], y: means[j], n: p.ys.length, se: se ? se[j] : null, fit: fits[j], residual: means[j] - fits[j] })),
+    residuals: pts.map((p, j) => ({
+      x: xs[j],
+      y: means[j],
+      n: p.ys.length,
+      se: se ? se[j] : null,
+      fit: fits[j],
+      residual: means[j] - fits[j],
+    })),
     edge: edgeOf(vertex, interval, lo, hi),
     converged: true,
     ...(reasons.length ? { reason: reasons.join('; ') } : {}),
@@ -219,13 +289,27 @@ export function fitUshape(series: UshapeSeries, opts: UshapeOptions = {}): Ushap
 
 /** Refit B replicates with the original weights (the weights are part of the estimator). */
 function bootstrap(
-  key: string, pts: Point[], reference: number[], w: number[], noise: Noise, B: number, seed: number,
-  range: { lo: number; hi: number }, gainOf: (q: Quadratic, refMean: number | null) => number, inflate: number, student: number,
+  key: string,
+  pts: Point[],
+  reference: number[],
+  w: number[],
+  noise: Noise,
+  B: number,
+  seed: number,
+  range: { lo: number; hi: number },
+  gainOf: (q: Quadratic, refMean: number | null) => number,
+  inflate: number,
+  student: number,
 ) {
   const xs = pts.map((p) => p.x);
   // the reference joins the pool of seed deviations; the lack-of-fit widening is the curve's only
   const all = reference.length ? [...pts, { x: NaN, ys: reference }] : pts;
-  const rs = new Resampler(all, { noiseSd: noise.sd, seed, stream: key, inflate: all.map((_, j) => (j < pts.length ? inflate : student)) });
+  const rs = new Resampler(all, {
+    noiseSd: noise.sd,
+    seed,
+    stream: key,
+    inflate: all.map((_, j) => (j < pts.length ? inflate : student)),
+  });
   const optimum = new Float64Array(B);
   const gain = new Float64Array(B);
   let convex = 0;

@@ -26,7 +26,17 @@
  * The best arm over all arms (rho* where the shape is not a U) gets the bootstrap's interval
  * whenever there are two seeds or more: which arm wins across resamples.
  */
-import { argminArm, bestInterior, ones, pairedDifference, pairedSeeds, seedResamples, seedsOf, type Arm, type SeedWeights } from './arms.js';
+import {
+  argminArm,
+  bestInterior,
+  ones,
+  pairedDifference,
+  pairedSeeds,
+  seedResamples,
+  seedsOf,
+  type Arm,
+  type SeedWeights,
+} from './arms.js';
 import { mean, normalQuantile, type Interval } from './bootstrap.js';
 import { classifyShape, type Shape } from './shape.js';
 import { tQuantileExact } from './tdist.js';
@@ -110,7 +120,8 @@ const widen = (iv: Interval | null, est: number, factor: number): Interval | nul
   iv && iv[0] !== null && iv[1] !== null ? [est + factor * (iv[0] - est), est + factor * (iv[1] - est)] : iv;
 
 /** The basic bootstrap interval: the percentile ends reflected about the estimate. */
-const reflect = (iv: Interval | null, est: number): Interval | null => (iv && iv[0] !== null && iv[1] !== null ? [2 * est - iv[1], 2 * est - iv[0]] : iv);
+const reflect = (iv: Interval | null, est: number): Interval | null =>
+  iv && iv[0] !== null && iv[1] !== null ? [2 * est - iv[1], 2 * est - iv[0]] : iv;
 
 /**
  * The walls' bootstrap interval from its replicates: basic (reflected about the estimate), then
@@ -121,27 +132,43 @@ export function bootstrapInterval(replicates: number[], estimate: number, n: num
   return widen(reflect(percentile(replicates, level), estimate), estimate, smallSampleFactor(n, level));
 }
 
-function wallOf(arms: readonly Arm[], end: number, best: number, method: WallMethod, draws: number[] | null, level: number): Wall {
+function wallOf(
+  arms: readonly Arm[],
+  end: number,
+  best: number,
+  method: WallMethod,
+  draws: number[] | null,
+  level: number,
+): Wall {
   const all = ones(seedsOf(arms));
   if (best < 0) return { estimate: null, interval: null, n: 0, method, x: arms[end].x, against: null };
   const seeds = pairedSeeds(arms[end], arms[best]);
   const d = seeds.map((s) => arms[end].bySeed.get(s)! - arms[best].bySeed.get(s)!);
   const estimate = seeds.length ? pairedDifference(arms[end], arms[best], all) : null;
-  const interval = method === 'bootstrap' ? bootstrapInterval(draws ?? [], estimate ?? NaN, seeds.length, level) : pairedT(d, level);
+  const interval =
+    method === 'bootstrap' ? bootstrapInterval(draws ?? [], estimate ?? NaN, seeds.length, level) : pairedT(d, level);
   return { estimate, interval, n: seeds.length, method, x: arms[end].x, against: arms[best].x };
 }
 
 /** Both walls and the best arm of one curve (arms sorted by rho, at least three). */
-export function fitWalls(arms: readonly Arm[], opts: WallOptions = {}): { walls: Walls; bestArm: BestArm; shape: Shape } {
+export function fitWalls(
+  arms: readonly Arm[],
+  opts: WallOptions = {},
+): { walls: Walls; bestArm: BestArm; shape: Shape } {
   const level = opts.level ?? 0.9;
   const seeds = seedsOf(arms);
   const method: WallMethod = seeds.length >= MIN_BOOTSTRAP_SEEDS ? 'bootstrap' : 'paired-t';
   const all = ones(seeds);
   const last = arms.length - 1;
-  const draws = seeds.length >= 2 ? seedResamples(seeds, opts.resamples ?? 2000, opts.seed ?? 0, opts.stream ?? 'walls') : [];
+  const draws =
+    seeds.length >= 2 ? seedResamples(seeds, opts.resamples ?? 2000, opts.seed ?? 0, opts.stream ?? 'walls') : [];
   const reps = draws.map((w: SeedWeights) => {
     const b = bestInterior(arms, w);
-    return { left: b < 0 ? NaN : pairedDifference(arms[0], arms[b], w), right: b < 0 ? NaN : pairedDifference(arms[last], arms[b], w), arm: arms[argminArm(arms, w)]?.x ?? NaN };
+    return {
+      left: b < 0 ? NaN : pairedDifference(arms[0], arms[b], w),
+      right: b < 0 ? NaN : pairedDifference(arms[last], arms[b], w),
+      arm: arms[argminArm(arms, w)]?.x ?? NaN,
+    };
   });
   const boot = method === 'bootstrap';
   const best = bestInterior(arms, all);
@@ -150,6 +177,15 @@ export function fitWalls(arms: readonly Arm[], opts: WallOptions = {}): { walls:
     right: wallOf(arms, last, best, method, boot ? reps.map((r) => r.right) : null, level),
   };
   const top = argminArm(arms, all);
-  const bestArm = { x: arms[top].x, loss: mean([...arms[top].bySeed.values()]), interval: reps.length ? rankInterval(reps.map((r) => r.arm), level) : null };
+  const bestArm = {
+    x: arms[top].x,
+    loss: mean([...arms[top].bySeed.values()]),
+    interval: reps.length
+      ? rankInterval(
+          reps.map((r) => r.arm),
+          level,
+        )
+      : null,
+  };
   return { walls, bestArm, shape: classifyShape(walls) };
 }

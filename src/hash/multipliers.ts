@@ -20,12 +20,7 @@ function requireInt(where: string, name: string, v: number, min: number): void {
  * m_k = 2 r_k + 1 for k < maxNgram, r_k uniform in [0, half),
  * half = max(1, floor((2^63 - 1) / |V'|) div 2): keeps x * m below 2^63 for every id x < |V'|.
  */
-export function layerMultipliers(
-  vocabSize: number,
-  seed: number,
-  layerId: number,
-  maxNgram: number,
-): bigint[] {
+export function layerMultipliers(vocabSize: number, seed: number, layerId: number, maxNgram: number): bigint[] {
   const where = 'layerMultipliers';
   requireInt(where, 'vocab size', vocabSize, 1);
   requireInt(where, 'seed', seed, 0);

@@ -69,26 +69,23 @@ function checkShape(ids: Int32Array, B: number, T: number, pad: number): void {
 }
 
 /** docs/SPEC.md section 2.4: mixes of all orders, each row padded with pad' on its own. */
-export function computeMix(
-  ids: Int32Array,
-  B: number,
-  T: number,
-  pad: number,
-  mults: bigint[],
-  maxNgram: number,
-): Mix {
+export function computeMix(ids: Int32Array, B: number, T: number, pad: number, mults: bigint[], maxNgram: number): Mix {
   checkShape(ids, B, T, pad);
   validateMultipliers(mults, maxNgram, 'computeMix');
   const N = maxNgram;
-  const ml = new Float64Array(N), mh = new Int32Array(N);
-  const ma = new Float64Array(N), mb = new Float64Array(N);
-  const padHi = new Int32Array(N), padLo = new Uint32Array(N);
+  const ml = new Float64Array(N),
+    mh = new Int32Array(N);
+  const ma = new Float64Array(N),
+    mb = new Float64Array(N);
+  const padHi = new Int32Array(N),
+    padLo = new Uint32Array(N);
   mults.forEach((m, j) => {
     const s = splitMult(m);
     [ml[j], mh[j], ma[j], mb[j]] = [s.ml, s.mh, s.a, s.b];
     [padHi[j], padLo[j]] = mulWords(pad, m);
   });
-  const hi: Int32Array[] = [], lo: Uint32Array[] = [];
+  const hi: Int32Array[] = [],
+    lo: Uint32Array[] = [];
   for (let o = 0; o < N - 1; o++) {
     hi.push(new Int32Array(B * T));
     lo.push(new Uint32Array(B * T));
@@ -96,7 +93,8 @@ export function computeMix(
   for (let b = 0; b < B; b++) {
     const row = b * T;
     for (let t = 0; t < T; t++) {
-      let accHi = 0, accLo = 0;
+      let accHi = 0,
+        accLo = 0;
       for (let j = 0; j < N; j++) {
         let pHi: number, pLo: number;
         if (t - j < 0) {
@@ -134,7 +132,11 @@ function checkSizes(mix: Mix, sizes: number[][]): number {
     }
     heads.forEach((p, k) => {
       if (!Number.isSafeInteger(p) || p < 2 || p > MAX_TABLE_SIZE || !isPrime(p)) {
-        throw new InputError(where, `table size ${show(p)} must be a prime <= ${MAX_TABLE_SIZE} (exact fast modulo)`, `sizes[${o}][${k}]`);
+        throw new InputError(
+          where,
+          `table size ${show(p)} must be a prime <= ${MAX_TABLE_SIZE} (exact fast modulo)`,
+          `sizes[${o}][${k}]`,
+        );
       }
     });
   });
@@ -151,19 +153,24 @@ export function mixToIndices(mix: Mix, sizes: number[][], out?: Int32Array): Int
     throw new InputError('mixToIndices', `out must be an Int32Array of length ${BT * stride}`);
   }
   const res = out ?? new Int32Array(BT * stride);
-  const P = new Float64Array(K), INV = new Float64Array(K), R32 = new Float64Array(K);
+  const P = new Float64Array(K),
+    INV = new Float64Array(K),
+    R32 = new Float64Array(K);
   for (let o = 0; o < nOrders; o++) {
     for (let k = 0; k < K; k++) {
       P[k] = sizes[o][k];
       INV[k] = 1 / P[k];
       R32[k] = 2 ** 32 % P[k];
     }
-    const hiArr = mix.hi[o], loArr = mix.lo[o];
+    const hiArr = mix.hi[o],
+      loArr = mix.lo[o];
     for (let i = 0; i < BT; i++) {
-      const hi = hiArr[i], lo = loArr[i];
+      const hi = hiArr[i],
+        lo = loArr[i];
       const base = i * stride + o * K;
       for (let k = 0; k < K; k++) {
-        const p = P[k], inv = INV[k];
+        const p = P[k],
+          inv = INV[k];
         // floor-mod of the signed high word; the quotient estimate is off by at most one, and
         // h in [0, p) keeps v below 2^53 and non-negative.
         let h = hi - Math.floor(hi * inv) * p;

@@ -15,12 +15,7 @@ function floorMod(a: bigint, p: bigint): bigint {
  * ids [B][T] (compressed, may be negative), pad = P(pad_id), mults m_0..m_{N-1},
  * sizes [order index][head] with N - 1 orders. Returns [B][T][(N-1)K], order-major.
  */
-export function hashIdsBigInt(
-  ids: number[][],
-  pad: number,
-  mults: bigint[],
-  sizes: number[][],
-): number[][][] {
+export function hashIdsBigInt(ids: number[][], pad: number, mults: bigint[], sizes: number[][]): number[][][] {
   const N = sizes.length + 1;
   if (mults.length !== N) {
     throw new InputError('hashIdsBigInt', `expected ${N} multipliers for ${N - 1} orders, got ${show(mults.length)}`);

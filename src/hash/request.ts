@@ -95,7 +95,11 @@ function parseIds(where: string, v: unknown, idEnd: number, bound: string): { id
   rows.forEach((row, b) => {
     const r = array(where, `input_ids[${b}]`, row, 'a row of integer token ids');
     if (r.length !== T) {
-      throw new InputError(where, `row has ${r.length} ids, row 0 has ${T}: all rows of input_ids must have the same length`, `input_ids[${b}]`);
+      throw new InputError(
+        where,
+        `row has ${r.length} ids, row 0 has ${T}: all rows of input_ids must have the same length`,
+        `input_ids[${b}]`,
+      );
     }
     r.forEach((id, t) => {
       ids[b * T + t] = int(where, `input_ids[${b}][${t}]`, id, INT32_MIN, idEnd, bound);
@@ -110,7 +114,11 @@ function idSpace(where: string, req: Json) {
     const vocab = parseVocab(where, req.vocab);
     const c = buildCompression(vocab);
     if (req.vocab_size !== undefined && req.vocab_size !== c.size) {
-      throw new InputError(where, `${show(req.vocab_size)} is not allowed: the vocab compresses to |V'| = ${c.size}; give that or omit vocab_size`, 'vocab_size');
+      throw new InputError(
+        where,
+        `${show(req.vocab_size)} is not allowed: the vocab compresses to |V'| = ${c.size}; give that or omit vocab_size`,
+        'vocab_size',
+      );
     }
     const bound = ` (|V| = ${c.rawSize}: ids are raw with a vocab; negative ids pass through)`;
     const compress = (id: number) => (id < 0 ? id : c.map[id]);
@@ -129,17 +137,26 @@ function idSpace(where: string, req: Json) {
 function parseMultipliers(where: string, v: unknown, layerIds: number[], N: number): Map<number, bigint[]> {
   const out = new Map<number, bigint[]>();
   if (v === undefined) return out;
-  if (!isObject(v)) throw new InputError(where, `${show(v)} is not allowed: expected {"<layer_id>": [decimal strings]}`, 'multipliers');
+  if (!isObject(v))
+    throw new InputError(where, `${show(v)} is not allowed: expected {"<layer_id>": [decimal strings]}`, 'multipliers');
   for (const [key, list] of Object.entries(v)) {
     const field = `multipliers[${JSON.stringify(key)}]`;
     const id = /^(0|[1-9][0-9]*)$/.test(key) ? Number(key) : NaN;
     if (!layerIds.includes(id)) {
-      throw new InputError(where, `key ${show(key)} is not allowed: expected one of layer_ids ${show(layerIds)}`, field);
+      throw new InputError(
+        where,
+        `key ${show(key)} is not allowed: expected one of layer_ids ${show(layerIds)}`,
+        field,
+      );
     }
     const ms = array(where, field, list, `${N} multipliers as decimal strings`).map((m, i) => {
       if (typeof m === 'string' && /^[0-9]{1,19}$/.test(m)) return BigInt(m);
       if (typeof m === 'number' && Number.isSafeInteger(m)) return BigInt(m);
-      throw new InputError(where, `${show(m)} is not allowed: expected a decimal string (numbers lose precision past 2^53)`, `${field}[${i}]`);
+      throw new InputError(
+        where,
+        `${show(m)} is not allowed: expected a decimal string (numbers lose precision past 2^53)`,
+        `${field}[${i}]`,
+      );
     });
     try {
       validateMultipliers(ms, N, where);
@@ -168,14 +185,19 @@ function parseLayerIds(where: string, v: unknown): number[] {
 function parseBaseSizes(where: string, v: unknown, N: number): number[] {
   const list = array(where, 'engram_vocab_size', v, `${N - 1} base table sizes, one per order n = 2..${N}`);
   if (list.length !== N - 1) {
-    throw new InputError(where, `${show(v)} is not allowed: expected ${N - 1} base sizes (orders 2..${N}, max_ngram_size ${N})`, 'engram_vocab_size');
+    throw new InputError(
+      where,
+      `${show(v)} is not allowed: expected ${N - 1} base sizes (orders 2..${N}, max_ngram_size ${N})`,
+      'engram_vocab_size',
+    );
   }
   return list.map((b, i) => int(where, `engram_vocab_size[${i}]`, b, 1, MAX_BASE_SIZE + 1));
 }
 
 /** Validate a request (docs/SPEC.md section 6) read from `where`; every field error is an InputError. */
 export function resolveHashRequest(req: unknown, where: string): HashRequest {
-  if (!isObject(req)) throw new InputError(where, `${show(req)} is not allowed: expected a request object (docs/SPEC.md section 6)`);
+  if (!isObject(req))
+    throw new InputError(where, `${show(req)} is not allowed: expected a request object (docs/SPEC.md section 6)`);
   const N = optionalInt(where, req, 'max_ngram_size', 2, 33);
   const K = optionalInt(where, req, 'n_head_per_ngram', 1, 4097);
   const seed = optionalInt(where, req, 'seed', 0, Number.MAX_SAFE_INTEGER);
@@ -186,9 +208,14 @@ export function resolveHashRequest(req: unknown, where: string): HashRequest {
   if (space.size === null && explicit.size < layerIds.length) {
     const missing = layerIds.find((id) => !explicit.has(id));
     const field = req.multipliers === undefined ? 'vocab_size' : `multipliers[${JSON.stringify(String(missing))}]`;
-    throw new InputError(where, `missing: layer ${missing} has no multipliers and there is no |V'| to derive them; give vocab, vocab_size (|V'|) or multipliers for every layer id`, field);
+    throw new InputError(
+      where,
+      `missing: layer ${missing} has no multipliers and there is no |V'| to derive them; give vocab, vocab_size (|V'|) or multipliers for every layer id`,
+      field,
+    );
   }
-  if (req.pad_id === undefined) throw new InputError(where, 'missing: give the pad token id (raw with a vocab, else compressed)', 'pad_id');
+  if (req.pad_id === undefined)
+    throw new InputError(where, 'missing: give the pad token id (raw with a vocab, else compressed)', 'pad_id');
   const pad = space.compress(int(where, 'pad_id', req.pad_id, INT32_MIN, space.idEnd, space.bound));
   const { ids, B, T } = parseIds(where, req.input_ids, space.idEnd, space.bound);
   const compressedIds = ids.map(space.compress);
@@ -209,7 +236,8 @@ export function resolveHashRequest(req: unknown, where: string): HashRequest {
  */
 export function hashRequestLayer(r: HashRequest, layerId: number): Int32Array | Float64Array {
   const layer = r.layers.get(layerId);
-  if (!layer) throw new InputError('hashRequestLayer', `layer ${show(layerId)} is not one of ${show([...r.layers.keys()])}`);
+  if (!layer)
+    throw new InputError('hashRequestLayer', `layer ${show(layerId)} is not one of ${show([...r.layers.keys()])}`);
   const maxPrime = Math.max(...layer.tableSizes.flat());
   if (maxPrime <= MAX_TABLE_SIZE) return hashIds(r.compressedIds, r.B, r.T, r.pad, layer.multipliers, layer.tableSizes);
   const rows = Array.from({ length: r.B }, (_, b) => Array.from(r.compressedIds.subarray(b * r.T, (b + 1) * r.T)));

@@ -95,6 +95,7 @@ export function copyRows(table: HostTable, rows: Int32Array, n: number, out: Flo
   sink = sum; // keeps the touch pass from being optimised away
 }
 
+// biome-ignore lint/correctness/noUnusedVariables: written only, so the touch pass is not optimised away
 let sink = 0;
 // One module-level scratch for the row ids: gather runs once per step per layer, never re-entrantly.
 let rowsScratch = new Int32Array(0);

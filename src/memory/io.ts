@@ -30,8 +30,13 @@ interface Header {
 export async function saveTable(table: HostTable, path: string): Promise<void> {
   checkHostEndian();
   const header: Header = {
-    format: FORMAT, version: 1, dtype: 'float32', endian: 'little',
-    dim: table.dim, rows: table.rows, sizes: [...table.sizes],
+    format: FORMAT,
+    version: 1,
+    dtype: 'float32',
+    endian: 'little',
+    dim: table.dim,
+    rows: table.rows,
+    sizes: [...table.sizes],
   };
   let json = JSON.stringify(header);
   json += ' '.repeat((16 - ((PREFIX + Buffer.byteLength(json)) % 16)) % 16);
@@ -65,7 +70,10 @@ export async function loadTable(path: string, opts: { shardBytes?: number } = {}
     const prefix = Buffer.alloc(PREFIX);
     await readAll(fh, prefix, 0, path);
     if (prefix.toString('latin1', 0, 8) !== MAGIC) {
-      throw new InputError(path, `not an engram host table (magic ${show(prefix.toString('latin1', 0, 8))}, expected ${MAGIC})`);
+      throw new InputError(
+        path,
+        `not an engram host table (magic ${show(prefix.toString('latin1', 0, 8))}, expected ${MAGIC})`,
+      );
     }
     const headerLength = prefix.readUInt32LE(8);
     if (PREFIX + headerLength > size) {
@@ -77,7 +85,10 @@ export async function loadTable(path: string, opts: { shardBytes?: number } = {}
     const dataOffset = PREFIX + headerLength;
     const expected = dataOffset + header.rows * header.dim * 4;
     if (size !== expected) {
-      throw new InputError(path, `file has ${size} bytes, the header's ${header.rows} x ${header.dim} float32 rows need ${expected}`);
+      throw new InputError(
+        path,
+        `file has ${size} bytes, the header's ${header.rows} x ${header.dim} float32 rows need ${expected}`,
+      );
     }
     const table = zerosFor(header, opts, path);
     let pos = dataOffset;
@@ -98,7 +109,10 @@ function parseHeader(text: string, path: string): Header {
     throw new InputError(path, `header is not JSON: ${show(text)}`);
   }
   if (h.format !== FORMAT || h.version !== 1 || h.dtype !== 'float32' || h.endian !== 'little') {
-    throw new InputError(path, `header ${show({ format: h.format, version: h.version, dtype: h.dtype, endian: h.endian })} is not ${FORMAT} v1 float32 little-endian`);
+    throw new InputError(
+      path,
+      `header ${show({ format: h.format, version: h.version, dtype: h.dtype, endian: h.endian })} is not ${FORMAT} v1 float32 little-endian`,
+    );
   }
   if (!Array.isArray(h.sizes) || typeof h.dim !== 'number') {
     throw new InputError(path, 'header lacks sizes or dim', 'sizes');

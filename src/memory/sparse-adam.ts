@@ -15,7 +15,7 @@
  */
 import { InputError, show } from '../contract/errors.js';
 import { globalRows } from './gather.js';
-import { HostTable } from './tables.js';
+import type { HostTable } from './tables.js';
 
 export interface SparseAdamOptions {
   beta1?: number;
@@ -43,9 +43,13 @@ export class SparseAdam {
   private acc = new Float64Array(0); // summed gradient of each distinct row, [uniq, dim]
   private keys = new Int32Array(0); // open-addressing hash: row id or -1
   private slots = new Int32Array(0); // index into uniq for each occupied key
-  private sink = 0; // keeps the prefetch pass observable
+  // biome-ignore lint/correctness/noUnusedPrivateClassMembers: written only, keeps the prefetch pass observable
+  private sink = 0;
 
-  constructor(readonly table: HostTable, opts: SparseAdamOptions = {}) {
+  constructor(
+    readonly table: HostTable,
+    opts: SparseAdamOptions = {},
+  ) {
     this.beta1 = opts.beta1 ?? 0.9;
     this.beta2 = opts.beta2 ?? 0.999;
     this.eps = opts.eps ?? 1e-8;
@@ -74,7 +78,10 @@ export class SparseAdam {
       throw new InputError(WHERE, `learning rate ${show(lr)} must be a finite number >= 0`, 'lr');
     }
     if (gradRows.length !== n * dim) {
-      throw new InputError(WHERE, `gradRows has ${gradRows.length} floats, expected ${n} lookups x dim ${dim} = ${n * dim}`);
+      throw new InputError(
+        WHERE,
+        `gradRows has ${gradRows.length} floats, expected ${n} lookups x dim ${dim} = ${n * dim}`,
+      );
     }
     this.grow(n);
     globalRows(this.table, hashIds, tablesPerPos, this.rows, `${WHERE}.step`);
@@ -124,7 +131,9 @@ export class SparseAdam {
   private prefetch(nUniq: number): void {
     const { uniq } = this;
     const { dim, rowsPerShard } = this.table;
-    const w = this.table.shards, m = this.expAvg.shards, v = this.expAvgSq.shards;
+    const w = this.table.shards,
+      m = this.expAvg.shards,
+      v = this.expAvgSq.shards;
     let sum = 0;
     for (let u = 0; u < nUniq; u++) {
       const r = uniq[u];
@@ -138,17 +147,24 @@ export class SparseAdam {
   private update(nUniq: number, stepSize: number): void {
     const { uniq, acc } = this;
     const { dim, rowsPerShard } = this.table;
-    const w = this.table.shards, m = this.expAvg.shards, v = this.expAvgSq.shards;
-    const c1 = 1 - this.beta1, c2 = 1 - this.beta2, eps = this.eps;
+    const w = this.table.shards,
+      m = this.expAvg.shards,
+      v = this.expAvgSq.shards;
+    const c1 = 1 - this.beta1,
+      c2 = 1 - this.beta2,
+      eps = this.eps;
     for (let u = 0; u < nUniq; u++) {
       const r = uniq[u];
       const s = (r / rowsPerShard) | 0;
-      const ws = w[s], ms = m[s], vs = v[s];
+      const ws = w[s],
+        ms = m[s],
+        vs = v[s];
       const a = (r - s * rowsPerShard) * dim;
       const b = u * dim;
       for (let d = 0; d < dim; d++) {
         const g = acc[b + d];
-        const om = ms[a + d], ov = vs[a + d];
+        const om = ms[a + d],
+          ov = vs[a + d];
         const mu = (g - om) * c1; // exp_avg_update_values
         const vu = (g * g - ov) * c2; // exp_avg_sq_update_values
         ms[a + d] = om + mu;

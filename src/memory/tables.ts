@@ -160,7 +160,10 @@ function checkShape(sizes: readonly number[], dim: number): void {
  */
 function fillNormal(shards: Float32Array[], std: number, seed: number): void {
   const sm = splitmix32((seed >>> 0) ^ Math.imul(Math.floor(seed / 2 ** 32), 0x27d4eb2f));
-  let s0 = sm(), s1 = sm(), s2 = sm(), s3 = sm();
+  let s0 = sm(),
+    s1 = sm(),
+    s2 = sm(),
+    s3 = sm();
   if ((s0 | s1 | s2 | s3) === 0) s0 = 1; // xoshiro's one forbidden state
   const U = 2 ** -31; // 32-bit int -> [-1, 1)
   let spare = 0;
@@ -172,16 +175,28 @@ function fillNormal(shards: Float32Array[], std: number, seed: number): void {
         haveSpare = false;
         continue;
       }
-      let u = 0, v = 0, q = 0;
+      let u = 0,
+        v = 0,
+        q = 0;
       do {
         // xoshiro128**, inlined twice: one draw for u, one for v
         let r = Math.imul(rotl(Math.imul(s1, 5), 7), 9);
         let t = s1 << 9;
-        s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3; s2 ^= t; s3 = rotl(s3, 11);
+        s2 ^= s0;
+        s3 ^= s1;
+        s1 ^= s2;
+        s0 ^= s3;
+        s2 ^= t;
+        s3 = rotl(s3, 11);
         u = r * U; // r is a signed int32: u in [-1, 1)
         r = Math.imul(rotl(Math.imul(s1, 5), 7), 9);
         t = s1 << 9;
-        s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3; s2 ^= t; s3 = rotl(s3, 11);
+        s2 ^= s0;
+        s3 ^= s1;
+        s1 ^= s2;
+        s0 ^= s3;
+        s2 ^= t;
+        s3 = rotl(s3, 11);
         v = r * U;
         q = u * u + v * v;
       } while (q >= 1 || q === 0);

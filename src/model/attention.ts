@@ -30,7 +30,10 @@ export function causalAttention(qkv: tf.Tensor3D, heads: number, cos: tf.Tensor2
   if (!hasKernel(FUSED.attention)) {
     return tf.tidy(() => {
       const [q, k, v] = tf.unstack(tf.transpose(tf.reshape(qkv, [B, T, 3, heads, dh]), [2, 0, 3, 1, 4])); // [B, H, T, dh] each
-      const s = tf.add(tf.mul(tf.matMul(rope(q, cos, sin), rope(k, cos, sin), false, true), 1 / Math.sqrt(dh)), causalMask(T)); // [B, H, T, T]
+      const s = tf.add(
+        tf.mul(tf.matMul(rope(q, cos, sin), rope(k, cos, sin), false, true), 1 / Math.sqrt(dh)),
+        causalMask(T),
+      ); // [B, H, T, T]
       const ctx = tf.matMul(tf.softmax(s, -1), v); // [B, H, T, dh]
       return tf.reshape(tf.transpose(ctx, [0, 2, 1, 3]), [B, T, d]) as tf.Tensor3D; // [B, T, H, dh] -> [B, T, d]
     });
@@ -43,7 +46,13 @@ export function causalAttention(qkv: tf.Tensor3D, heads: number, cos: tf.Tensor2
       value: out, // [B, T, d]
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [sx, sq, sk, sp, sc, ss] = saved;
-        return tf.engine().runKernel(FUSED.attentionGrad, { dy, qkv: sx, qr: sq, kr: sk, probs: sp, cos: sc, sin: ss }, { heads }) as tf.Tensor; // [B, T, 3d]
+        return tf
+          .engine()
+          .runKernel(
+            FUSED.attentionGrad,
+            { dy, qkv: sx, qr: sq, kr: sk, probs: sp, cos: sc, sin: ss },
+            { heads },
+          ) as tf.Tensor; // [B, T, 3d]
       },
     };
   }) as unknown as CustomGradFn);
@@ -54,8 +63,13 @@ export function causalAttention(qkv: tf.Tensor3D, heads: number, cos: tf.Tensor2
  * x: [B, T, d] -> [B, T, d]. wqkv: [d, 3d] (q, k, v heads laid out [3, H, dh]), wo: [d, d];
  * tables: the RoPE cos/sin [T, dh] (a Rope).
  */
-export function attention(x: tf.Tensor3D, wqkv: tf.Tensor, wo: tf.Tensor, nHeads: number,
-  tables: { cos: tf.Tensor2D; sin: tf.Tensor2D }): tf.Tensor3D {
+export function attention(
+  x: tf.Tensor3D,
+  wqkv: tf.Tensor,
+  wo: tf.Tensor,
+  nHeads: number,
+  tables: { cos: tf.Tensor2D; sin: tf.Tensor2D },
+): tf.Tensor3D {
   return tf.tidy(() => {
     const [B, T, d] = x.shape;
     const qkv = tf.reshape(tf.matMul(tf.reshape(x, [B * T, d]), wqkv), [B, T, 3 * d]) as tf.Tensor3D; // [B, T, 3d]

@@ -42,14 +42,27 @@ interface Link {
 /** d_mem, D_h and the total rows, after checking the dims (field names as the reference's config, with a prefix). */
 export function derivedDims(dims: EngramDims, where = 'engram dims', prefix = '') {
   const { d, hc, kernel, maxNgram: N, headsPerNgram: K, dimPerNgram, sizes } = dims;
-  const ints: [string, number, number][] = [['hidden_size', d, 1], ['hc_mult', hc, 1], ['kernel_size', kernel, 1], ['max_ngram_size', N, 2], ['n_head_per_ngram', K, 1], ['n_embed_per_ngram', dimPerNgram, 1]];
+  const ints: [string, number, number][] = [
+    ['hidden_size', d, 1],
+    ['hc_mult', hc, 1],
+    ['kernel_size', kernel, 1],
+    ['max_ngram_size', N, 2],
+    ['n_head_per_ngram', K, 1],
+    ['n_embed_per_ngram', dimPerNgram, 1],
+  ];
   for (const [name, v, min] of ints) {
-    if (!Number.isSafeInteger(v) || v < min) throw new InputError(where, `${show(v)} must be an integer >= ${min}`, prefix + name);
+    if (!Number.isSafeInteger(v) || v < min)
+      throw new InputError(where, `${show(v)} must be an integer >= ${min}`, prefix + name);
   }
   if (dimPerNgram % K !== 0) {
-    throw new InputError(where, `${dimPerNgram} is not divisible by n_head_per_ngram = ${K} (D_h = d_order / K)`, prefix + 'n_embed_per_ngram');
+    throw new InputError(
+      where,
+      `${dimPerNgram} is not divisible by n_head_per_ngram = ${K} (D_h = d_order / K)`,
+      prefix + 'n_embed_per_ngram',
+    );
   }
-  if (sizes.length !== (N - 1) * K) throw new InputError(where, `expected (N-1)K = ${(N - 1) * K} table sizes, got ${sizes.length}`, 'table sizes');
+  if (sizes.length !== (N - 1) * K)
+    throw new InputError(where, `expected (N-1)K = ${(N - 1) * K} table sizes, got ${sizes.length}`, 'table sizes');
   return { dMem: (N - 1) * dimPerNgram, headDim: dimPerNgram / K, rows: sizes.reduce((a, b) => a + b, 0) };
 }
 
@@ -63,13 +76,31 @@ function links(dims: EngramDims): Link[] {
     { ref: 'value_proj.bias', internal: 'valueBias', shape: [d], label: '[d]', transpose: false },
   ];
   for (let g = 0; g < hc; g++) {
-    out.push({ ref: `key_projs.${g}.weight`, internal: `key.${g}`, shape: [d, dMem], label: '[d, d_mem]', transpose: true });
+    out.push({
+      ref: `key_projs.${g}.weight`,
+      internal: `key.${g}`,
+      shape: [d, dMem],
+      label: '[d, d_mem]',
+      transpose: true,
+    });
     out.push({ ref: `key_projs.${g}.bias`, internal: `keyBias.${g}`, shape: [d], label: '[d]', transpose: false });
     out.push({ ref: `norm1.${g}.weight`, internal: `keyNorm.${g}`, shape: [d], label: '[d]', transpose: false });
     out.push({ ref: `norm2.${g}.weight`, internal: `queryNorm.${g}`, shape: [d], label: '[d]', transpose: false });
-    out.push({ ref: `short_conv.norms.${g}.weight`, internal: `convNorm.${g}`, shape: [d], label: '[d]', transpose: false });
+    out.push({
+      ref: `short_conv.norms.${g}.weight`,
+      internal: `convNorm.${g}`,
+      shape: [d],
+      label: '[d]',
+      transpose: false,
+    });
   }
-  out.push({ ref: 'short_conv.conv.weight', internal: 'conv', shape: [hc * d, 1, kernel], label: '[hc_mult * d, 1, kernel_size]', transpose: false });
+  out.push({
+    ref: 'short_conv.conv.weight',
+    internal: 'conv',
+    shape: [hc * d, 1, kernel],
+    label: '[hc_mult * d, 1, kernel_size]',
+    transpose: false,
+  });
   return out;
 }
 
@@ -88,12 +119,14 @@ export function parseTensor(v: unknown, where: string, key: string): Tensor64 {
       throw new InputError(where, `${show(v)} is not a tensor: expected a nested array or {shape, data}`, key);
     }
     const n = shape.reduce((a: number, b: number) => a * b, 1);
-    if (data.length !== n) throw new InputError(where, `data has ${data.length} values for shape ${fmt(shape)} (${n})`, key);
+    if (data.length !== n)
+      throw new InputError(where, `data has ${data.length} values for shape ${fmt(shape)} (${n})`, key);
     return { shape: [...shape], data: finite(data, where, key) };
   }
   const shape: number[] = [];
   for (let x = v; Array.isArray(x); x = x[0]) shape.push(x.length);
-  if (shape.length === 0) throw new InputError(where, `${show(v)} is not a tensor: expected a nested array of numbers`, key);
+  if (shape.length === 0)
+    throw new InputError(where, `${show(v)} is not a tensor: expected a nested array of numbers`, key);
   const flat: unknown[] = [];
   const walk = (x: unknown, depth: number, path: string) => {
     if (depth === shape.length) return void flat.push(x);
@@ -109,7 +142,8 @@ export function parseTensor(v: unknown, where: string, key: string): Tensor64 {
 function finite(xs: unknown[], where: string, key: string): Float64Array {
   const out = new Float64Array(xs.length);
   xs.forEach((x, i) => {
-    if (typeof x !== 'number' || !Number.isFinite(x)) throw new InputError(where, `value ${show(x)} at flat index ${i} is not a finite number`, key);
+    if (typeof x !== 'number' || !Number.isFinite(x))
+      throw new InputError(where, `value ${show(x)} at flat index ${i} is not a finite number`, key);
     out[i] = x;
   });
   return out;
@@ -131,14 +165,22 @@ export function checkStateDict(sd: StateDict, dims: EngramDims, where: string): 
     const t = sd.get(l.ref);
     if (!t) throw new InputError(where, `missing; expected a tensor of shape ${l.label} = ${fmt(l.shape)}`, l.ref);
     if (fmt(t.shape) !== fmt(l.shape)) {
-      throw new InputError(where, `shape ${fmt(t.shape)} does not match the expected ${l.label} = ${fmt(l.shape)}`, l.ref);
+      throw new InputError(
+        where,
+        `shape ${fmt(t.shape)} does not match the expected ${l.label} = ${fmt(l.shape)}`,
+        l.ref,
+      );
     }
   }
   for (const [k, t] of sd) {
     if (k === OFFSETS_KEY) {
       const off = tableOffsets(dims.sizes);
       if (fmt(t.shape) !== fmt([off.length]) || t.data.some((x, i) => x !== off[i])) {
-        throw new InputError(where, `${show([...t.data])} differs from the running sums of this layer's primes ${show(off)}`, k);
+        throw new InputError(
+          where,
+          `${show([...t.data])} differs from the running sums of this layer's primes ${show(off)}`,
+          k,
+        );
       }
     } else if (!known.has(k)) {
       throw new InputError(where, `unknown state-dict name; allowed: ${[...known, OFFSETS_KEY].join(', ')}`, k);
@@ -153,7 +195,12 @@ export function engram64FromStateDict(sd: StateDict, dims: EngramDims, where: st
   const get = (k: string) => sd.get(k)!.data;
   const per = (f: (g: number) => string) => Array.from({ length: dims.hc }, (_, g) => get(f(g)));
   return {
-    d: dims.d, dMem, hc: dims.hc, kernel: dims.kernel, headDim, sizes: [...dims.sizes],
+    d: dims.d,
+    dMem,
+    hc: dims.hc,
+    kernel: dims.kernel,
+    headDim,
+    sizes: [...dims.sizes],
     table: get(TABLE_KEY),
     value: get('value_proj.weight'),
     valueBias: get('value_proj.bias'),
@@ -213,7 +260,8 @@ export function stateDictFromEngramWeights(
       const chunks = isChunks(table) ? table : [table];
       let at = 0;
       for (const c of chunks) {
-        if (at + c.length > n) throw new InputError(where, `table has more than ${n} values (shape ${fmt(l.shape)})`, l.ref);
+        if (at + c.length > n)
+          throw new InputError(where, `table has more than ${n} values (shape ${fmt(l.shape)})`, l.ref);
         for (let i = 0; i < c.length; i++) data[at + i] = c[i];
         at += c.length;
       }
@@ -221,8 +269,10 @@ export function stateDictFromEngramWeights(
     } else {
       const name = internalPrefix(layerId) + l.internal;
       const src = params.get(name);
-      if (!src || src.length !== n) throw new InputError(where, `expected ${n} values, got ${src ? src.length : 'none'}`, name);
-      if (l.transpose) transpose(src, l.shape[1], l.shape[0], data); // ours [in, out] -> torch [out, in]
+      if (!src || src.length !== n)
+        throw new InputError(where, `expected ${n} values, got ${src ? src.length : 'none'}`, name);
+      if (l.transpose)
+        transpose(src, l.shape[1], l.shape[0], data); // ours [in, out] -> torch [out, in]
       else for (let i = 0; i < n; i++) data[i] = src[i];
     }
     sd.set(l.ref, { shape: l.shape, data });

@@ -66,7 +66,11 @@ export function engram(h: tf.Tensor4D, e: tf.Tensor2D, w: EngramWeights, o: Engr
 export function causalConv(x: tf.Tensor3D, conv: tf.Tensor, g: number, dilation: number): tf.Tensor3D {
   const [B, T, d] = x.shape;
   const width = conv.shape[1]!;
-  const xp = tf.pad(x, [[0, 0], [(width - 1) * dilation, 0], [0, 0]]); // [B, T + (w-1)N, d]
+  const xp = tf.pad(x, [
+    [0, 0],
+    [(width - 1) * dilation, 0],
+    [0, 0],
+  ]); // [B, T + (w-1)N, d]
   let y: tf.Tensor | null = null;
   for (let j = 0; j < width; j++) {
     const wj = tf.reshape(tf.slice(conv as tf.Tensor2D, [g * d, j], [d, 1]), [d]); // [d]

@@ -93,7 +93,10 @@ function gateAndValue(h: Float64Array, e: Float64Array, w: Engram64Weights, BT: 
   const { d, dMem, hc } = w;
   const gates = new Float64Array(BT * hc);
   const value = new Float64Array(BT * hc * d);
-  const v = new Float64Array(d), k = new Float64Array(d), kn = new Float64Array(d), qn = new Float64Array(d);
+  const v = new Float64Array(d),
+    k = new Float64Array(d),
+    kn = new Float64Array(d),
+    qn = new Float64Array(d);
   for (let i = 0; i < BT; i++) {
     linear(w.value, w.valueBias, e, i * dMem, dMem, v); // v = W_V e + b, shared by branches
     for (let g = 0; g < hc; g++) {

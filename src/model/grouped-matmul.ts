@@ -10,15 +10,25 @@ export function groupedMatMul(x: tf.Tensor2D, w: tf.Tensor3D, sizes: Int32Array)
   const [E, K, N] = w.shape;
   const op = tf.customGrad(((xs: tf.Tensor, ws: tf.Tensor, save: tf.GradSaveFunc) => {
     save([xs, ws]);
-    const value = tf.tidy(() => concatRows(groups(sizes).map(([e, off, c]) => tf.matMul(rows(xs, off, c), expert(ws, e))), N));
+    const value = tf.tidy(() =>
+      concatRows(
+        groups(sizes).map(([e, off, c]) => tf.matMul(rows(xs, off, c), expert(ws, e))),
+        N,
+      ),
+    );
     const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const [xv, wv] = saved;
       return tf.tidy(() => {
         const gs = groups(sizes);
-        const dx = concatRows(gs.map(([e, off, c]) => tf.matMul(rows(dy, off, c), expert(wv, e), false, true)), K); // [M, K]
+        const dx = concatRows(
+          gs.map(([e, off, c]) => tf.matMul(rows(dy, off, c), expert(wv, e), false, true)),
+          K,
+        ); // [M, K]
         const dws: tf.Tensor[] = [];
         for (let e = 0, off = 0; e < E; off += sizes[e], e++) {
-          dws.push(sizes[e] ? tf.matMul(rows(xv, off, sizes[e]), rows(dy, off, sizes[e]), true, false) : tf.zeros([K, N])); // [K, N]
+          dws.push(
+            sizes[e] ? tf.matMul(rows(xv, off, sizes[e]), rows(dy, off, sizes[e]), true, false) : tf.zeros([K, N]),
+          ); // [K, N]
         }
         return [dx, tf.stack(dws)];
       });
@@ -36,5 +46,6 @@ function groups(sizes: Int32Array): [number, number, number][] {
 }
 
 const rows = (t: tf.Tensor, off: number, count: number) => tf.slice(t as tf.Tensor2D, [off, 0], [count, t.shape[1]!]);
-const expert = (w: tf.Tensor, e: number) => tf.squeeze(tf.slice(w as tf.Tensor3D, [e, 0, 0], [1, w.shape[1]!, w.shape[2]!]), [0]);
+const expert = (w: tf.Tensor, e: number) =>
+  tf.squeeze(tf.slice(w as tf.Tensor3D, [e, 0, 0], [1, w.shape[1]!, w.shape[2]!]), [0]);
 const concatRows = (parts: tf.Tensor[], cols: number) => (parts.length ? tf.concat(parts, 0) : tf.zeros([0, cols]));

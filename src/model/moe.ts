@@ -47,7 +47,8 @@ export function moe(x: tf.Tensor2D, w: MoeWeights, c: MoeConfig, state: RouterSt
     const perSlot = tf.reshape(tf.gather(ys, route.inverse), [N, k, d]); // back to (token, slot) order
     let y = tf.sum(tf.mul(perSlot, tf.expandDims(weights, 2)), 1) as tf.Tensor2D; // [N, d]
     if (w.sharedWgu && w.sharedWdown) y = tf.add(y, swiglu(x, w.sharedWgu, w.sharedWdown));
-    const balance = c.seqBalance > 0 ? seqBalanceLoss(scores, route.chosen, N / seqLen, seqLen, E, k, c.seqBalance) : null;
+    const balance =
+      c.seqBalance > 0 ? seqBalanceLoss(scores, route.chosen, N / seqLen, seqLen, E, k, c.seqBalance) : null;
     return balance ? { y, balance } : { y };
   }) as { y: tf.Tensor2D; balance?: tf.Scalar };
   return { ...out, load: route.sizes };
@@ -115,7 +116,15 @@ function taken(chosen: Int32Array, at: number, j: number, e: number): boolean {
  * f_i = E / (k T) * (tokens of the sequence routed to i) and P_i the mean over the sequence of
  * the scores normalised over all experts. Averaged over sequences.
  */
-function seqBalanceLoss(scores: tf.Tensor2D, chosen: Int32Array, B: number, T: number, E: number, k: number, alpha: number) {
+function seqBalanceLoss(
+  scores: tf.Tensor2D,
+  chosen: Int32Array,
+  B: number,
+  T: number,
+  E: number,
+  k: number,
+  alpha: number,
+) {
   const f = new Float32Array(B * E);
   for (let i = 0; i < B * T * k; i++) f[Math.floor(i / (T * k)) * E + chosen[i]] += E / (k * T);
   return tf.tidy(() => {

@@ -9,7 +9,13 @@ import type { TokenWeight } from './config.js';
  *   full: tok + sum / tables (the token embedding at full weight, only the n-gram part averaged)
  * tok: [N, d], rows: [N, d_mem], proj: [d_mem, d] -> [N, d]
  */
-export function overEncoding(tok: tf.Tensor2D, rows: tf.Tensor2D, proj: tf.Tensor, tables: number, tokenWeight: TokenWeight = 'mean'): tf.Tensor2D {
+export function overEncoding(
+  tok: tf.Tensor2D,
+  rows: tf.Tensor2D,
+  proj: tf.Tensor,
+  tables: number,
+  tokenWeight: TokenWeight = 'mean',
+): tf.Tensor2D {
   return tf.tidy(() => {
     const sum = tf.matMul(rows, proj);
     if (tokenWeight === 'full') return tf.add(tok, tf.div(sum, tables)) as tf.Tensor2D;

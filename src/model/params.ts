@@ -54,8 +54,20 @@ export function paramSpecs(c: ModelConfig): ParamSpec[] {
       out.push({ name: `${p}.moe.shared.wdown`, shape: [shared * h, d], role: 'active', init: normal(resid) });
     }
     out.push({ name: `${p}.moe.router`, shape: [d, routed], role: 'active', init: normal() });
-    out.push({ name: `${p}.moe.routed.wgu`, shape: [routed, d, 2 * h], role: 'expert', experts: routed, init: normal() });
-    out.push({ name: `${p}.moe.routed.wdown`, shape: [routed, h, d], role: 'expert', experts: routed, init: normal(resid) });
+    out.push({
+      name: `${p}.moe.routed.wgu`,
+      shape: [routed, d, 2 * h],
+      role: 'expert',
+      experts: routed,
+      init: normal(),
+    });
+    out.push({
+      name: `${p}.moe.routed.wdown`,
+      shape: [routed, h, d],
+      role: 'expert',
+      experts: routed,
+      init: normal(resid),
+    });
   }
   out.push({ name: 'finalNorm', shape: [d], role: 'active', init: ones });
   out.push({ name: 'head', shape: [d, c.vocabSize], role: 'head', init: normal() });
@@ -76,7 +88,12 @@ function engramSpecs(c: ModelConfig, l: number): ParamSpec[] {
     { name: `${p}.valueBias`, shape: [d], role: 'active', init: zeros },
   ];
   for (let g = 0; g < e.hcMult; g++) {
-    out.push({ name: `${p}.key.${g}`, shape: [m, d], role: 'active', init: { kind: 'normal', std: 1 / Math.sqrt(3 * m) } });
+    out.push({
+      name: `${p}.key.${g}`,
+      shape: [m, d],
+      role: 'active',
+      init: { kind: 'normal', std: 1 / Math.sqrt(3 * m) },
+    });
     out.push({ name: `${p}.keyBias.${g}`, shape: [d], role: 'active', init: zeros });
     out.push({ name: `${p}.keyNorm.${g}`, shape: [d], role: 'active', init: ones });
     out.push({ name: `${p}.queryNorm.${g}`, shape: [d], role: 'active', init: ones });

@@ -19,7 +19,7 @@ export class Rope {
     const sin = new Float32Array(seqLen * headDim);
     for (let t = 0; t < seqLen; t++) {
       for (let i = 0; i < half; i++) {
-        const angle = t / Math.pow(base, (2 * i) / headDim);
+        const angle = t / base ** ((2 * i) / headDim);
         // dims i and i + half form one rotated pair in the rotate-half layout
         for (const j of [i, i + half]) {
           cos[t * headDim + j] = Math.cos(angle);

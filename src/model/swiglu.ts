@@ -18,7 +18,8 @@ export function swigluActivation(gu: tf.Tensor2D): tf.Tensor2D {
     save([x]);
     return {
       value: tf.engine().runKernel(FUSED.swiglu, { gu: x }) as tf.Tensor, // [N, h]
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.engine().runKernel(FUSED.swigluGrad, { dy, gu: saved[0] }) as tf.Tensor, // [N, 2h]
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
+        tf.engine().runKernel(FUSED.swigluGrad, { dy, gu: saved[0] }) as tf.Tensor, // [N, 2h]
     };
   }) as unknown as CustomGradFn);
   return op(gu) as tf.Tensor2D;

@@ -37,7 +37,10 @@ export class Transformer {
   readonly routers: RouterState[];
   private readonly rope: Rope; // cos/sin tables [T, dh], shared by every layer
 
-  constructor(readonly config: ModelConfig, seed: number) {
+  constructor(
+    readonly config: ModelConfig,
+    seed: number,
+  ) {
     this.weights = new Weights(config, seed);
     this.rope = new Rope(config.seqLen, config.dModel / config.nHeads, config.ropeBase);
     this.routers = config.moe ? Array.from({ length: config.nLayers }, () => newRouterState(config.moe!.routed)) : [];
@@ -55,7 +58,13 @@ export class Transformer {
     const logits = tf.tidy(() => {
       let x0 = tf.gather(w('embed'), tf.reshape(ids, [B * T])) as tf.Tensor2D; // [B*T, d]
       if (c.overEncoding && memory.overEncoding) {
-        x0 = overEncoding(x0, memory.overEncoding, w('overEncoding.proj'), tablesPerPosition(c.overEncoding), c.overEncoding.tokenWeight);
+        x0 = overEncoding(
+          x0,
+          memory.overEncoding,
+          w('overEncoding.proj'),
+          tablesPerPosition(c.overEncoding),
+          c.overEncoding.tokenWeight,
+        );
       }
       let x = tf.reshape(x0, [B, T, d]) as tf.Tensor3D; // [B, T, d]
       for (let l = 0; l < c.nLayers; l++) {
@@ -67,7 +76,16 @@ export class Transformer {
           gates.set(l, tf.keep(r.gates));
         }
         // pre-norm residual blocks: x <- x + f(RMSNorm(x)), so the residual stream itself is never normalised
-        x = tf.add(x, attention(rmsNorm(x, w(`${p}.attnNorm`), c.normEps) as tf.Tensor3D, w(`${p}.attn.wqkv`), w(`${p}.attn.wo`), c.nHeads, this.rope)); // [B, T, d]
+        x = tf.add(
+          x,
+          attention(
+            rmsNorm(x, w(`${p}.attnNorm`), c.normEps) as tf.Tensor3D,
+            w(`${p}.attn.wqkv`),
+            w(`${p}.attn.wo`),
+            c.nHeads,
+            this.rope,
+          ),
+        ); // [B, T, d]
         const hn = tf.reshape(rmsNorm(x, w(`${p}.ffnNorm`), c.normEps), [B * T, d]) as tf.Tensor2D; // [B*T, d]
         let f: tf.Tensor2D; // [B*T, d]
         if (c.moe) {

@@ -14,7 +14,8 @@ export class Weights {
 
   constructor(config: ModelConfig, seed: number) {
     this.specs = paramSpecs(config);
-    for (const p of this.specs) this.vars.set(p.name, tf.variable(initTensor(p, seed), true, p.name + '#' + seed + '#' + uid++));
+    for (const p of this.specs)
+      this.vars.set(p.name, tf.variable(initTensor(p, seed), true, p.name + '#' + seed + '#' + uid++));
   }
 
   get(name: string): tf.Variable {

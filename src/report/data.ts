@@ -81,7 +81,9 @@ export function loadReportData(dir: string, now: Date = new Date()): ReportData 
   const rows = readTrialRows(dir);
   const ok = rows.filter((r) => r.status === 'ok');
   if (!ok.length) {
-    const why = rows.length ? `all ${rows.length} finished trials failed` : 'no finished trials (no trials/<id>/result.json)';
+    const why = rows.length
+      ? `all ${rows.length} finished trials failed`
+      : 'no finished trials (no trials/<id>/result.json)';
     throw new InputError(dir, `nothing to report: ${why}; run the sweep first (engram-sweep run)`);
   }
   const metrics = new Map<string, MetricRow[]>();

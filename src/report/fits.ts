@@ -108,8 +108,16 @@ export interface TrendLike {
   dL0?: TrendSlopeLike;
   dL1?: TrendSlopeLike;
   points: {
-    tokens: number; tokensPerActive?: number | null; rhoStar?: number | null; rhoStarSource?: string; rhoStarInterval?: Interval | null; shape?: string;
-    dL0?: number | null; dL0Interval?: Interval | null; dL1?: number | null; dL1Interval?: Interval | null;
+    tokens: number;
+    tokensPerActive?: number | null;
+    rhoStar?: number | null;
+    rhoStarSource?: string;
+    rhoStarInterval?: Interval | null;
+    shape?: string;
+    dL0?: number | null;
+    dL0Interval?: Interval | null;
+    dL1?: number | null;
+    dL1Interval?: Interval | null;
   }[];
 }
 
@@ -206,6 +214,7 @@ export function interval(v: unknown): Interval | null {
 /** The quadratic's coefficients as [c, b, a] of c + b x + a x^2, from either form. */
 export function quadratic(v: unknown): [number, number, number] | null {
   if (Array.isArray(v)) return v.length === 3 && v.every((x) => num(x) !== null) ? [v[0], v[1], v[2]] : null;
-  if (isObject(v) && num(v.a) !== null && num(v.b) !== null && num(v.c) !== null) return [v.c as number, v.b as number, v.a as number];
+  if (isObject(v) && num(v.a) !== null && num(v.b) !== null && num(v.c) !== null)
+    return [v.c as number, v.b as number, v.a as number];
   return null;
 }

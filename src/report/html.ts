@@ -29,28 +29,70 @@ function buildFile(pkg: string, file: string): string {
 
 /** The three libraries as inline script bodies, without source-map comments (nothing to fetch). */
 export function libraryScripts(): string[] {
-  const files = [buildFile('vega', 'vega.min.js'), buildFile('vega-lite', 'vega-lite.min.js'), buildFile('vega-embed', 'vega-embed.min.js')];
-  return files.map((f) => readFileSync(f, 'utf8').replace(/^\/\/# sourceMappingURL=.*$/gm, '').replace(/<\/script/gi, '<\\/script'));
+  const files = [
+    buildFile('vega', 'vega.min.js'),
+    buildFile('vega-lite', 'vega-lite.min.js'),
+    buildFile('vega-embed', 'vega-embed.min.js'),
+  ];
+  return files.map((f) =>
+    readFileSync(f, 'utf8')
+      .replace(/^\/\/# sourceMappingURL=.*$/gm, '')
+      .replace(/<\/script/gi, '<\\/script'),
+  );
 }
 
 export const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /** JSON safe inside <script>: no "</script", no "<!--", no line separators JS rejects. */
-export const scriptJson = (v: unknown): string => JSON.stringify(v).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+export const scriptJson = (v: unknown): string =>
+  JSON.stringify(v)
+    .replace(/</g, '\\u003c')
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
 
-const params = (n: number) => (n >= 1e9 ? `${fmt(n / 1e9, 2)}B` : n >= 1e6 ? `${fmt(n / 1e6, 2)}M` : n >= 1e3 ? `${fmt(n / 1e3, 1)}k` : String(n));
-const cell = (v: string | number | null, cls = '') => `<td${cls ? ` class="${cls}"` : ''}>${v == null ? '' : escapeHtml(String(v))}</td>`;
+const params = (n: number) =>
+  n >= 1e9 ? `${fmt(n / 1e9, 2)}B` : n >= 1e6 ? `${fmt(n / 1e6, 2)}M` : n >= 1e3 ? `${fmt(n / 1e3, 1)}k` : String(n);
+const cell = (v: string | number | null, cls = '') =>
+  `<td${cls ? ` class="${cls}"` : ''}>${v == null ? '' : escapeHtml(String(v))}</td>`;
 
 export function trialTable(rows: TrialRow[]): string {
   const best = Math.min(...rows.filter((r) => r.status === 'ok' && r.valLoss != null).map((r) => r.valLoss!));
-  const head = ['trial', 'kind', 'variant', 'budget', 'rho', 'rho (actual)', 'slots', 'seed', 'P_tot', 'P_act', 'status', 'val loss', 'val bits/byte', 'tokens', 'seconds'];
+  const head = [
+    'trial',
+    'kind',
+    'variant',
+    'budget',
+    'rho',
+    'rho (actual)',
+    'slots',
+    'seed',
+    'P_tot',
+    'P_act',
+    'status',
+    'val loss',
+    'val bits/byte',
+    'tokens',
+    'seconds',
+  ];
   const body = sortTrials(rows).map((r) => {
     const cls = r.status !== 'ok' ? 'failed' : r.valLoss === best ? 'best' : '';
     const status = r.status === 'ok' ? 'ok' : `failed${r.reason ? ` (${r.reason})` : ''}`;
     const cells = [
-      `<td><code>${escapeHtml(r.id)}</code></td>`, cell(r.kind), cell(r.variant), cell(r.budget), cell(r.rho == null ? null : fmt(r.rho, 3), 'n'),
-      cell(r.rhoActual == null ? null : fmt(r.rhoActual, 3), 'n'), cell(r.slots, 'n'), cell(r.seed, 'n'), cell(params(r.pTot), 'n'), cell(params(r.pAct), 'n'),
-      cell(status), cell(r.valLoss == null ? null : fmt(r.valLoss, 4), 'n'), cell(r.valBpb == null ? null : fmt(r.valBpb, 4), 'n'), cell(r.tokens, 'n'), cell(fmt(r.seconds, 1), 'n'),
+      `<td><code>${escapeHtml(r.id)}</code></td>`,
+      cell(r.kind),
+      cell(r.variant),
+      cell(r.budget),
+      cell(r.rho == null ? null : fmt(r.rho, 3), 'n'),
+      cell(r.rhoActual == null ? null : fmt(r.rhoActual, 3), 'n'),
+      cell(r.slots, 'n'),
+      cell(r.seed, 'n'),
+      cell(params(r.pTot), 'n'),
+      cell(params(r.pAct), 'n'),
+      cell(status),
+      cell(r.valLoss == null ? null : fmt(r.valLoss, 4), 'n'),
+      cell(r.valBpb == null ? null : fmt(r.valBpb, 4), 'n'),
+      cell(r.tokens, 'n'),
+      cell(fmt(r.seconds, 1), 'n'),
     ];
     return `<tr${cls ? ` class="${cls}"` : ''}>${cells.join('')}</tr>`;
   });
@@ -84,14 +126,30 @@ return vegaEmbed(el,spec,opts).catch(function(e){el.textContent='This chart fail
 Promise.allSettled(jobs).then(function(r){document.body.setAttribute('data-rendered',r.filter(function(x){return x.status==='fulfilled';}).length+'/'+r.length);});
 })();`;
 
-const CSP = "default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; style-src 'unsafe-inline'; img-src data: blob:";
+const CSP =
+  "default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; style-src 'unsafe-inline'; img-src data: blob:";
 
 /** The whole page. `libs` defaults to the inlined libraries (tests pass them in to stay quick). */
-export function reportHtml(d: ReportData, charts: ChartEntry[], summary: Summary, libs: string[] = libraryScripts()): string {
+export function reportHtml(
+  d: ReportData,
+  charts: ChartEntry[],
+  summary: Summary,
+  libs: string[] = libraryScripts(),
+): string {
   const ok = d.rows.filter((r) => r.status === 'ok').length;
   const other = d.otherVersions ? `${d.otherVersions} finished trial(s) of other versions of the spec left out` : '';
-  const meta = [`report of ${d.date}`, `${d.rows.length} finished trials (${ok} ok)${other ? ' of the current spec' : ''}`, other, d.updated ? `sweep last updated ${d.updated.replace('T', ' ').slice(0, 16)}` : ''].filter(Boolean).join(' · ');
-  const figures = charts.map((c) => `<figure class="chart" id="chart-${c.name}"><div class="vega" data-spec="spec-${c.name}" aria-label="${escapeHtml(c.title)}"></div></figure>`);
+  const meta = [
+    `report of ${d.date}`,
+    `${d.rows.length} finished trials (${ok} ok)${other ? ' of the current spec' : ''}`,
+    other,
+    d.updated ? `sweep last updated ${d.updated.replace('T', ' ').slice(0, 16)}` : '',
+  ]
+    .filter(Boolean)
+    .join(' · ');
+  const figures = charts.map(
+    (c) =>
+      `<figure class="chart" id="chart-${c.name}"><div class="vega" data-spec="spec-${c.name}" aria-label="${escapeHtml(c.title)}"></div></figure>`,
+  );
   const specs = charts.map((c) => `<script type="application/json" id="spec-${c.name}">${scriptJson(c.spec)}</script>`);
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">

@@ -75,7 +75,10 @@ export async function writeReport(sweepDir: string, opts: ReportOptions = {}): P
   if (opts.png) {
     for (const c of r.charts) {
       const svg = await renderSvg(c.spec);
-      out.push([join(sweepDir, 'plots', `${c.name}.svg`), svg], [join(sweepDir, 'plots', `${c.name}.png`), svgToPng(svg)]);
+      out.push(
+        [join(sweepDir, 'plots', `${c.name}.svg`), svg],
+        [join(sweepDir, 'plots', `${c.name}.png`), svgToPng(svg)],
+      );
     }
   }
   for (const [file, content] of out) writeFileAtomic(file, content);

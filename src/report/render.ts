@@ -19,8 +19,14 @@ export function compileSpec(spec: TopLevelSpec): Compiled {
   const warnings: string[] = [];
   const logger = {
     level: () => logger,
-    error: (...m: unknown[]) => (warnings.push(m.join(' ')), logger),
-    warn: (...m: unknown[]) => (warnings.push(m.join(' ')), logger),
+    error: (...m: unknown[]) => {
+      warnings.push(m.join(' '));
+      return logger;
+    },
+    warn: (...m: unknown[]) => {
+      warnings.push(m.join(' '));
+      return logger;
+    },
     info: () => logger,
     debug: () => logger,
   };

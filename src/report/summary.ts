@@ -10,7 +10,16 @@ import type { TrialRow } from '../results/table.js';
 import { fmt, trialLabel } from './charts/common.js';
 import type { ReportData } from './data.js';
 import { classifyShape, SHAPE_MEANING, tokensText, wallText } from '../fit/index.js';
-import { curveGroup, curveOf, interval, num, type Interval, type PowerLawGroup, type TrendLike, type UShapeGroup } from './fits.js';
+import {
+  curveGroup,
+  curveOf,
+  interval,
+  num,
+  type Interval,
+  type PowerLawGroup,
+  type TrendLike,
+  type UShapeGroup,
+} from './fits.js';
 
 export interface Summary {
   /** the first finding, shown large */
@@ -18,7 +27,6 @@ export interface Summary {
   /** the other findings and caveats, one sentence each */
   details: string[];
 }
-
 
 /** "[0.71, 0.86]"; an unbounded end reads as "-inf" / "+inf". */
 export function intervalText(iv: Interval | null, digits: number): string {
@@ -37,14 +45,19 @@ const rho = (v: number | null | undefined) => fmt(v, 2);
 export function ushapeSentence(g: UShapeGroup): string | null {
   if (!g.walls) {
     const v = num(g.vertex);
-    return v === null ? null : `shape not classified (this fits.json has no walls: rerun engram-sweep fit); the parabola's vertex is at rho = ${rho(v)}`;
+    return v === null
+      ? null
+      : `shape not classified (this fits.json has no walls: rerun engram-sweep fit); the parabola's vertex is at rho = ${rho(v)}`;
   }
   const shape = classifyShape(g.walls);
   const r = g.rhoStar;
   const iv = interval(r?.interval);
-  const star = num(r?.value) === null ? '' : r!.source === 'vertex'
-    ? `rho* = ${rho(r!.value)}${iv ? ` ${intervalText(iv, 2)}` : ''} (quadratic vertex)`
-    : `best arm rho = ${rho(r!.value)}${num(g.vertexAkima) !== null ? ` (Akima ${rho(g.vertexAkima)})` : ''}`;
+  const star =
+    num(r?.value) === null
+      ? ''
+      : r!.source === 'vertex'
+        ? `rho* = ${rho(r!.value)}${iv ? ` ${intervalText(iv, 2)}` : ''} (quadratic vertex)`
+        : `best arm rho = ${rho(r!.value)}${num(g.vertexAkima) !== null ? ` (Akima ${rho(g.vertexAkima)})` : ''}`;
   const walls = `dL0 ${wallText(g.walls.left)}, dL1 ${wallText(g.walls.right)} nats`;
   return `${shape} (${SHAPE_MEANING[shape]})${star ? `: ${star}` : ''}; ${walls}`;
 }
@@ -59,7 +72,7 @@ export function gainSentence(g: UShapeGroup): string | null {
 }
 
 const EDGE: Record<string, string> = {
-  edge: "the vertex interval reaches past the swept rho range",
+  edge: 'the vertex interval reaches past the swept rho range',
   outside: 'the vertex lies outside the swept rho range: the optimum is not located',
   spans: 'the vertex interval spans the whole swept rho range: where the optimum lies is inconclusive',
 };
@@ -72,7 +85,9 @@ export function ushapeCaveats(g: UShapeGroup): string[] {
   const vertexUsed = g.rhoStar ? g.rhoStar.source === 'vertex' : num(g.vertex) !== null;
   const xs = (g.residuals ?? []).map((r) => r.x);
   const iv = interval(g.interval);
-  const spans = xs.length > 0 && (iv === null || ((iv[0] ?? -Infinity) <= Math.min(...xs) && (iv[1] ?? Infinity) >= Math.max(...xs)));
+  const spans =
+    xs.length > 0 &&
+    (iv === null || ((iv[0] ?? -Infinity) <= Math.min(...xs) && (iv[1] ?? Infinity) >= Math.max(...xs)));
   if (edge && EDGE[edge] && vertexUsed) out.push(edge === 'edge' && spans ? EDGE.spans : EDGE[edge]);
   if (g.converged === false) out.push(`the fit did not converge${g.reason ? ` (${g.reason})` : ''}`);
   else if (g.reason) out.push(g.reason);
@@ -81,14 +96,19 @@ export function ushapeCaveats(g: UShapeGroup): string[] {
   return out;
 }
 
-const signed = (v: number | null | undefined, d: number) => (typeof v === 'number' ? `${v >= 0 ? '+' : ''}${v.toFixed(d)}` : 'n/a');
+const signed = (v: number | null | undefined, d: number) =>
+  typeof v === 'number' ? `${v >= 0 ? '+' : ''}${v.toFixed(d)}` : 'n/a';
 
 /** "across 4 horizons (0.10M..0.80M tokens): rho* +0.098 [0.05, 0.14] per doubling of tokens, ...". */
 export function trendSentence(t: TrendLike): string | null {
   const p = t.points;
   if (p.length < 2) return null;
-  const slope = (name: string, v: TrendLike['rhoStar'], d: number) => `${name} ${signed(v?.slope, d)}${interval(v?.interval) ? ` ${intervalText(interval(v?.interval), d)}` : ''}`;
-  const tpa = num(p[0].tokensPerActive) !== null ? `, ${fmt(p[0].tokensPerActive, 1)}..${fmt(p[p.length - 1].tokensPerActive, 1)} per active parameter` : '';
+  const slope = (name: string, v: TrendLike['rhoStar'], d: number) =>
+    `${name} ${signed(v?.slope, d)}${interval(v?.interval) ? ` ${intervalText(interval(v?.interval), d)}` : ''}`;
+  const tpa =
+    num(p[0].tokensPerActive) !== null
+      ? `, ${fmt(p[0].tokensPerActive, 1)}..${fmt(p[p.length - 1].tokensPerActive, 1)} per active parameter`
+      : '';
   return `across ${p.length} horizons (${tokensText(p[0].tokens)}..${tokensText(p[p.length - 1].tokens)} tokens${tpa}), per doubling of tokens: ${slope('rho*', t.rhoStar, 3)}, ${slope('dL0', t.dL0, 4)}, ${slope('dL1', t.dL1, 4)}`;
 }
 
@@ -98,8 +118,16 @@ export function powerlawSentence(g: PowerLawGroup): string | null {
   const alpha = num(g.alpha);
   if (slope === null && alpha === null) return null;
   const siv = interval(g.intervals?.slopePerDecade);
-  const parts = [alpha !== null ? `alpha = ${fmt(alpha, 4)}` : '', num(g.E) !== null ? `floor E = ${fmt(g.E, 3)}` : '', num(g.r2) !== null ? `R² ${fmt(g.r2, 2)}` : '', `${g.n} trials`].filter(Boolean);
-  const main = slope !== null ? `${fmt(slope, 3)}${siv ? ` ${intervalText(siv, 3)}` : ''} nats per decade of slots` : 'L = A M^-alpha';
+  const parts = [
+    alpha !== null ? `alpha = ${fmt(alpha, 4)}` : '',
+    num(g.E) !== null ? `floor E = ${fmt(g.E, 3)}` : '',
+    num(g.r2) !== null ? `R² ${fmt(g.r2, 2)}` : '',
+    `${g.n} trials`,
+  ].filter(Boolean);
+  const main =
+    slope !== null
+      ? `${fmt(slope, 3)}${siv ? ` ${intervalText(siv, 3)}` : ''} nats per decade of slots`
+      : 'L = A M^-alpha';
   return `${g.key}: ${main} (${parts.join(', ')})${g.converged === false ? '; the fit did not converge' : ''}`;
 }
 
@@ -121,8 +149,17 @@ export function slotMultipleSentence(m: unknown): string | null {
 }
 
 /** One OverEncoding setting's best loss and the Engram slots that reach it (src/fit/memory.ts slotsToMatch). */
-export function matchSentence(m: { variant: string; loss: number; atSlots: number; engramSlots: number | null; where: string }): string {
-  const n = m.engramSlots !== null ? `~${Math.round(m.engramSlots)} slots (interpolated between sampled counts)` : `${m.where} slot count`;
+export function matchSentence(m: {
+  variant: string;
+  loss: number;
+  atSlots: number;
+  engramSlots: number | null;
+  where: string;
+}): string {
+  const n =
+    m.engramSlots !== null
+      ? `~${Math.round(m.engramSlots)} slots (interpolated between sampled counts)`
+      : `${m.where} slot count`;
   return `Engram reaches ${m.variant}'s best loss (${fmt(m.loss, 3)} at ${m.atSlots} slots) with ${n}`;
 }
 
@@ -142,7 +179,10 @@ export function summarize(d: ReportData): Summary {
   const curves = [...new Set((d.fits?.ushape?.groups ?? []).map(curveOf))];
   for (const curve of curves) {
     const g = curveGroup(d.fits?.ushape, curve)!;
-    const at = typeof g.horizon === 'number' ? ` at ${tokensText(g.horizon)} tokens${num(g.tokensPerActive) !== null ? ` (${fmt(g.tokensPerActive, 1)} per active parameter)` : ''}` : '';
+    const at =
+      typeof g.horizon === 'number'
+        ? ` at ${tokensText(g.horizon)} tokens${num(g.tokensPerActive) !== null ? ` (${fmt(g.tokensPerActive, 1)} per active parameter)` : ''}`
+        : '';
     const who = `${budgets.size > 1 || !budgets.has(curve) || at ? `budget ${curve}` : ''}${at}`;
     const pre = who ? `${who}: ` : '';
     const s = ushapeSentence(g);
@@ -165,9 +205,13 @@ export function summarize(d: ReportData): Summary {
   const multiple = matches.length ? null : slotMultipleSentence(d.fits?.powerlaw?.slotMultiple);
   if (multiple) found.push(multiple);
   if (!d.fits) notes.push(`no fit yet: run engram-sweep fit ${d.dir}`);
-  else if (!d.fits.ushape?.groups.length && !d.fits.powerlaw?.groups.length) notes.push('the fits.json here holds no fit');
+  else if (!d.fits.ushape?.groups.length && !d.fits.powerlaw?.groups.length)
+    notes.push('the fits.json here holds no fit');
   const failed = d.rows.filter((r) => r.status === 'failed');
-  if (failed.length) notes.push(`${failed.length} of ${d.rows.length} finished trials failed (${[...new Set(failed.map((r) => r.reason ?? 'error'))].join(', ')}); they are listed in the table, not drawn`);
+  if (failed.length)
+    notes.push(
+      `${failed.length} of ${d.rows.length} finished trials failed (${[...new Set(failed.map((r) => r.reason ?? 'error'))].join(', ')}); they are listed in the table, not drawn`,
+    );
   const all = [...found, bestTrial(d.rows), ...notes].map(sentence);
   return { headline: all[0], details: all.slice(1) };
 }

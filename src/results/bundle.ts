@@ -61,14 +61,17 @@ function evenIndices(n: number, count: number): number[] {
 export function downsample<T extends object>(rows: T[], max = MAX_METRIC_ROWS): T[] {
   if (rows.length <= max) return rows.slice();
   if (max < 2) return rows.slice(-max);
-  const val = rows.map((r, i) => (typeof (r as { valLoss?: unknown }).valLoss === 'number' ? i : -1)).filter((i) => i >= 0);
+  const val = rows
+    .map((r, i) => (typeof (r as { valLoss?: unknown }).valLoss === 'number' ? i : -1))
+    .filter((i) => i >= 0);
   const valCap = Math.floor(max / 2);
   const keep = new Set(val.length <= valCap ? val : evenIndices(val.length, Math.max(2, valCap)).map((k) => val[k]));
   keep.add(0).add(rows.length - 1);
   const rest = rows.map((_, i) => i).filter((i) => !keep.has(i));
   const room = max - keep.size;
   if (room > 0 && rest.length) {
-    const picks = rest.length <= room ? rest : room === 1 ? [rest[0]] : evenIndices(rest.length, room).map((k) => rest[k]);
+    const picks =
+      rest.length <= room ? rest : room === 1 ? [rest[0]] : evenIndices(rest.length, room).map((k) => rest[k]);
     for (const i of picks) keep.add(i);
   }
   return [...keep].sort((a, b) => a - b).map((i) => rows[i]);
@@ -84,7 +87,8 @@ function trialIds(sweepDir: string, sweep: Record<string, unknown>): { id: strin
   const out = planned.filter((t) => typeof t?.id === 'string').map((t) => ({ id: t.id, meta: t.meta ?? {} }));
   const seen = new Set(out.map((t) => t.id));
   const folders = existsSync(join(sweepDir, TRIALS_DIR)) ? currentTrialFolders(sweepDir).ids : [];
-  for (const id of folders) if (!seen.has(id) && statSync(trialDir(sweepDir, id)).isDirectory()) out.push({ id, meta: {} });
+  for (const id of folders)
+    if (!seen.has(id) && statSync(trialDir(sweepDir, id)).isDirectory()) out.push({ id, meta: {} });
   return out;
 }
 
@@ -107,7 +111,9 @@ function bundleTrial(sweepDir: string, id: string, planMeta: Record<string, unkn
 export function bundleSweep(sweepDir: string): Bundle {
   const sweep = readSweepRecord(sweepDir);
   if (!sweep) throw new InputError(sweepDir, 'not a results folder of a sweep (no sweep.json inside)');
-  const trials = trialIds(sweepDir, sweep as unknown as Record<string, unknown>).map((t) => bundleTrial(sweepDir, t.id, t.meta));
+  const trials = trialIds(sweepDir, sweep as unknown as Record<string, unknown>).map((t) =>
+    bundleTrial(sweepDir, t.id, t.meta),
+  );
   const bundle: Bundle = { format: 1, sweep: sweep as unknown as Record<string, unknown>, trials };
   const fits = readFitsFile(sweepDir);
   if (fits !== null) bundle.fits = fits;

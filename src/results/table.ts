@@ -59,13 +59,16 @@ export function currentTrialFolders(sweepDir: string): { ids: string[]; leftOut:
 export function otherVersionsNote(sweepDir: string): string | null {
   const n = otherVersionsCount(sweepDir);
   const current = n ? currentTrialFolders(sweepDir).ids.length : 0;
-  return n ? `using the ${current} trial folders of the current spec (sweep.json); ${n} finished trial(s) of other versions of the spec left out` : null;
+  return n
+    ? `using the ${current} trial folders of the current spec (sweep.json); ${n} finished trial(s) of other versions of the spec left out`
+    : null;
 }
 
 /** The finished trials (result.json) of other versions of the spec a results folder holds. */
 export function otherVersionsCount(sweepDir: string): number {
   if (!existsSync(join(sweepDir, TRIALS_DIR))) return 0;
-  return currentTrialFolders(sweepDir).leftOut.filter((id) => existsSync(join(trialDir(sweepDir, id), RESULT_FILE))).length;
+  return currentTrialFolders(sweepDir).leftOut.filter((id) => existsSync(join(trialDir(sweepDir, id), RESULT_FILE)))
+    .length;
 }
 
 /**
@@ -84,7 +87,15 @@ export function readTrialRows(sweepDir: string): TrialRow[] {
     rows.push({
       id,
       kind: meta.kind ?? 'single',
-      variant: meta.variant ?? (config.model?.engram ? 'engram' : config.model?.overEncoding ? 'overencoding' : config.model?.moe ? 'moe' : 'dense'),
+      variant:
+        meta.variant ??
+        (config.model?.engram
+          ? 'engram'
+          : config.model?.overEncoding
+            ? 'overencoding'
+            : config.model?.moe
+              ? 'moe'
+              : 'dense'),
       seed: meta.seed ?? config.train?.seed ?? 0,
       budget: meta.budget ?? null,
       rho: meta.rho ?? null,

@@ -42,14 +42,41 @@ export function budgetRows(plan: SweepPlan): BudgetRow[] {
 
 /** A fixed-width table; drift of P_act is against the first row of the same budget. */
 export function budgetTable(rows: BudgetRow[]): string {
-  const head = ['trial', 'budget', 'variant', 'seed', 'rho', 'rho real', 'experts', 'slots', 'P_tot', 'P_act', 'P_sparse', 'dev P_tot', 'drift P_act'];
+  const head = [
+    'trial',
+    'budget',
+    'variant',
+    'seed',
+    'rho',
+    'rho real',
+    'experts',
+    'slots',
+    'P_tot',
+    'P_act',
+    'P_sparse',
+    'dev P_tot',
+    'drift P_act',
+  ];
   const first = new Map<string, number>();
   const body = rows.map((r) => {
     const key = r.budget ?? '';
     if (!first.has(key)) first.set(key, r.pAct);
     const drift = (r.pAct - first.get(key)!) / first.get(key)!;
-    return [r.trialId, r.budget ?? '-', r.variant, String(r.seed), fmt(r.rho, 3), fmt(r.rhoActual, 3), String(r.routedExperts ?? '-'), slotsText(r),
-      mega(r.pTot), mega(r.pAct), mega(r.pSparse), r.deviation === null ? '-' : pct(r.deviation), pct(drift)];
+    return [
+      r.trialId,
+      r.budget ?? '-',
+      r.variant,
+      String(r.seed),
+      fmt(r.rho, 3),
+      fmt(r.rhoActual, 3),
+      String(r.routedExperts ?? '-'),
+      slotsText(r),
+      mega(r.pTot),
+      mega(r.pAct),
+      mega(r.pSparse),
+      r.deviation === null ? '-' : pct(r.deviation),
+      pct(drift),
+    ];
   });
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
   return [head, ...body].map((row) => row.map((c, i) => c.padStart(widths[i])).join('  ')).join('\n');

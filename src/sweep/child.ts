@@ -74,7 +74,10 @@ async function runJob(job: Job): Promise<number> {
     const message = e instanceof InputError ? e.line() : e instanceof Error ? e.message : String(e);
     // allocation failures (ArrayBuffer, wasm heap growth) are out of memory, not a bug
     const oom = /Array buffer allocation failed|Cannot enlarge memory|out of memory|Aborted\(OOM\)/i.test(message);
-    writeResult(job.dir, failedResult({ reason: oom ? 'oom' : 'error', message, tokens: 0, seconds: (Date.now() - t0) / 1000 }, backend));
+    writeResult(
+      job.dir,
+      failedResult({ reason: oom ? 'oom' : 'error', message, tokens: 0, seconds: (Date.now() - t0) / 1000 }, backend),
+    );
     process.stderr.write(`${e instanceof Error && e.stack ? e.stack : message}\n`);
     return 1;
   }

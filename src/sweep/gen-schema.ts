@@ -37,14 +37,21 @@ function walk(node: Json, path: string, rows: string[][]): void {
   for (const [key, child0] of Object.entries(props)) {
     const child = unwrap(child0);
     const p = path ? `${path}.${key}` : key;
-    rows.push([`\`${p}\``, typeOf(child), child0.default === undefined ? '' : `\`${JSON.stringify(child0.default)}\``, allowed(child), String(child0.description ?? child.description ?? '')]);
+    rows.push([
+      `\`${p}\``,
+      typeOf(child),
+      child0.default === undefined ? '' : `\`${JSON.stringify(child0.default)}\``,
+      allowed(child),
+      String(child0.description ?? child.description ?? ''),
+    ]);
     if (child.type === 'object' && child.properties) walk(child, p, rows);
     const items = child.items as Json | undefined;
     if (child.type === 'array' && items?.type === 'object') walk(items, `${p}[]`, rows);
   }
 }
 
-const unwrap = (n: Json): Json => (Array.isArray(n.anyOf) ? ((n.anyOf as Json[]).find((x) => x.type !== 'null') ?? n) : n);
+const unwrap = (n: Json): Json =>
+  Array.isArray(n.anyOf) ? ((n.anyOf as Json[]).find((x) => x.type !== 'null') ?? n) : n;
 
 function typeOf(n: Json): string {
   if (n.enum) return 'enum';

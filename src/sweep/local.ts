@@ -29,7 +29,7 @@ export function estimateRss(c: TrialConfig): number {
   // activations kept for the backward pass, per token, float32: a dozen d-wide tensors per
   // layer, the FFN/expert hidden, attention scores, logits/softmax/grad, gathered memory rows
   const ffn = m.moe ? (m.moe.shared + m.moe.topK) * m.moe.expertHidden : m.ffnHidden;
-  const rows = [m.engram && m.engram.layerIds.length, m.overEncoding && 1].reduce<number>((s, layers, i) => {
+  const rows = [m.engram?.layerIds.length, m.overEncoding && 1].reduce<number>((s, layers, i) => {
     const mem = i === 0 ? m.engram : m.overEncoding;
     return s + (layers && mem ? layers * (mem.maxNgram - 1) * mem.dimPerNgram * 3 : 0);
   }, 0);
@@ -52,7 +52,10 @@ export interface WorkerPlan {
  * Workers: as asked (default: cores), capped by the trial count and by how many of the largest
  * trials fit in memory (85% of os.totalmem(), leaving room for the coordinator and the system).
  */
-export function planWorkers(trials: Trial[], o: { workers?: number; memory?: number; cores?: number; threads?: number } = {}): WorkerPlan {
+export function planWorkers(
+  trials: Trial[],
+  o: { workers?: number; memory?: number; cores?: number; threads?: number } = {},
+): WorkerPlan {
   const cores = o.cores ?? os.availableParallelism();
   const memory = o.memory ?? Math.floor(os.totalmem() * 0.85);
   const asked = o.workers ?? cores;
@@ -133,15 +136,28 @@ export async function runLocal(trials: Trial[], o: LocalOptions): Promise<LocalR
   return new Promise<LocalRun>((done) => {
     const pump = () => {
       while (!stopping) {
-        const i = nextToStart(pending.map((p) => p.bytes), [...running.values()].map((r) => r.bytes), plan.workers, plan.memory);
+        const i = nextToStart(
+          pending.map((p) => p.bytes),
+          [...running.values()].map((r) => r.bytes),
+          plan.workers,
+          plan.memory,
+        );
         if (i < 0) break;
         const [{ trial, bytes }] = pending.splice(i, 1);
-        const child = startTrial(trial, o, script, plan.threads, emit, (r) => {
-          running.delete(child);
-          if (r) out.results.set(trial.id, r);
-          else out.interrupted.push(trial.id);
-          pump();
-        }, () => stopping);
+        const child = startTrial(
+          trial,
+          o,
+          script,
+          plan.threads,
+          emit,
+          (r) => {
+            running.delete(child);
+            if (r) out.results.set(trial.id, r);
+            else out.interrupted.push(trial.id);
+            pump();
+          },
+          () => stopping,
+        );
         running.set(child, { bytes });
       }
       if (running.size === 0) {
@@ -166,8 +182,13 @@ export async function runLocal(trials: Trial[], o: LocalOptions): Promise<LocalR
  * SIGINT/SIGTERM, or while the sweep stops): then nothing is written and the trial stays unfinished.
  */
 function startTrial(
-  trial: Trial, o: LocalOptions, script: string, threads: number, emit: (e: SweepEvent) => void,
-  end: (r: TrialResult | null) => void, stopping: () => boolean,
+  trial: Trial,
+  o: LocalOptions,
+  script: string,
+  threads: number,
+  emit: (e: SweepEvent) => void,
+  end: (r: TrialResult | null) => void,
+  stopping: () => boolean,
 ): ChildProcess {
   const dir = trialDir(o.dir, trial.id);
   mkdirSync(dir, { recursive: true });
@@ -189,7 +210,15 @@ function startTrial(
     else if (m.type === 'log') emit({ type: 'log', trial, line: m.line });
     else if (m.type === 'step') {
       last = m;
-      emit({ type: 'step', trial, step: m.step, steps: m.steps, loss: m.loss, tokensPerSec: m.tokensPerSec, rss: m.rss });
+      emit({
+        type: 'step',
+        trial,
+        step: m.step,
+        steps: m.steps,
+        loss: m.loss,
+        tokensPerSec: m.tokensPerSec,
+        rss: m.rss,
+      });
     }
   });
   let settled = false;
@@ -201,18 +230,31 @@ function startTrial(
       emit({ type: 'interrupted', trial, signal });
       return end(null);
     }
-    const r = result ?? writeFailedResult(o.dir, trial.id, {
-      ...crashReason(code, signal, tail, last?.rss, spawnError),
-      step: last?.step,
-      tokens: (last?.step ?? 0) * trial.config.train.batchSize * trial.config.data.seqLen,
-      seconds: (Date.now() - t0) / 1000,
-    }, backend);
+    const r =
+      result ??
+      writeFailedResult(
+        o.dir,
+        trial.id,
+        {
+          ...crashReason(code, signal, tail, last?.rss, spawnError),
+          step: last?.step,
+          tokens: (last?.step ?? 0) * trial.config.train.batchSize * trial.config.data.seqLen,
+          seconds: (Date.now() - t0) / 1000,
+        },
+        backend,
+      );
     emit({ type: 'end', trial, result: r });
     end(r);
   };
   child.on('error', (e) => finish(null, null, e));
   child.on('close', (code, signal) => finish(code, signal));
-  const job: Job = { type: 'job', config: trial.config, meta: { ...trial.meta }, dir: resolve(dir), backend: o.backend };
+  const job: Job = {
+    type: 'job',
+    config: trial.config,
+    meta: { ...trial.meta },
+    dir: resolve(dir),
+    backend: o.backend,
+  };
   child.send(job);
   if (child.pid) emit({ type: 'start', trial, pid: child.pid });
   return child;
@@ -220,13 +262,21 @@ function startTrial(
 
 /** Why a process died without result.json: V8's heap limit is oom, anything else crashed. */
 export function crashReason(
-  code: number | null, signal: string | null, stderr: string, rss?: number, spawnError?: Error,
+  code: number | null,
+  signal: string | null,
+  stderr: string,
+  rss?: number,
+  spawnError?: Error,
 ): { reason: 'crashed' | 'oom'; message: string } {
   if (spawnError) return { reason: 'crashed', message: `could not start: ${spawnError.message}` };
-  const lines = stderr.trim().split('\n').filter((l) => l.trim());
+  const lines = stderr
+    .trim()
+    .split('\n')
+    .filter((l) => l.trim());
   const lastLine = lines.length ? `: ${lines[lines.length - 1].trim().slice(0, 300)}` : '';
   const how = signal ? `killed by ${signal}` : `exited with code ${code}`;
-  if (/heap out of memory|allocation failed/i.test(stderr)) return { reason: 'oom', message: `${how}: JavaScript heap out of memory` };
+  if (/heap out of memory|allocation failed/i.test(stderr))
+    return { reason: 'oom', message: `${how}: JavaScript heap out of memory` };
   const mem = signal === 'SIGKILL' && rss ? ` (last RSS ${gb(rss)} GB; the kernel's OOM killer?)` : '';
   return { reason: 'crashed', message: `${how} without result.json${mem}${lastLine}` };
 }

@@ -4,7 +4,11 @@
  * (enqueue, collect, write results/). This file is their one way in.
  */
 export {
-  isResult, parseFailure, queueName, REGISTRY_KEY, TRIAL_FILES,
+  isResult,
+  parseFailure,
+  queueName,
+  REGISTRY_KEY,
+  TRIAL_FILES,
 } from './redis/protocol.js';
 export type { TrialJobData, TrialJobProgress, TrialJobResult } from './redis/protocol.js';
 export { connectRedis, parseRedisUrl } from './redis/connection.js';

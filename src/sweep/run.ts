@@ -13,6 +13,7 @@ import { initBackend, type BackendChoice, type BackendInfo } from '../backend/in
 import { InputError } from '../contract/errors.js';
 import { trialSteps } from '../train/schedule.js';
 import { LiveView } from '../util/progress.js';
+import type { TrialResult } from '../contract/results.js';
 import { planWorkers, runLocal, type SweepEvent } from './local.js';
 import { connectRedis } from './redis/connection.js';
 import { runRedis } from './redis/coordinator.js';
@@ -80,7 +81,7 @@ export async function runSweep(plan: SweepPlan, o: RunSweepOptions): Promise<Swe
   // one line and exit 2, not N failed trials; what the check says waits until the folder is ours,
   // so that bad input is one line
   const said: string[] = [];
-  const backend = ex.kind === 'local' ? ex.backend ?? 'auto' : 'auto';
+  const backend = ex.kind === 'local' ? (ex.backend ?? 'auto') : 'auto';
   const backendInfo = ex.kind === 'local' ? await initBackend(backend, { log: (l) => said.push(l) }) : undefined;
   const connection = ex.kind === 'redis' ? await connectRedis(ex.url) : undefined;
   try {
@@ -89,14 +90,32 @@ export async function runSweep(plan: SweepPlan, o: RunSweepOptions): Promise<Swe
     try {
       const selection = o.selection ?? new Map();
       const todo = selectTrials(resume.todo, selection);
-      const only = selection.size ? ` (--only ${describeSelection(selection)}: ${todo.length} of the ${resume.todo.length} unfinished)` : '';
-      log(`sweep ${plan.name} -> ${dir}: ${plan.trials.length} trials, ${resume.done.length} done, ` +
-        `${resume.failed.length} failed${resume.failed.length ? ' (--retry-failed reruns them)' : ''}, ${todo.length} to run${only}`);
+      const only = selection.size
+        ? ` (--only ${describeSelection(selection)}: ${todo.length} of the ${resume.todo.length} unfinished)`
+        : '';
+      log(
+        `sweep ${plan.name} -> ${dir}: ${plan.trials.length} trials, ${resume.done.length} done, ` +
+          `${resume.failed.length} failed${resume.failed.length ? ' (--retry-failed reruns them)' : ''}, ${todo.length} to run${only}`,
+      );
       let interrupted = false;
       if (todo.length && ex.kind === 'redis') {
-        interrupted = await executeRemote(dir, plan, todo, { ...ex, connection: connection!, retryFailed: o.retryFailed }, log, o.signal);
+        interrupted = await executeRemote(
+          dir,
+          plan,
+          todo,
+          { ...ex, connection: connection!, retryFailed: o.retryFailed },
+          log,
+          o.signal,
+        );
       } else if (todo.length && ex.kind === 'local') {
-        interrupted = await execute(dir, plan, todo, { backend, backendInfo: backendInfo!, workers: ex.workers }, log, o.signal);
+        interrupted = await execute(
+          dir,
+          plan,
+          todo,
+          { backend, backendInfo: backendInfo!, workers: ex.workers },
+          log,
+          o.signal,
+        );
       }
       return await finish(dir, plan, interrupted, selection.size > 0, o.after ?? [], log);
     } finally {
@@ -121,13 +140,21 @@ function openFolder(dir: string, plan: SweepPlan, retryFailed?: boolean) {
     release();
     const code = (e as NodeJS.ErrnoException).code;
     if (e instanceof InputError || !code || !WRITE_ERRORS.includes(code)) throw e;
-    throw new InputError(dir, `cannot write the results folder (${code}: ${(e as Error).message.replace(/^[A-Z]+: /, '')}); choose another with --results DIR`);
+    throw new InputError(
+      dir,
+      `cannot write the results folder (${code}: ${(e as Error).message.replace(/^[A-Z]+: /, '')}); choose another with --results DIR`,
+    );
   }
 }
 
 /** Summary, outcome, and the after steps when the sweep ran to its end. */
 async function finish(
-  dir: string, plan: SweepPlan, interrupted: boolean, partial: boolean, after: AfterSweepStep[], log: (l: string) => void,
+  dir: string,
+  plan: SweepPlan,
+  interrupted: boolean,
+  partial: boolean,
+  after: AfterSweepStep[],
+  log: (l: string) => void,
 ): Promise<SweepRunResult> {
   touchSweep(dir);
   const status = sweepStatus(dir);
@@ -136,7 +163,9 @@ async function finish(
   const unfinished = status.counts.pending + status.counts.running;
   // --only: the selected part ran to its end; the after steps wait for the whole sweep
   if (partial && unfinished > 0) {
-    log(`--only: the selected trials are finished; ${unfinished} other trial(s) pending: run again without --only for the rest`);
+    log(
+      `--only: the selected trials are finished; ${unfinished} other trial(s) pending: run again without --only for the rest`,
+    );
     return { outcome: 'partial', status };
   }
   // a trial process stopped by SIGINT/SIGTERM from outside is unfinished, not failed
@@ -147,24 +176,38 @@ async function finish(
 
 /** Train the trials on the local executor; true when interrupted. */
 async function execute(
-  dir: string, plan: SweepPlan, todo: Trial[],
-  o: { backend: BackendChoice; backendInfo: BackendInfo; workers?: number }, log: (l: string) => void, signal?: AbortSignal,
+  dir: string,
+  plan: SweepPlan,
+  todo: Trial[],
+  o: { backend: BackendChoice; backendInfo: BackendInfo; workers?: number },
+  log: (l: string) => void,
+  signal?: AbortSignal,
 ): Promise<boolean> {
   const { backend, backendInfo, workers } = o;
   const wp = planWorkers(todo, { workers });
-  log(`workers: ${wp.workers}, OPENBLAS_NUM_THREADS=${wp.threads} per trial${wp.capped ? ` (capped: ${wp.capped})` : ''}`);
+  log(
+    `workers: ${wp.workers}, OPENBLAS_NUM_THREADS=${wp.threads} per trial${wp.capped ? ` (capped: ${wp.capped})` : ''}`,
+  );
   const view = sweepView(plan.name, todo);
-  return stoppable(view, 'the running trials are left unfinished and start again on the next run', signal, async (s) => {
-    await runLocal(todo, { dir, backend, backendInfo, workers, signal: s, onEvent: view.event });
-    view.close();
-    return s.aborted;
-  });
+  return stoppable(
+    view,
+    'the running trials are left unfinished and start again on the next run',
+    signal,
+    async (s) => {
+      await runLocal(todo, { dir, backend, backendInfo, workers, signal: s, onEvent: view.event });
+      view.close();
+      return s.aborted;
+    },
+  );
 }
 
 /** Train the trials on worker processes through Redis; true when interrupted. */
 async function executeRemote(
-  dir: string, plan: SweepPlan, todo: Trial[],
-  o: { url: string; attempts: number; backoffMs: number; connection: Redis; retryFailed?: boolean }, log: (l: string) => void,
+  dir: string,
+  plan: SweepPlan,
+  todo: Trial[],
+  o: { url: string; attempts: number; backoffMs: number; connection: Redis; retryFailed?: boolean },
+  log: (l: string) => void,
   signal?: AbortSignal,
 ): Promise<boolean> {
   const view = sweepView(plan.name, todo);
@@ -183,7 +226,10 @@ async function executeRemote(
  * the process with 130), saying on the view what stopping leaves behind.
  */
 async function stoppable<T>(
-  view: { line: (l: string) => void }, what: string, given: AbortSignal | undefined, fn: (s: AbortSignal) => Promise<T>,
+  view: { line: (l: string) => void },
+  what: string,
+  given: AbortSignal | undefined,
+  fn: (s: AbortSignal) => Promise<T>,
 ): Promise<T> {
   if (given) return fn(given);
   const ac = new AbortController();
@@ -205,17 +251,26 @@ async function stoppable<T>(
 /** The sweep's trials on util/progress.ts's LiveView: a task per trial, its steps from the schedule. */
 function sweepView(name: string, todo: Trial[]) {
   const steps = (t: Trial) => trialSteps(t.config.train, t.config.data.seqLen);
-  const view = new LiveView(`sweep ${name}`, todo.length, todo.reduce((s, t) => s + steps(t), 0));
+  const view = new LiveView(
+    `sweep ${name}`,
+    todo.length,
+    todo.reduce((s, t) => s + steps(t), 0),
+  );
   const event = (e: SweepEvent): void => {
     const id = e.trial.id;
     const label = `${id} ${describeMeta(e.trial.meta)}`;
-    if (e.type === 'start') return view.start(id, label, steps(e.trial));
-    if (e.type === 'step') return view.step(id, e.step, e.loss, e.tokensPerSec);
-    if (e.type === 'log') return view.line(`  ${id}: ${e.line}`);
-    if (e.type === 'interrupted') return view.drop(id, `interrupted ${label}`);
-    const r = e.result;
-    const what = r.status === 'ok' ? `done ${label}: val loss ${r.valLoss?.toFixed(4)}` : `failed ${label}: ${r.reason}${r.message ? ': ' + r.message : ''}`;
-    view.end(id, `${what} (${r.seconds.toFixed(1)} s)`, { steps: steps(e.trial), failed: r.status !== 'ok' });
+    if (e.type === 'start') view.start(id, label, steps(e.trial));
+    else if (e.type === 'step') view.step(id, e.step, e.loss, e.tokensPerSec);
+    else if (e.type === 'log') view.line(`  ${id}: ${e.line}`);
+    else if (e.type === 'interrupted') view.drop(id, `interrupted ${label}`);
+    else done(id, label, e.trial, e.result);
+  };
+  const done = (id: string, label: string, t: Trial, r: TrialResult): void => {
+    const what =
+      r.status === 'ok'
+        ? `done ${label}: val loss ${r.valLoss?.toFixed(4)}`
+        : `failed ${label}: ${r.reason}${r.message ? ': ' + r.message : ''}`;
+    view.end(id, `${what} (${r.seconds.toFixed(1)} s)`, { steps: steps(t), failed: r.status !== 'ok' });
   };
   return { event, line: (l: string) => view.line(l), close: () => view.close() };
 }
@@ -223,8 +278,11 @@ function sweepView(name: string, todo: Trial[]) {
 function summary(s: SweepStatus, log: (l: string) => void) {
   const c = s.counts;
   log(`sweep ${s.name}: ${c.done} done, ${c.failed} failed, ${c.pending + c.running} unfinished (${resolve(s.dir)})`);
-  const best = s.trials.filter((t) => t.status === 'done' && t.valLoss !== null).sort((a, b) => a.valLoss! - b.valLoss!);
+  const best = s.trials
+    .filter((t) => t.status === 'done' && t.valLoss !== null)
+    .sort((a, b) => a.valLoss! - b.valLoss!);
   if (best.length) log('best by valLoss:');
   for (const t of best.slice(0, 5)) log(`  ${t.valLoss!.toFixed(4)}  ${t.id}  ${describeMeta(t.meta)}`);
-  for (const t of s.trials.filter((t) => t.status === 'failed')) log(`failed: ${t.id} ${describeMeta(t.meta)}: ${t.reason}${t.message ? ': ' + t.message : ''}`);
+  for (const t of s.trials.filter((t) => t.status === 'failed'))
+    log(`failed: ${t.id} ${describeMeta(t.meta)}: ${t.reason}${t.message ? ': ' + t.message : ''}`);
 }

@@ -17,7 +17,10 @@ export const BackboneSchema = ModelSchema.extend({
 
 export const BudgetSchema = z
   .strictObject({
-    name: z.string().min(1).regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only'),
+    name: z
+      .string()
+      .min(1)
+      .regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only'),
     backbone: z.record(z.string(), z.unknown()).optional().describe('overrides of the spec backbone (same keys)'),
     pTot: z.number().int().positive().optional().describe('total parameters excluding embedding and head'),
     ratio: z.number().gt(1).optional().describe('P_tot / P_act of the pure-MoE model at this budget'),
@@ -26,18 +29,30 @@ export const BudgetSchema = z
 
 export const VariantSchema = z
   .enum(['engram', 'overencoding', 'overencoding-full', 'moe', 'dense'])
-  .describe('overencoding: backbone.overEncoding as given (tokenWeight default mean); overencoding-full: tokenWeight full; moe: no memory (with axes.slots, one no-memory reference per seed)');
+  .describe(
+    'overencoding: backbone.overEncoding as given (tokenWeight default mean); overencoding-full: tokenWeight full; moe: no memory (with axes.slots, one no-memory reference per seed)',
+  );
 
 export const AxesSchema = z.strictObject({
   rho: z.array(rho).min(1).optional().describe('allocation trials: share of P_sparse given to routed experts'),
-  slots: z.array(z.number().int().min(1)).min(1).optional().describe('memory trials: slots M (base size summed over layers)'),
-  seeds: z.array(z.number().int().min(0)).min(1).default([0]).describe('each seed fixes init, hash multipliers and batch order'),
+  slots: z
+    .array(z.number().int().min(1))
+    .min(1)
+    .optional()
+    .describe('memory trials: slots M (base size summed over layers)'),
+  seeds: z
+    .array(z.number().int().min(0))
+    .min(1)
+    .default([0])
+    .describe('each seed fixes init, hash multipliers and batch order'),
   variants: z.array(VariantSchema).min(1).default(['engram']),
   horizons: z
     .array(z.number().int().min(1))
     .min(1)
     .optional()
-    .describe('training tokens (increasing): each trial trains a WSD schedule once and branches a cooldown at each (train.cooldown, train.cooldownShape); train.steps must cover the last'),
+    .describe(
+      'training tokens (increasing): each trial trains a WSD schedule once and branches a cooldown at each (train.cooldown, train.cooldownShape); train.steps must cover the last',
+    ),
 });
 
 export const ExcludeSchema = z.strictObject({
@@ -49,7 +64,11 @@ export const ExcludeSchema = z.strictObject({
 });
 
 export const SweepSchema = z.strictObject({
-  name: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only').optional().describe('results folder name (default: the file stem)'),
+  name: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only')
+    .optional()
+    .describe('results folder name (default: the file stem)'),
   description: z.string().optional(),
   data: DataSchema.prefault({}),
   backbone: BackboneSchema.prefault({}),
@@ -57,7 +76,10 @@ export const SweepSchema = z.strictObject({
   train: TrainSchema.omit({ seed: true }).prefault({}),
   axes: AxesSchema.prefault({}),
   exclude: z.array(ExcludeSchema).default([]),
-  rhoOne: z.enum(['drop', 'minimal']).default('drop').describe('rho = 1: drop the memory (paper) or keep 1-slot tables so P_act matches'),
+  rhoOne: z
+    .enum(['drop', 'minimal'])
+    .default('drop')
+    .describe('rho = 1: drop the memory (paper) or keep 1-slot tables so P_act matches'),
 });
 
 export type SweepSpec = z.infer<typeof SweepSchema>;

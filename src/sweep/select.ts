@@ -17,7 +17,7 @@ type Axis = (typeof SELECT_AXES)[number];
 /** axis -> the values any of which a trial may have */
 export type Selection = Map<Axis, Set<string>>;
 
-function valueOf(m: TrialMeta, axis: Axis): string | undefined {
+function axisValue(m: TrialMeta, axis: Axis): string | undefined {
   const v = m[axis];
   return v === undefined ? undefined : String(v);
 }
@@ -34,11 +34,18 @@ export function parseSelection(args: string[], trials: Trial[]): Selection {
     const flag = `--only ${arg}`;
     if (!m) throw new InputError(flag, `is not axis=value; axes: ${SELECT_AXES.join(', ')}`);
     const axis = m[1] as Axis;
-    if (!SELECT_AXES.includes(axis)) throw new InputError(flag, `${show(m[1])} is not one of ${SELECT_AXES.join(', ')}`);
-    const present = [...new Set(trials.map((t) => valueOf(t.meta, axis)).filter((v): v is string => v !== undefined))];
+    if (!SELECT_AXES.includes(axis))
+      throw new InputError(flag, `${show(m[1])} is not one of ${SELECT_AXES.join(', ')}`);
+    const present = [
+      ...new Set(trials.map((t) => axisValue(t.meta, axis)).filter((v): v is string => v !== undefined)),
+    ];
     // numbers compare by value, so 0.50 selects rho 0.5
-    const value = axis === 'rho' || axis === 'seed' || axis === 'slots'
-      ? (Number.isFinite(Number(m[2])) ? String(Number(m[2])) : m[2]) : m[2];
+    const value =
+      axis === 'rho' || axis === 'seed' || axis === 'slots'
+        ? Number.isFinite(Number(m[2]))
+          ? String(Number(m[2]))
+          : m[2]
+        : m[2];
     if (!present.includes(value)) {
       const allowed = present.length ? present.join(', ') : `none: no trial of this sweep has a ${axis}`;
       throw new InputError(flag, `no trial has ${axis} ${show(m[2])}; values in this sweep: ${allowed}`);
@@ -51,10 +58,12 @@ export function parseSelection(args: string[], trials: Trial[]): Selection {
 
 /** The trials the selection holds, in plan order (an empty selection holds all). */
 export function selectTrials(trials: Trial[], sel: Selection): Trial[] {
-  return trials.filter((t) => [...sel].every(([axis, values]) => {
-    const v = valueOf(t.meta, axis);
-    return v !== undefined && values.has(v);
-  }));
+  return trials.filter((t) =>
+    [...sel].every(([axis, values]) => {
+      const v = axisValue(t.meta, axis);
+      return v !== undefined && values.has(v);
+    }),
+  );
 }
 
 /** "budget=d64 seed=1|2", for log lines. */

@@ -17,7 +17,8 @@ import type { SweepPlan, Trial, TrialMeta, Variant } from './types.js';
 
 export function loadSweep(file: string, sets: string[] = []): SweepPlan {
   const raw = readYamlOrJson(file);
-  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new InputError(file, 'a sweep spec must be a YAML mapping');
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw))
+    throw new InputError(file, 'a sweep spec must be a YAML mapping');
   for (const s of sets) applySet(raw as Record<string, unknown>, s);
   const r = SweepSchema.safeParse(raw);
   if (!r.success) {
@@ -59,7 +60,8 @@ function blameSet(e: InputError, sets: string[], paths: readonly (readonly Prope
     const set = fieldPath(assignment.slice(0, eq));
     for (const p of paths.map(fieldPath)) {
       if (startsWith(p, set) || (p.length > 0 && startsWith(set, p))) {
-        const deeper = e.field !== undefined && fieldPath(e.field).length > set.length && startsWith(fieldPath(e.field), set);
+        const deeper =
+          e.field !== undefined && fieldPath(e.field).length > set.length && startsWith(fieldPath(e.field), set);
         return new InputError(`--set ${assignment}`, e.message, deeper ? e.field : undefined);
       }
     }
@@ -87,7 +89,8 @@ export function applySet(target: Record<string, unknown>, assignment: string): v
     }
     const next = (node as Record<string | number, unknown>)[k];
     if (next === undefined) (node as Record<string | number, unknown>)[k] = /^\d+$/.test(path[i + 1]) ? [] : {};
-    else if (typeof next !== 'object' || next === null) throw new InputError('--set', `${assignment}: ${path.slice(0, i + 1).join('.')} is not an object`);
+    else if (typeof next !== 'object' || next === null)
+      throw new InputError('--set', `${assignment}: ${path.slice(0, i + 1).join('.')} is not an object`);
     node = (node as Record<string | number, unknown>)[k] as Record<string, unknown>;
   });
 }
@@ -109,7 +112,12 @@ export function expandTrials(spec: SweepSpec, where: string, warnings: string[] 
     for (const variant of variants) {
       if (rho) allocationTrials(spec, variant, seed, rho, where, add);
       if (slots) memoryTrials(spec, variant, seed, slots, where, add);
-      if (!rho && !slots && (variant === 'dense' || variant === 'moe')) add(backboneModel(spec.backbone, spec, variant), { kind: variant === 'dense' ? 'dense' : 'memory', variant, seed });
+      if (!rho && !slots && (variant === 'dense' || variant === 'moe'))
+        add(backboneModel(spec.backbone, spec, variant), {
+          kind: variant === 'dense' ? 'dense' : 'memory',
+          variant,
+          seed,
+        });
     }
   }
   if (out.size === 0) throw new InputError(where, 'the axes and exclude rules leave no trials', 'axes');
@@ -122,21 +130,36 @@ function allocationTrials(spec: SweepSpec, variant: Variant, seed: number, rhos:
   spec.budgets.forEach((b, i) => {
     const at = `budgets[${i}]`;
     const backbone = budgetBackbone(spec, i, where);
-    if (variant === 'dense') return add(backboneModel(backbone, spec, 'dense'), { kind: 'dense', variant, seed, budget: b.name });
+    if (variant === 'dense')
+      return add(backboneModel(backbone, spec, 'dense'), { kind: 'dense', variant, seed, budget: b.name });
     const base = backboneModel(backbone, spec, variant);
     const memory: MemoryKind = isOverEncoding(variant) ? 'overEncoding' : 'engram';
     const opts = { memory, rhoOne: variant === 'moe' ? ('drop' as const) : spec.rhoOne, where: `${where}: ${at}` };
     // one budget for every variant: the total of the memory model's rho = 1 trial
     const memoryModel = variant === 'moe' && backbone.engram ? backboneModel(backbone, spec, 'engram') : base;
-    const total = budgetTotal(memoryModel, b, { ...opts, memory: variant === 'moe' ? 'engram' : memory, rhoOne: spec.rhoOne });
+    const total = budgetTotal(memoryModel, b, {
+      ...opts,
+      memory: variant === 'moe' ? 'engram' : memory,
+      rhoOne: spec.rhoOne,
+    });
     for (const r of variant === 'moe' ? [1] : rhos) {
       const a = solveAllocation(base, total, r, opts);
-      add(a.model, { kind: 'allocation', variant, seed, budget: b.name, rho: r, rhoActual: round(a.rhoActual), slots: a.accounting.slots, pTotTarget: total, deviation: a.deviation });
+      add(a.model, {
+        kind: 'allocation',
+        variant,
+        seed,
+        budget: b.name,
+        rho: r,
+        rhoActual: round(a.rhoActual),
+        slots: a.accounting.slots,
+        pTotTarget: total,
+        deviation: a.deviation,
+      });
     }
   });
 }
 
-function memoryTrials(spec: SweepSpec, variant: Variant, seed: number, slots: number[], where: string, add: Add) {
+function memoryTrials(spec: SweepSpec, variant: Variant, seed: number, slots: number[], _where: string, add: Add) {
   // the no-memory reference: the same backbone without Engram or OverEncoding, once per seed
   if (variant === 'moe') return add(backboneModel(spec.backbone, spec, 'moe'), { kind: 'memory', variant, seed });
   if (variant !== 'engram' && !isOverEncoding(variant)) return;
@@ -180,7 +203,10 @@ function backboneModel(bb: Backbone, spec: SweepSpec, variant: Variant): ModelCo
   }
   if (isOverEncoding(variant)) {
     need(overEncoding, 'overEncoding');
-    model.overEncoding = { ...overEncoding!, baseSizes: overEncoding!.baseSizes ?? Array(overEncoding!.maxNgram - 1).fill(1) };
+    model.overEncoding = {
+      ...overEncoding!,
+      baseSizes: overEncoding!.baseSizes ?? Array(overEncoding!.maxNgram - 1).fill(1),
+    };
     // tokenWeight is set only for 'full': an absent one is the reference's mean, and keeps the ids
     if (variant === 'overencoding-full') model.overEncoding.tokenWeight = 'full';
   }
@@ -204,12 +230,21 @@ function trialConfig(spec: SweepSpec, m: ModelConfig, seed: number, where: strin
   if (model.engram) model.engram = { ...model.engram, seed };
   if (model.overEncoding) model.overEncoding = { ...model.overEncoding, seed };
   const horizons = spec.axes.horizons;
-  if (horizons && spec.train.horizons) throw new InputError(where, 'give horizons once: in axes.horizons (the sweep axis) or train.horizons', 'train.horizons');
+  if (horizons && spec.train.horizons)
+    throw new InputError(
+      where,
+      'give horizons once: in axes.horizons (the sweep axis) or train.horizons',
+      'train.horizons',
+    );
   try {
-    return parseTrial({ data: spec.data, model, train: { ...spec.train, seed, ...(horizons ? { horizons } : {}) } }, where);
+    return parseTrial(
+      { data: spec.data, model, train: { ...spec.train, seed, ...(horizons ? { horizons } : {}) } },
+      where,
+    );
   } catch (e) {
     // the trial's train.horizons is the spec's axes.horizons: name the field the user wrote
-    if (horizons && e instanceof InputError && e.field === 'train.horizons') throw new InputError(where, e.message, 'axes.horizons');
+    if (horizons && e instanceof InputError && e.field === 'train.horizons')
+      throw new InputError(where, e.message, 'axes.horizons');
     throw e;
   }
 }
@@ -228,7 +263,13 @@ function deepMerge(a: unknown, b: unknown): unknown {
 }
 
 const describe = (m: TrialMeta) =>
-  [m.variant, m.budget && `budget ${m.budget}`, m.rho !== undefined && `rho ${m.rho}`, m.slots !== undefined && m.kind === 'memory' && `slots ${m.slots}`, `seed ${m.seed}`]
+  [
+    m.variant,
+    m.budget && `budget ${m.budget}`,
+    m.rho !== undefined && `rho ${m.rho}`,
+    m.slots !== undefined && m.kind === 'memory' && `slots ${m.slots}`,
+    `seed ${m.seed}`,
+  ]
     .filter(Boolean)
     .join(', ');
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -8,7 +8,16 @@ import { join } from 'node:path';
 import { InputError } from '../contract/errors.js';
 import { METRICS_FILE } from '../contract/files.js';
 import { lastMetricsRow } from '../contract/metrics.js';
-import { lockAlive, readLock, readProgress, readResult, readSweepRecord, SWEEP_FILE, trialDir, type LockInfo } from './store.js';
+import {
+  lockAlive,
+  readLock,
+  readProgress,
+  readResult,
+  readSweepRecord,
+  SWEEP_FILE,
+  trialDir,
+  type LockInfo,
+} from './store.js';
 import type { TrialMeta } from './types.js';
 import { snapshotStep } from '../train/snapshot.js';
 
@@ -56,10 +65,19 @@ export function sweepStatus(dir: string): SweepStatus {
   const trials = record.trials.map(({ id, meta, steps }): TrialStatus => {
     const result = readResult(dir, id);
     const m = lastMetricsRow(join(trialDir(dir, id), METRICS_FILE)) ?? readProgress(dir, id);
-    const status: TrialState = result ? (result.status === 'ok' ? 'done' : 'failed') : m && live ? 'running' : 'pending';
+    const status: TrialState = result
+      ? result.status === 'ok'
+        ? 'done'
+        : 'failed'
+      : m && live
+        ? 'running'
+        : 'pending';
     counts[status]++;
     const t: TrialStatus = {
-      id, status, meta, steps,
+      id,
+      status,
+      meta,
+      steps,
       step: m?.step ?? null,
       loss: m?.loss ?? null,
       tokensPerSec: m?.tokensPerSec ?? null,
@@ -75,7 +93,16 @@ export function sweepStatus(dir: string): SweepStatus {
     }
     return t;
   });
-  return { name: record.name, dir, specHash: record.specHash, created: record.created, updated: record.updated, lock: live, counts, trials };
+  return {
+    name: record.name,
+    dir,
+    specHash: record.specHash,
+    created: record.created,
+    updated: record.updated,
+    lock: live,
+    counts,
+    trials,
+  };
 }
 
 /** A trial's coordinates in a few words: variant, budget, rho, slots, seed. */
@@ -91,14 +118,33 @@ export function describeMeta(m: TrialMeta): string {
 /** The status table: one row per trial, aligned columns. */
 export function formatStatus(s: SweepStatus): string {
   const c = s.counts;
-  const head = `${s.name} (${s.dir}): ${c.done} done, ${c.failed} failed, ${c.running} running, ${c.pending} pending` +
-    (s.lock ? `; coordinator pid ${s.lock.pid} since ${s.lock.started}` : '') + `\n`;
+  const head =
+    `${s.name} (${s.dir}): ${c.done} done, ${c.failed} failed, ${c.running} running, ${c.pending} pending` +
+    (s.lock ? `; coordinator pid ${s.lock.pid} since ${s.lock.started}` : '') +
+    `\n`;
   const fmt = (x: number | null, d = 4) => (x === null || !Number.isFinite(x) ? '-' : x.toFixed(d));
   const rows = s.trials.map((t) => [
-    t.id, t.status + (t.reason ? ` (${t.reason})` : '') + (t.resumesAt !== undefined ? ` (next run: from step ${t.resumesAt})` : ''), describeMeta(t.meta),
-    `${t.step ?? '-'}/${t.steps}`, fmt(t.loss), fmt(t.valLoss),
+    t.id,
+    t.status +
+      (t.reason ? ` (${t.reason})` : '') +
+      (t.resumesAt !== undefined ? ` (next run: from step ${t.resumesAt})` : ''),
+    describeMeta(t.meta),
+    `${t.step ?? '-'}/${t.steps}`,
+    fmt(t.loss),
+    fmt(t.valLoss),
   ]);
   const all = [['trial', 'status', 'coordinates', 'step', 'loss', 'valLoss'], ...rows];
   const widths = all[0].map((_, j) => Math.max(...all.map((r) => r[j].length)));
-  return head + all.map((r) => r.map((v, j) => v.padEnd(widths[j])).join('  ').trimEnd()).join('\n') + '\n';
+  return (
+    head +
+    all
+      .map((r) =>
+        r
+          .map((v, j) => v.padEnd(widths[j]))
+          .join('  ')
+          .trimEnd(),
+      )
+      .join('\n') +
+    '\n'
+  );
 }

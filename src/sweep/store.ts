@@ -15,9 +15,19 @@ import { InputError } from '../contract/errors.js';
 import { RESULT_FILE, SWEEP_FILE, trialDir } from '../contract/files.js';
 import { readJsonQuiet } from '../contract/json.js';
 import { readProgress as readProgressFile } from '../contract/progress.js';
-import { failedResult, readResult as readResultFile, writeResult, type FailureReason, type RunBackend } from '../contract/result.js';
+import {
+  failedResult,
+  readResult as readResultFile,
+  writeResult,
+  type FailureReason,
+  type RunBackend,
+} from '../contract/result.js';
 import type { TrialResult } from '../contract/results.js';
-import { readSweepRecord as readSweepFile, writeSweepRecord, type SweepRecord as SweepFile } from '../contract/sweep-file.js';
+import {
+  readSweepRecord as readSweepFile,
+  writeSweepRecord,
+  type SweepRecord as SweepFile,
+} from '../contract/sweep-file.js';
 import type { SweepPlan, Trial, TrialMeta } from './types.js';
 import { trialSteps } from '../train/schedule.js';
 import { SNAPSHOT_DIR } from '../train/snapshot.js';
@@ -44,9 +54,11 @@ function claimedBy(dir: string, record: SweepRecord | null): string | undefined 
 function checkClaim(dir: string, record: SweepRecord | null, plan: Pick<SweepPlan, 'file'>): void {
   const other = claimedBy(dir, record);
   if (!plan.file || other === undefined || other === resolve(plan.file)) return;
-  throw new InputError(join(dir, SWEEP_FILE),
+  throw new InputError(
+    join(dir, SWEEP_FILE),
     `holds the sweep of another spec file (${other}) under the same name; ` +
-    `set name: in ${plan.file} to a name of its own, or pass --results DIR (or --new)`);
+      `set name: in ${plan.file} to a name of its own, or pass --results DIR (or --new)`,
+  );
 }
 
 /**
@@ -56,9 +68,14 @@ function checkClaim(dir: string, record: SweepRecord | null, plan: Pick<SweepPla
  * only when it is free or holds this same spec, else the first of <name>-2, <name>-3, ... that is
  * free or holds this same spec, so rerunning with --new resumes that folder.
  */
-export function chooseResultsDir(root: string, plan: Pick<SweepPlan, 'name' | 'specHash' | 'file'>, fresh = false): string {
+export function chooseResultsDir(
+  root: string,
+  plan: Pick<SweepPlan, 'name' | 'specHash' | 'file'>,
+  fresh = false,
+): string {
   const base = join(root, plan.name);
-  const sameFile = (dir: string, r: SweepRecord | null) => !plan.file || claimedBy(dir, r) === undefined || claimedBy(dir, r) === resolve(plan.file);
+  const sameFile = (dir: string, r: SweepRecord | null) =>
+    !plan.file || claimedBy(dir, r) === undefined || claimedBy(dir, r) === resolve(plan.file);
   const record = readSweepRecord(base);
   if (!fresh) {
     checkClaim(base, record, plan);
@@ -81,10 +98,15 @@ export function openSweep(dir: string, plan: SweepPlan): SweepRecord {
   const old = readSweepRecord(dir);
   checkClaim(dir, old, plan);
   const now = new Date().toISOString();
-  const history = old?.history ? [...old.history] : old ? [{ specHash: old.specHash, spec: old.spec, at: old.created }] : [];
+  const history = old?.history
+    ? [...old.history]
+    : old
+      ? [{ specHash: old.specHash, spec: old.spec, at: old.created }]
+      : [];
   const file = plan.file ? relative(dir, resolve(plan.file)) : undefined;
   const last = history[history.length - 1];
-  if (!last || last.specHash !== plan.specHash) history.push({ specHash: plan.specHash, spec: plan.spec, at: now, ...(file ? { file } : {}) });
+  if (!last || last.specHash !== plan.specHash)
+    history.push({ specHash: plan.specHash, spec: plan.spec, at: now, ...(file ? { file } : {}) });
   else if (file && last.file !== file) history[history.length - 1] = { ...last, file };
   const record: SweepRecord = {
     name: plan.name,
@@ -92,7 +114,11 @@ export function openSweep(dir: string, plan: SweepPlan): SweepRecord {
     spec: plan.spec,
     created: old?.created ?? now,
     updated: now,
-    trials: plan.trials.map((t) => ({ id: t.id, meta: t.meta, steps: trialSteps(t.config.train, t.config.data.seqLen) })),
+    trials: plan.trials.map((t) => ({
+      id: t.id,
+      meta: t.meta,
+      steps: trialSteps(t.config.train, t.config.data.seqLen),
+    })),
     history,
   };
   writeSweepRecord(dir, record);
@@ -120,7 +146,6 @@ export function removeTempFiles(dir: string): void {
   for (const f of readdirSync(dir)) if (f.endsWith('.tmp')) rmSync(join(dir, f), { force: true });
 }
 
-
 /**
  * Empty an unfinished (or retried) trial's folder so it starts cleanly: partial metrics, temp
  * files, config and gates go. result.json goes first, so a kill half-way leaves an unfinished
@@ -132,7 +157,10 @@ export function resetTrial(dir: string, id: string, keepSnapshot = false): void 
   const t = trialDir(dir, id);
   const failed = existsSync(join(t, RESULT_FILE));
   rmSync(join(t, RESULT_FILE), { force: true });
-  if (!keepSnapshot || failed || !existsSync(join(t, SNAPSHOT_DIR))) return rmSync(t, { recursive: true, force: true });
+  if (!keepSnapshot || failed || !existsSync(join(t, SNAPSHOT_DIR))) {
+    rmSync(t, { recursive: true, force: true });
+    return;
+  }
   for (const f of readdirSync(t)) if (f !== SNAPSHOT_DIR) rmSync(join(t, f), { recursive: true, force: true });
 }
 
@@ -226,7 +254,12 @@ export function lockAlive(l: LockInfo | null): boolean {
 export function acquireLock(dir: string): () => void {
   mkdirSync(dir, { recursive: true });
   const file = join(dir, LOCK_FILE);
-  const info: LockInfo = { pid: process.pid, host: hostname(), started: new Date().toISOString(), procStart: procStart(process.pid) };
+  const info: LockInfo = {
+    pid: process.pid,
+    host: hostname(),
+    started: new Date().toISOString(),
+    procStart: procStart(process.pid),
+  };
   const tmp = `${file}.${process.pid}.tmp`;
   writeFileSync(tmp, JSON.stringify(info) + '\n');
   try {
@@ -240,7 +273,10 @@ export function acquireLock(dir: string): () => void {
       const owner = readLock(dir);
       if (attempt > 0 || lockAlive(owner)) {
         const who = owner ? `pid ${owner.pid} on ${owner.host}, since ${owner.started}` : 'an unreadable lock';
-        throw new InputError(dir, `is in use by another engram-sweep run (${who}); wait for it to end, or delete ${file} if that process is gone`);
+        throw new InputError(
+          dir,
+          `is in use by another engram-sweep run (${who}); wait for it to end, or delete ${file} if that process is gone`,
+        );
       }
       // stale: remove it, unless another coordinator took it over meanwhile
       if (readLock(dir)?.pid === owner?.pid) rmSync(file, { force: true });

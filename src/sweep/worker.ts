@@ -20,7 +20,13 @@ import type { BackendChoice, BackendInfo } from '../backend/index.js';
 import { InputError } from '../contract/errors.js';
 import { loadCorpus } from '../data/corpus.js';
 import { runLocal, type SweepEvent } from './local.js';
-import { REGISTRY_KEY, TRIAL_FILES, type TrialJobData, type TrialJobProgress, type TrialJobResult } from './redis/protocol.js';
+import {
+  REGISTRY_KEY,
+  TRIAL_FILES,
+  type TrialJobData,
+  type TrialJobProgress,
+  type TrialJobResult,
+} from './redis/protocol.js';
 import { lockAlive, trialDir } from './store.js';
 import { trialSteps } from '../train/schedule.js';
 
@@ -91,7 +97,9 @@ class WorkerLoop {
     const removed = removeStaleTemp(this.tmpRoot);
     if (removed) this.o.log(`removed ${removed} temp folder(s) of dead workers`);
     this.watchConnection();
-    this.o.log(`worker ${this.name}: concurrency ${this.o.concurrency}, backend ${this.o.backend}, ${this.o.queue ? `queue ${this.o.queue}` : 'every registered sweep'} on ${this.o.url}`);
+    this.o.log(
+      `worker ${this.name}: concurrency ${this.o.concurrency}, backend ${this.o.backend}, ${this.o.queue ? `queue ${this.o.queue}` : 'every registered sweep'} on ${this.o.url}`,
+    );
     const stopped = new Promise<void>((resolve) => {
       if (this.o.signal?.aborted) resolve();
       this.o.signal?.addEventListener('abort', () => resolve());
@@ -176,7 +184,8 @@ class WorkerLoop {
       } else if (!lost && !this.downSince) this.o.log(`worker: ${e.message}`);
     });
     worker.on('failed', (job, e) => {
-      if (job && !(e instanceof WaitingError)) this.o.log(`failed ${job.id} (attempt ${job.attemptsMade}): ${e.message}`);
+      if (job && !(e instanceof WaitingError))
+        this.o.log(`failed ${job.id} (attempt ${job.attemptsMade}): ${e.message}`);
     });
     this.current = { queue, worker };
     this.o.log(`serving queue ${queue}`);
@@ -199,7 +208,16 @@ class WorkerLoop {
       const report = progressReporter(job, this.name, this.o.backendInfo);
       // concurrent jobs share the cores: each trial gets its share of BLAS threads
       const threads = Math.max(1, Math.floor(availableParallelism() / this.o.concurrency));
-      const run = await runLocal([trial], { dir: tmp, backend: this.o.backend, backendInfo: this.o.backendInfo, workers: 1, threads, execArgv: this.o.execArgv, signal: ac.signal, onEvent: report });
+      const run = await runLocal([trial], {
+        dir: tmp,
+        backend: this.o.backend,
+        backendInfo: this.o.backendInfo,
+        workers: 1,
+        threads,
+        execArgv: this.o.execArgv,
+        signal: ac.signal,
+        onEvent: report,
+      });
       const result = run.results.get(id);
       if (!result) {
         // stopped by shutdown: back to the queue without using up an attempt (a lost claim is
@@ -229,7 +247,9 @@ class WorkerLoop {
     } catch (e) {
       const why = e instanceof InputError ? e.line() : (e as Error).message;
       this.o.log(`refused ${id}: ${why}`);
-      throw new TrialFailure(`error: worker ${this.name} cannot read the corpus: ${why} (give the worker --corpus PATH)`);
+      throw new TrialFailure(
+        `error: worker ${this.name} cannot read the corpus: ${why} (give the worker --corpus PATH)`,
+      );
     }
     if (have !== want) {
       const msg = `corpus ${path} on worker ${this.name} has content hash ${have.slice(0, 12)}, the coordinator's has ${want.slice(0, 12)}: refused (give the worker the same corpus, --corpus PATH)`;
@@ -262,10 +282,28 @@ function progressReporter(job: Job<TrialJobData, TrialJobResult>, worker: string
   return (e: SweepEvent) => {
     if (e.type === 'start') {
       pid = e.pid;
-      send({ worker, pid, step: 0, steps: trialSteps(e.trial.config.train, e.trial.config.data.seqLen), loss: NaN, tokensPerSec: 0, rss: 0, backend });
+      send({
+        worker,
+        pid,
+        step: 0,
+        steps: trialSteps(e.trial.config.train, e.trial.config.data.seqLen),
+        loss: NaN,
+        tokensPerSec: 0,
+        rss: 0,
+        backend,
+      });
     } else if (e.type === 'step' && (Date.now() - last >= 1000 || e.step === e.steps)) {
       last = Date.now();
-      send({ worker, pid, step: e.step, steps: e.steps, loss: e.loss, tokensPerSec: e.tokensPerSec, rss: e.rss, backend });
+      send({
+        worker,
+        pid,
+        step: e.step,
+        steps: e.steps,
+        loss: e.loss,
+        tokensPerSec: e.tokensPerSec,
+        rss: e.rss,
+        backend,
+      });
     }
   };
 }

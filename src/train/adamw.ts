@@ -17,8 +17,8 @@ export class AdamW {
   step(params: tf.Variable[], grads: tf.Tensor[], lr: number, scale = 1): void {
     this.t++;
     const { beta1: b1, beta2: b2, eps, weightDecay } = this.o;
-    const bc1 = 1 - Math.pow(b1, this.t);
-    const bc2 = 1 - Math.pow(b2, this.t);
+    const bc1 = 1 - b1 ** this.t;
+    const bc2 = 1 - b2 ** this.t;
     tf.tidy(() => {
       params.forEach((p, i) => {
         const m = this.slot(this.m, p);

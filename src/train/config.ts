@@ -54,7 +54,9 @@ export const OverEncodingSchema = z.strictObject({
     .enum(['mean', 'full'])
     .optional()
     .transform((v) => (v === 'mean' ? undefined : v))
-    .describe('how the token embedding enters (docs/SPEC.md section 4.5): mean (default, the reference) divides token + n-gram rows by 1 + (N-1)K; full keeps the token embedding and averages only the n-gram rows'),
+    .describe(
+      'how the token embedding enters (docs/SPEC.md section 4.5): mean (default, the reference) divides token + n-gram rows by 1 + (N-1)K; full keeps the token embedding and averages only the n-gram rows',
+    ),
 });
 
 export const ModelSchema = z.strictObject({
@@ -88,9 +90,19 @@ export const TrainSchema = z.strictObject({
     .array(int(1))
     .min(1)
     .optional()
-    .describe('WSD schedule: a cooldown branch at each of these training-token counts (increasing, each within steps); the trial ends at the last. Without: cosine'),
-  cooldown: z.number().gt(0).lt(1).optional().describe('with horizons: the cooldown fraction of each horizon (default 0.2)'),
-  cooldownShape: z.enum(['1-sqrt', 'linear']).optional().describe('with horizons: the cooldown to 0 (default 1-sqrt, Hagele et al. 2024)'),
+    .describe(
+      'WSD schedule: a cooldown branch at each of these training-token counts (increasing, each within steps); the trial ends at the last. Without: cosine',
+    ),
+  cooldown: z
+    .number()
+    .gt(0)
+    .lt(1)
+    .optional()
+    .describe('with horizons: the cooldown fraction of each horizon (default 0.2)'),
+  cooldownShape: z
+    .enum(['1-sqrt', 'linear'])
+    .optional()
+    .describe('with horizons: the cooldown to 0 (default 1-sqrt, Hagele et al. 2024)'),
 });
 
 export const TrialSchema = z.strictObject({
@@ -130,11 +142,18 @@ export function parseTrial(input: unknown, where: string): TrialConfig {
   };
   if (m.dModel % m.nHeads !== 0) fail('model.nHeads', `${m.nHeads} does not divide dModel ${m.dModel}`);
   if ((m.dModel / m.nHeads) % 2 !== 0) fail('model.nHeads', `head dim ${m.dModel / m.nHeads} must be even (RoPE)`);
-  if (m.moe && m.moe.topK > m.moe.routed) fail('model.moe.topK', `${m.moe.topK} is larger than routed experts ${m.moe.routed}`);
-  for (const [key, mem] of [['engram', m.engram], ['overEncoding', m.overEncoding]] as const) {
+  if (m.moe && m.moe.topK > m.moe.routed)
+    fail('model.moe.topK', `${m.moe.topK} is larger than routed experts ${m.moe.routed}`);
+  for (const [key, mem] of [
+    ['engram', m.engram],
+    ['overEncoding', m.overEncoding],
+  ] as const) {
     if (!mem) continue;
     if (mem.baseSizes.length !== mem.maxNgram - 1) {
-      fail(`model.${key}.baseSizes`, `has ${mem.baseSizes.length} entries; maxNgram ${mem.maxNgram} needs ${mem.maxNgram - 1} (orders 2..${mem.maxNgram})`);
+      fail(
+        `model.${key}.baseSizes`,
+        `has ${mem.baseSizes.length} entries; maxNgram ${mem.maxNgram} needs ${mem.maxNgram - 1} (orders 2..${mem.maxNgram})`,
+      );
     }
     if (mem.dimPerNgram % mem.headsPerNgram !== 0) {
       fail(`model.${key}.dimPerNgram`, `${mem.dimPerNgram} is not divisible by headsPerNgram ${mem.headsPerNgram}`);
@@ -144,13 +163,15 @@ export function parseTrial(input: unknown, where: string): TrialConfig {
   if (m.engram) {
     const ids = m.engram.layerIds;
     ids.forEach((id, i) => {
-      if (id >= m.nLayers) fail(`model.engram.layerIds[${i}]`, `${id} is beyond the last block (allowed 0..${m.nLayers - 1})`);
+      if (id >= m.nLayers)
+        fail(`model.engram.layerIds[${i}]`, `${id} is beyond the last block (allowed 0..${m.nLayers - 1})`);
     });
     if (new Set(ids).size !== ids.length) fail('model.engram.layerIds', `${show(ids)} has duplicates`);
     // The backbone has no hyper-connections: the block feeds one branch, so the weights of more
     // branches would get no gradient and be counted in P_act all the same (issue 14, defect 1).
     if (m.engram.hcMult !== 1) {
-      const why = 'hyper-connection branches are not implemented in the model; ' +
+      const why =
+        'hyper-connection branches are not implemented in the model; ' +
         'the engram-forward parity command takes hc_mult';
       fail('model.engram.hcMult', `${m.engram.hcMult}: only 1 is supported (${why})`);
     }
@@ -162,8 +183,10 @@ export function parseTrial(input: unknown, where: string): TrialConfig {
 function checkHorizons(c: TrialConfig, fail: (field: string, msg: string) => never): void {
   const t = c.train;
   if (!t.horizons) {
-    if (t.cooldown !== undefined) fail('train.cooldown', `${t.cooldown}: a cooldown needs train.horizons (without them the schedule is cosine)`);
-    if (t.cooldownShape !== undefined) fail('train.cooldownShape', `${show(t.cooldownShape)}: a cooldown shape needs train.horizons`);
+    if (t.cooldown !== undefined)
+      fail('train.cooldown', `${t.cooldown}: a cooldown needs train.horizons (without them the schedule is cosine)`);
+    if (t.cooldownShape !== undefined)
+      fail('train.cooldownShape', `${show(t.cooldownShape)}: a cooldown shape needs train.horizons`);
     return;
   }
   t.cooldown ??= DEFAULT_COOLDOWN;
@@ -173,7 +196,10 @@ function checkHorizons(c: TrialConfig, fail: (field: string, msg: string) => nev
   if (typeof plan === 'string') fail('train.horizons', plan);
   const last = plan[plan.length - 1];
   if (last.steps > t.steps) {
-    fail('train.horizons', `${last.asked} tokens (${last.steps} steps of ${perStep}) is beyond train.steps ${t.steps} (${t.steps * perStep} tokens)`);
+    fail(
+      'train.horizons',
+      `${last.asked} tokens (${last.steps} steps of ${perStep}) is beyond train.steps ${t.steps} (${t.steps * perStep} tokens)`,
+    );
   }
 }
 
@@ -191,12 +217,18 @@ export function zodInputError(err: z.ZodError, where: string, input?: unknown, s
   let msg = issue.message;
   if (issue.code === 'unrecognized_keys') {
     const allowed = allowedKeys(schema ?? TrialSchema, issue.path);
-    msg = `unknown key(s) ${issue.keys.map((k) => {
-      const near = closest(k, allowed);
-      return near === undefined ? show(k) : `${show(k)} (did you mean ${show(near)}?)`;
-    }).join(', ')}`;
+    msg = `unknown key(s) ${issue.keys
+      .map((k) => {
+        const near = closest(k, allowed);
+        return near === undefined ? show(k) : `${show(k)} (did you mean ${show(near)}?)`;
+      })
+      .join(', ')}`;
   } else if (input !== undefined) {
-    const value = issue.path.reduce<unknown>((node, key) => (node && typeof node === 'object' ? (node as Record<PropertyKey, unknown>)[key as PropertyKey] : undefined), input);
+    const value = issue.path.reduce<unknown>(
+      (node, key) =>
+        node && typeof node === 'object' ? (node as Record<PropertyKey, unknown>)[key as PropertyKey] : undefined,
+      input,
+    );
     if (value !== undefined) msg = `${show(value)}: ${msg}`;
   }
   return new InputError(where, msg, field || undefined);

@@ -69,11 +69,23 @@ export function makeBatch(ctx: Context, stream: Int32Array, streamC: Int32Array,
 
 /** The windows of training step `step`: positions step*B .. step*B + B - 1 of the epoch orders. */
 export function trainBatch(ctx: Context, orders: Map<number, Int32Array>, step: number, B: number, T: number): Batch {
-  return makeBatch(ctx, ctx.data.train, ctx.trainC, stepWindows(ctx.data.trainWindows, ctx.c.train.seed, orders, step, B), T);
+  return makeBatch(
+    ctx,
+    ctx.data.train,
+    ctx.trainC,
+    stepWindows(ctx.data.trainWindows, ctx.c.train.seed, orders, step, B),
+    T,
+  );
 }
 
 /** The training windows of step `step` (n windows per epoch, B per step): what trainBatch draws. */
-export function stepWindows(n: number, seed: number, orders: Map<number, Int32Array>, step: number, B: number): number[] {
+export function stepWindows(
+  n: number,
+  seed: number,
+  orders: Map<number, Int32Array>,
+  step: number,
+  B: number,
+): number[] {
   return Array.from({ length: B }, (_, b) => {
     const i = step * B + b;
     const epoch = Math.floor(i / n);
@@ -110,7 +122,8 @@ export function gateExcerpt(ctx: Context) {
   const tokens = Array.from(ctx.data.val.subarray(0, T), (id) => ctx.data.tokenizer.decode([id]));
   const layers: Record<string, number[][]> = {};
   const hc = ctx.c.model.engram?.hcMult ?? 1;
-  for (const [l, g] of gates) layers[l] = Array.from({ length: T }, (_, t) => Array.from(g.subarray(t * hc, t * hc + hc)));
+  for (const [l, g] of gates)
+    layers[l] = Array.from({ length: T }, (_, t) => Array.from(g.subarray(t * hc, t * hc + hc)));
   return { tokens, layers };
 }
 

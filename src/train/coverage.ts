@@ -68,7 +68,11 @@ export function countNgramsSeen(o: CoverageInput, steps: readonly number[]): Ngr
 }
 
 /** The same for a trial config: loads its corpus and tokenizer (prepareDataset caches them). */
-export async function trialNgramsSeen(c: TrialConfig, steps: readonly number[], log: (l: string) => void = () => {}): Promise<NgramsSeen[]> {
+export async function trialNgramsSeen(
+  c: TrialConfig,
+  steps: readonly number[],
+  log: (l: string) => void = () => {},
+): Promise<NgramsSeen[]> {
   const data = await prepareDataset(c.data, log);
   const compression = buildCompression(vocabFromHfTokenizerJson(toTokenizerJson(data.tokenizer), 'tokenizer'));
   return countNgramsSeen(

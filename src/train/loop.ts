@@ -63,7 +63,10 @@ export class Loop {
       const batch = trainBatch(this.ctx, this.orders, step, B, c.data.seqLen);
       const rate = lr(step);
       const out = trainStep(this.ctx.model, this.ctx.memories, this.opt, batch, {
-        lr: rate, clip: c.train.clip, memoryLrScale: c.train.memoryLrScale, gamma: c.model.moe?.gamma ?? 0,
+        lr: rate,
+        clip: c.train.clip,
+        memoryLrScale: c.train.memoryLrScale,
+        gamma: c.model.moe?.gamma ?? 0,
       });
       if (out.diverged) return { diverged: step };
       const ms = Date.now() - ts;
@@ -72,10 +75,15 @@ export class Loop {
       if (evalNow) val = evaluate(this.ctx, B);
       if (evalNow || step % c.train.logEvery === 0) {
         const row: MetricsRow = {
-          step: step + 1, tokens: (step + 1) * this.tokensPerStep, lr: rate, loss: out.loss,
+          step: step + 1,
+          tokens: (step + 1) * this.tokensPerStep,
+          lr: rate,
+          loss: out.loss,
           ...(evalNow ? { valLoss: val.loss } : {}),
           ...(last && r.branch !== undefined ? { valBpb: val.bpb } : {}),
-          tokensPerSec: (this.tokensPerStep * 1000) / ms, msPerStep: ms, ...extras(out.expertLoad, out.gateMean),
+          tokensPerSec: (this.tokensPerStep * 1000) / ms,
+          msPerStep: ms,
+          ...extras(out.expertLoad, out.gateMean),
           ...(r.branch !== undefined ? { branch: r.branch } : {}),
           ...(last && r.branch !== undefined ? { horizon: true as const } : {}),
         };

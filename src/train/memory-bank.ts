@@ -31,7 +31,9 @@ export class HashedMemory {
   ) {
     const hashLayer = key === 'overEncoding' ? 0 : key; // OverEncoding hashes as layer 0 (docs/SPEC.md section 4)
     const given = config.multipliers?.[String(hashLayer)];
-    this.multipliers = given ? given.map((s) => BigInt(s)) : layerMultipliers(vocabSize, config.seed, hashLayer, config.maxNgram);
+    this.multipliers = given
+      ? given.map((s) => BigInt(s))
+      : layerMultipliers(vocabSize, config.seed, hashLayer, config.maxNgram);
     if (given) validateMultipliers(this.multipliers, config.maxNgram, `multipliers.${hashLayer}`);
     this.sizes = sizes;
     this.tablesPerPos = tablesPerPosition(config);
@@ -57,7 +59,12 @@ export class HashedMemory {
 }
 
 /** All memories of a model, with table sizes allocated globally across Engram layers. */
-export function buildMemories(c: ModelConfig, vocabSize: number, seed: number, betas?: [number, number]): HashedMemory[] {
+export function buildMemories(
+  c: ModelConfig,
+  vocabSize: number,
+  seed: number,
+  betas?: [number, number],
+): HashedMemory[] {
   const out: HashedMemory[] = [];
   if (c.engram) {
     for (const [id, sizes] of memoryTableSizes(c.engram, c.engram.layerIds)) {
@@ -65,7 +72,16 @@ export function buildMemories(c: ModelConfig, vocabSize: number, seed: number, b
     }
   }
   if (c.overEncoding) {
-    out.push(new HashedMemory('overEncoding', c.overEncoding, memoryTableSizes(c.overEncoding, [0]).get(0)!, vocabSize, seed, betas));
+    out.push(
+      new HashedMemory(
+        'overEncoding',
+        c.overEncoding,
+        memoryTableSizes(c.overEncoding, [0]).get(0)!,
+        vocabSize,
+        seed,
+        betas,
+      ),
+    );
   }
   return out;
 }

@@ -31,7 +31,11 @@ export function memoryRows(m: HashedMemoryConfig, layerIds: number[]): number {
   const lower = m.baseSizes.reduce((s, b) => s + b, 0) * m.headsPerNgram;
   if (lower >= MAX_TABLE_ROWS) return lower;
   let rows = 0;
-  for (const sizes of memoryTableSizes(m, layerIds).values()) rows = Math.max(rows, sizes.flat().reduce((s, p) => s + p, 0));
+  for (const sizes of memoryTableSizes(m, layerIds).values())
+    rows = Math.max(
+      rows,
+      sizes.flat().reduce((s, p) => s + p, 0),
+    );
   return rows;
 }
 
@@ -50,7 +54,8 @@ export function trialProblem(c: TrialConfig, o: { memory?: boolean } = {}): Tria
       return {
         field: `model.${key}.baseSizes`,
         value: m.baseSizes,
-        message: `gives a table of ${rows} rows (${m.headsPerNgram} heads per order, each a prime >= its base size); ` +
+        message:
+          `gives a table of ${rows} rows (${m.headsPerNgram} heads per order, each a prime >= its base size); ` +
           `a table holds fewer than 2^31 = ${MAX_TABLE_ROWS} rows: lower the base sizes`,
       };
     }
@@ -114,6 +119,11 @@ export function memoryProblem(c: TrialConfig, memory = machineMemory()): TrialPr
     const cfg = m.engram ?? m.overEncoding!;
     return { field: `model.${mem}.baseSizes`, value: cfg.baseSizes, message: `${tail}: lower the base sizes` };
   }
-  if (e.activations >= e.backbone) return { field: 'train.batchSize', value: c.train.batchSize, message: `${tail}: lower the batch size or data.seqLen` };
+  if (e.activations >= e.backbone)
+    return {
+      field: 'train.batchSize',
+      value: c.train.batchSize,
+      message: `${tail}: lower the batch size or data.seqLen`,
+    };
   return { field: 'model.dModel', value: m.dModel, message: `${tail}: make the model smaller` };
 }

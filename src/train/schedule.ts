@@ -1,5 +1,8 @@
 /** Linear warmup, then cosine decay to minLrRatio * lr at the last step. */
-export function learningRate(step: number, o: { lr: number; warmup: number; steps: number; minLrRatio: number }): number {
+export function learningRate(
+  step: number,
+  o: { lr: number; warmup: number; steps: number; minLrRatio: number },
+): number {
   if (step < o.warmup) return (o.lr * (step + 1)) / o.warmup;
   const span = Math.max(1, o.steps - o.warmup);
   const progress = Math.min(1, (step - o.warmup) / span);
@@ -28,7 +31,12 @@ export interface HorizonStep {
  * batch x seqLen and the branch is the same step whether one horizon or many are trained.
  * Returns an error message instead when a horizon cannot be trained (the caller names the field).
  */
-export function horizonPlan(horizons: number[], tokensPerStep: number, fraction: number, warmup: number): HorizonStep[] | string {
+export function horizonPlan(
+  horizons: number[],
+  tokensPerStep: number,
+  fraction: number,
+  warmup: number,
+): HorizonStep[] | string {
   const out: HorizonStep[] = [];
   for (const [i, asked] of horizons.entries()) {
     const steps = Math.round(asked / tokensPerStep);
@@ -39,7 +47,8 @@ export function horizonPlan(horizons: number[], tokensPerStep: number, fraction:
       return `horizons[${i}] = ${asked} tokens (${steps} steps) leaves ${branch} steps before its cooldown of ${cool}, fewer than warmup ${warmup}`;
     }
     const prev = out[out.length - 1];
-    if (prev && steps <= prev.steps) return `horizons[${i}] = ${asked} is not above the previous horizon once rounded to whole steps (${steps} <= ${prev.steps})`;
+    if (prev && steps <= prev.steps)
+      return `horizons[${i}] = ${asked} is not above the previous horizon once rounded to whole steps (${steps} <= ${prev.steps})`;
     out.push({ asked, steps, tokens: steps * tokensPerStep, branch });
   }
   return out;
@@ -52,7 +61,12 @@ export function horizonPlan(horizons: number[], tokensPerStep: number, fraction:
  * default: Hagele et al. found it beats linear and matches cosine at the same horizon.
  * `h` is the branch the step belongs to, or null on the stable trunk.
  */
-export function wsdLearningRate(step: number, o: { lr: number; warmup: number }, h: HorizonStep | null, shape: CooldownShape): number {
+export function wsdLearningRate(
+  step: number,
+  o: { lr: number; warmup: number },
+  h: HorizonStep | null,
+  shape: CooldownShape,
+): number {
   if (step < o.warmup) return (o.lr * (step + 1)) / o.warmup;
   if (!h || step < h.branch) return o.lr;
   const p = (step - h.branch) / (h.steps - h.branch);
@@ -63,7 +77,10 @@ export function wsdLearningRate(step: number, o: { lr: number; warmup: number },
  * Steps a trial trains in all: train.steps with the cosine schedule; with horizons, the trunk to
  * the last horizon plus every earlier branch's cooldown (what progress counts against).
  */
-export function trialSteps(t: { steps: number; batchSize: number; warmup: number; horizons?: number[]; cooldown?: number }, seqLen: number): number {
+export function trialSteps(
+  t: { steps: number; batchSize: number; warmup: number; horizons?: number[]; cooldown?: number },
+  seqLen: number,
+): number {
   if (!t.horizons) return t.steps;
   const plan = horizonPlan(t.horizons, t.batchSize * seqLen, t.cooldown ?? 0.2, t.warmup);
   if (typeof plan === 'string') return t.steps;

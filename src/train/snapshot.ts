@@ -10,7 +10,18 @@
  * arrays in that order). It is written to snapshot.tmp/ and swapped in with renames, so a kill
  * leaves the old snapshot or the new one.
  */
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import type { HorizonResult } from '../contract/results.js';
 import type { Transformer } from '../model/transformer.js';
@@ -59,13 +70,18 @@ export interface TrainingState {
  * backbone's values and moments (copies: tfjs owns the live ones); the router biases and the
  * memories' rows and moments are the live arrays.
  */
-function arrays(s: TrainingState, weights: Float32Array[], adam: { m: Float32Array[]; v: Float32Array[] }): [string, Float32Array][] {
+function arrays(
+  s: TrainingState,
+  weights: Float32Array[],
+  adam: { m: Float32Array[]; v: Float32Array[] },
+): [string, Float32Array][] {
   const names = [...s.model.weights.vars.keys()];
   const out: [string, Float32Array][] = [];
   names.forEach((n, i) => out.push([`w:${n}`, weights[i]], [`m:${n}`, adam.m[i]], [`v:${n}`, adam.v[i]]));
   s.model.routers.forEach((r, l) => out.push([`bias:${l}`, r.bias]));
   for (const m of s.memories) {
-    const shards = (t: { shards: Float32Array[] }, tag: string) => t.shards.forEach((a, i) => out.push([`${tag}:${m.key}:${i}`, a]));
+    const shards = (t: { shards: Float32Array[] }, tag: string) =>
+      t.shards.forEach((a, i) => out.push([`${tag}:${m.key}:${i}`, a]));
     shards(m.table, 'rows');
     shards(m.adam.expAvg, 'rowsM');
     shards(m.adam.expAvgSq, 'rowsV');
@@ -79,7 +95,11 @@ export function writeSnapshot(trialDir: string, s: TrainingState, info: Snapshot
   mkdirSync(tmp, { recursive: true });
   const vars = s.model.weights.list();
   const adam = s.opt.state(vars);
-  const list = arrays(s, vars.map((p) => p.dataSync() as Float32Array), adam);
+  const list = arrays(
+    s,
+    vars.map((p) => p.dataSync() as Float32Array),
+    adam,
+  );
   const fd = openSync(join(tmp, 'state.bin'), 'w');
   try {
     for (const [, a] of list) writeSync(fd, new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
@@ -88,8 +108,12 @@ export function writeSnapshot(trialDir: string, s: TrainingState, info: Snapshot
   }
   const { metrics, ...rest } = info;
   const state: StateJson = {
-    format: 'engram-sweep-snapshot', version: 1, ...rest, adamStep: adam.t,
-    tableSteps: s.memories.map((m) => m.adam.stepCount), arrays: list.map(([n, a]) => [n, a.length]),
+    format: 'engram-sweep-snapshot',
+    version: 1,
+    ...rest,
+    adamStep: adam.t,
+    tableSteps: s.memories.map((m) => m.adam.stepCount),
+    arrays: list.map(([n, a]) => [n, a.length]),
   };
   writeFileSync(join(tmp, 'metrics.jsonl'), metrics);
   writeFileSync(join(tmp, 'state.json'), JSON.stringify(state) + '\n');
@@ -111,8 +135,21 @@ export function readSnapshotInfo(trialDir: string, key: SnapshotKey): SnapshotIn
     return null;
   }
   const k = st.key;
-  if (st.format !== 'engram-sweep-snapshot' || k.trialId !== key.trialId || k.backend !== key.backend || k.native !== key.native || k.threads !== key.threads) return null;
-  return { key: k, step: st.step, horizons: st.horizons, seconds: st.seconds, metrics: readFileSync(join(dir, 'metrics.jsonl'), 'utf8') };
+  if (
+    st.format !== 'engram-sweep-snapshot' ||
+    k.trialId !== key.trialId ||
+    k.backend !== key.backend ||
+    k.native !== key.native ||
+    k.threads !== key.threads
+  )
+    return null;
+  return {
+    key: k,
+    step: st.step,
+    horizons: st.horizons,
+    seconds: st.seconds,
+    metrics: readFileSync(join(dir, 'metrics.jsonl'), 'utf8'),
+  };
 }
 
 /** Load the snapshot's arrays into the live state (same model, same memories). */
@@ -120,10 +157,17 @@ export function restoreSnapshot(trialDir: string, s: TrainingState): void {
   const dir = join(trialDir, SNAPSHOT_DIR);
   const st = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as StateJson;
   const vars = s.model.weights.list();
-  const adam = { t: st.adamStep, m: vars.map((p) => new Float32Array(p.size)), v: vars.map((p) => new Float32Array(p.size)) };
+  const adam = {
+    t: st.adamStep,
+    m: vars.map((p) => new Float32Array(p.size)),
+    v: vars.map((p) => new Float32Array(p.size)),
+  };
   const weights = vars.map((p) => new Float32Array(p.size));
   const list = arrays(s, weights, adam);
-  if (list.length !== st.arrays.length || list.some(([n, a], i) => n !== st.arrays[i][0] || a.length !== st.arrays[i][1])) {
+  if (
+    list.length !== st.arrays.length ||
+    list.some(([n, a], i) => n !== st.arrays[i][0] || a.length !== st.arrays[i][1])
+  ) {
     throw new Error(`${dir}: the snapshot does not match this trial's model (arrays differ)`);
   }
   const fd = openSync(join(dir, 'state.bin'), 'r');

@@ -95,7 +95,13 @@ export interface TrainStepResult {
  * global norm (backbone and rows together), AdamW on the backbone, lazy Adam on the touched
  * table rows at lr x memoryLrScale, then the router bias from this step's load.
  */
-export function trainStep(model: Transformer, memories: HashedMemory[], opt: AdamW, batch: Batch, s: StepSettings): TrainStepResult {
+export function trainStep(
+  model: Transformer,
+  memories: HashedMemory[],
+  opt: AdamW,
+  batch: Batch,
+  s: StepSettings,
+): TrainStepResult {
   const out = forwardBackward(model, memories, batch);
   const { loss, gradNorm, gateMean, expertLoad } = out;
   if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {

@@ -48,15 +48,51 @@ export async function runTrial(c: TrialConfig, o: RunOptions): Promise<TrialResu
     loop.start(c.train.steps);
     const r = loop.train(0, c.train.steps, (s) => learningRate(s, c.train));
     const seconds = (Date.now() - t0) / 1000;
-    if ('diverged' in r) return finish({ status: 'failed', reason: 'diverged', step: r.diverged, valLoss: null, valBpb: null, tokens: r.diverged * loop.tokensPerStep }, seconds);
+    if ('diverged' in r)
+      return finish(
+        {
+          status: 'failed',
+          reason: 'diverged',
+          step: r.diverged,
+          valLoss: null,
+          valBpb: null,
+          tokens: r.diverged * loop.tokensPerStep,
+        },
+        seconds,
+      );
     loop.bar?.done(`val ${r.val.loss.toFixed(4)} nats`);
-    return finish({ status: 'ok', valLoss: r.val.loss, valBpb: r.val.bpb, tokens: c.train.steps * loop.tokensPerStep }, seconds);
+    return finish(
+      { status: 'ok', valLoss: r.val.loss, valBpb: r.val.bpb, tokens: c.train.steps * loop.tokensPerStep },
+      seconds,
+    );
   }
   const h = await trainHorizons(c, o, ctx, opt, loop, { trialId: trialId(c), ...base }, t0);
-  if ('diverged' in h) return finish({ status: 'failed', reason: 'diverged', step: h.diverged, valLoss: null, valBpb: null, tokens: h.diverged * loop.tokensPerStep, horizons: h.horizons }, h.seconds);
+  if ('diverged' in h)
+    return finish(
+      {
+        status: 'failed',
+        reason: 'diverged',
+        step: h.diverged,
+        valLoss: null,
+        valBpb: null,
+        tokens: h.diverged * loop.tokensPerStep,
+        horizons: h.horizons,
+      },
+      h.seconds,
+    );
   const last = h.horizons[h.horizons.length - 1];
   loop.bar?.done(`val ${last.valLoss.toFixed(4)} nats at ${last.tokens} tokens`);
-  return finish({ status: 'ok', valLoss: last.valLoss, valBpb: last.valBpb, tokens: last.tokens, horizons: h.horizons, ...(h.resumedFrom !== undefined ? { resumedFrom: h.resumedFrom } : {}) }, h.seconds);
+  return finish(
+    {
+      status: 'ok',
+      valLoss: last.valLoss,
+      valBpb: last.valBpb,
+      tokens: last.tokens,
+      horizons: h.horizons,
+      ...(h.resumedFrom !== undefined ? { resumedFrom: h.resumedFrom } : {}),
+    },
+    h.seconds,
+  );
 }
 
 /**
@@ -64,9 +100,20 @@ export async function runTrial(c: TrialConfig, o: RunOptions): Promise<TrialResu
  * cooldown, a full validation, then back to the snapshot for the trunk (the last horizon ends the
  * trial). A snapshot left by an interrupted run of this trial on this path is resumed from.
  */
-type HorizonsOutcome = { horizons: HorizonResult[]; seconds: number } & ({ diverged: number } | { resumedFrom?: number });
+type HorizonsOutcome = { horizons: HorizonResult[]; seconds: number } & (
+  | { diverged: number }
+  | { resumedFrom?: number }
+);
 
-async function trainHorizons(c: TrialConfig, o: RunOptions, ctx: Context, opt: AdamW, loop: Loop, key: SnapshotKey, t0: number): Promise<HorizonsOutcome> {
+async function trainHorizons(
+  c: TrialConfig,
+  o: RunOptions,
+  ctx: Context,
+  opt: AdamW,
+  loop: Loop,
+  key: SnapshotKey,
+  t0: number,
+): Promise<HorizonsOutcome> {
   const plan = horizonPlan(c.train.horizons!, loop.tokensPerStep, c.train.cooldown!, c.train.warmup) as HorizonStep[];
   const shape = c.train.cooldownShape!;
   const state = { model: ctx.model, opt, memories: ctx.memories };
@@ -78,7 +125,9 @@ async function trainHorizons(c: TrialConfig, o: RunOptions, ctx: Context, opt: A
     restoreSnapshot(o.dir, state);
     ({ step, horizons, seconds: offset } = snap);
     writeFileSync(loop.metricsFile, snap.metrics);
-    (o.log ?? (() => {}))(`resuming from the snapshot at step ${step} (${horizons.length} of ${plan.length} horizons done)`);
+    (o.log ?? (() => {}))(
+      `resuming from the snapshot at step ${step} (${horizons.length} of ${plan.length} horizons done)`,
+    );
   } else rmSync(loop.metricsFile, { force: true });
   const clock = () => offset + (Date.now() - t0) / 1000;
   const todo = plan.filter((p) => !horizons.some((d) => d.tokens === p.tokens));
@@ -87,12 +136,20 @@ async function trainHorizons(c: TrialConfig, o: RunOptions, ctx: Context, opt: A
     const trunk = loop.train(step, p.branch, (s) => wsdLearningRate(s, c.train, null, shape), { evalAtEnd: false });
     if ('diverged' in trunk) return { diverged: trunk.diverged, horizons, seconds: clock() };
     step = p.branch;
-    writeSnapshot(o.dir, state, { key, step, horizons, seconds: clock(), metrics: readFileSync(loop.metricsFile, 'utf8') });
+    writeSnapshot(o.dir, state, {
+      key,
+      step,
+      horizons,
+      seconds: clock(),
+      metrics: readFileSync(loop.metricsFile, 'utf8'),
+    });
     const cool = loop.train(p.branch, p.steps, (s) => wsdLearningRate(s, c.train, p, shape), { branch: p.tokens });
     if ('diverged' in cool) return { diverged: cool.diverged, horizons, seconds: clock() };
-    horizons = [...horizons, { tokens: p.tokens, step: p.steps, valLoss: cool.val.loss, valBpb: cool.val.bpb, seconds: clock() }];
+    horizons = [
+      ...horizons,
+      { tokens: p.tokens, step: p.steps, valLoss: cool.val.loss, valBpb: cool.val.bpb, seconds: clock() },
+    ];
     if (i < todo.length - 1) restoreSnapshot(o.dir, state);
   }
   return { horizons, seconds: clock(), resumedFrom: snap?.step };
 }
-

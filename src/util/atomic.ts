@@ -8,4 +8,5 @@ import { fileURLToPath } from 'node:url';
 export { writeFileAtomic, writeJsonAtomic } from '../contract/atomic.js';
 
 /** <repo>/.cache: this file sits at <repo>/{src,dist}/util/. */
-export const CACHE_DIR = process.env.ENGRAM_SWEEP_CACHE ?? join(dirname(fileURLToPath(import.meta.url)), '../../.cache');
+export const CACHE_DIR =
+  process.env.ENGRAM_SWEEP_CACHE ?? join(dirname(fileURLToPath(import.meta.url)), '../../.cache');

@@ -14,7 +14,11 @@ export class Progress {
   private readonly start = Date.now();
   private lastLine = 0;
 
-  constructor(private readonly label: string, private readonly total: number, private readonly everyMs = 10_000) {}
+  constructor(
+    private readonly label: string,
+    private readonly total: number,
+    private readonly everyMs = 10_000,
+  ) {}
 
   update(done: number, info: string): void {
     const now = Date.now();
@@ -62,8 +66,12 @@ export class LiveView {
   private lastDraw = 0;
 
   /** title: the live block's first line starts with it; count and work: tasks and steps in all */
-  constructor(private readonly title: string, private readonly count: number, private readonly work: number,
-    private readonly everyMs = 10_000) {}
+  constructor(
+    private readonly title: string,
+    private readonly count: number,
+    private readonly work: number,
+    private readonly everyMs = 10_000,
+  ) {}
 
   start(id: string, label: string, steps: number): void {
     this.running.set(id, { label, steps, step: 0, loss: NaN, tps: NaN, printed: 0 });
@@ -119,8 +127,10 @@ export class LiveView {
     const elapsed = (Date.now() - this.t0) / 1000;
     const eta = done > 0 ? (elapsed * (this.work - done)) / done : NaN;
     const failed = this.failed ? ` (${this.failed} failed)` : '';
-    return `${this.finished}/${this.count} finished${failed}, ${this.running.size} running` +
-      (Number.isFinite(eta) ? `, ETA ${formatSeconds(eta)}` : '');
+    return (
+      `${this.finished}/${this.count} finished${failed}, ${this.running.size} running` +
+      (Number.isFinite(eta) ? `, ETA ${formatSeconds(eta)}` : '')
+    );
   }
 
   private draw(force: boolean): void {
@@ -128,7 +138,10 @@ export class LiveView {
     if (!force && now - this.lastDraw < 100) return;
     this.lastDraw = now;
     const width = process.stderr.columns || 120;
-    const lines = [`${this.title}: ${this.overall()}`, ...[...this.running.values()].map((r) => '  ' + this.taskLine(r))];
+    const lines = [
+      `${this.title}: ${this.overall()}`,
+      ...[...this.running.values()].map((r) => '  ' + this.taskLine(r)),
+    ];
     const up = this.drawn ? `\x1b[${this.drawn}A\r` : '';
     process.stderr.write(up + lines.map((l) => `\x1b[2K${l.slice(0, width - 1)}\n`).join('') + '\x1b[J');
     this.drawn = lines.length;

@@ -31,7 +31,10 @@ const routed = Int32Array.from([0, 3, 4, 7, 8, 11]); // rows sent through an "ex
 /** A small LM-like graph touching every kernel of the backward pass we replaced or added. */
 function loss(emb: tf.Tensor, wqkv: tf.Tensor, conv: tf.Tensor, dw: tf.Tensor, head: tf.Tensor): tf.Scalar {
   const x = tf.gather(emb, tf.tensor1d(tokens, 'int32')); // [B*T, D]
-  const qkv = tf.matMul(x, wqkv, false, true).reshape([B, T, 3, H, D / H]).transpose([2, 0, 3, 1, 4]);
+  const qkv = tf
+    .matMul(x, wqkv, false, true)
+    .reshape([B, T, 3, H, D / H])
+    .transpose([2, 0, 3, 1, 4]);
   const [q, k, v] = tf.unstack(qkv); // [B, H, T, Dh]
   const q3 = q.reshape([B * H, T, D / H]);
   const k3 = k.reshape([B * H, T, D / H]);
@@ -39,9 +42,23 @@ function loss(emb: tf.Tensor, wqkv: tf.Tensor, conv: tf.Tensor, dw: tf.Tensor, h
   const half = D / H / 2;
   const rot = tf.concat([q3.slice([0, 0, half], [-1, -1, half]), q3.slice([0, 0, 0], [-1, -1, half]).neg()], -1);
   const att = tf.softmax(tf.matMul(rot, k3, false, true)); // [B*H, T, T]
-  const o = tf.matMul(att, v3).reshape([B, H, T, D / H]).transpose([0, 2, 1, 3]).reshape([B, 1, T, D]);
+  const o = tf
+    .matMul(att, v3)
+    .reshape([B, H, T, D / H])
+    .transpose([0, 2, 1, 3])
+    .reshape([B, 1, T, D]);
   const c = tf.conv2d(o as tf.Tensor4D, conv as tf.Tensor4D, 1, 'same'); // [B, 1, T, D]
-  const d = tf.depthwiseConv2d(tf.pad(c, [[0, 0], [0, 0], [3, 0], [0, 0]]) as tf.Tensor4D, dw as tf.Tensor4D, 1, 'valid');
+  const d = tf.depthwiseConv2d(
+    tf.pad(c, [
+      [0, 0],
+      [0, 0],
+      [3, 0],
+      [0, 0],
+    ]) as tf.Tensor4D,
+    dw as tf.Tensor4D,
+    1,
+    'valid',
+  );
   const h = d.reshape([B * T, D]);
   const idx = tf.tensor1d(routed, 'int32');
   const expert = tf.unsortedSegmentSum(tf.sigmoid(tf.gather(h, idx)).mul(2), idx, B * T); // [B*T, D]
@@ -76,7 +93,9 @@ describe('gradients on wasm vs cpu', () => {
       const scale = Math.max(...g.map(Math.abs));
       expect(scale, `${names[k]} gradient is not trivially zero`).toBeGreaterThan(1e-4);
       g.forEach((r, i) => {
-        expect(Math.abs(wasm.grads[k][i] - r), `${names[k]}[${i}]`).toBeLessThanOrEqual(1e-4 * Math.max(Math.abs(r), scale));
+        expect(Math.abs(wasm.grads[k][i] - r), `${names[k]}[${i}]`).toBeLessThanOrEqual(
+          1e-4 * Math.max(Math.abs(r), scale),
+        );
       });
     });
   });

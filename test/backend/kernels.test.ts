@@ -1,6 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { SPARSE_SOFTMAX_CE, initBackend, quietCpuBanner, registerCpuKernels, sparseSoftmaxCrossEntropy } from '../../src/backend/index.js';
+import {
+  SPARSE_SOFTMAX_CE,
+  initBackend,
+  quietCpuBanner,
+  registerCpuKernels,
+  sparseSoftmaxCrossEntropy,
+} from '../../src/backend/index.js';
 import { simplifyPermutation } from '../../src/backend/kernels/transpose.js';
 
 type Dtype = 'float32' | 'int32' | 'bool';
@@ -30,7 +36,11 @@ function bools(shape: number[]): Input {
 
 type Result = { values: number[]; shape: number[]; dtype: string };
 
-async function run(backend: string, f: (...t: tf.Tensor[]) => tf.Tensor | tf.Tensor[], inputs: Input[]): Promise<Result[]> {
+async function run(
+  backend: string,
+  f: (...t: tf.Tensor[]) => tf.Tensor | tf.Tensor[],
+  inputs: Input[],
+): Promise<Result[]> {
   await tf.setBackend(backend);
   quietCpuBanner();
   const outs = tf.tidy(() => {
@@ -114,7 +124,12 @@ describe('conv backprop kernels', () => {
   ];
   it.each(conv2dCases)('Conv2DBackpropFilter x %j filter %j strides %j %s', async (xs, fs, strides, pad, fmt) => {
     const f = (x: tf.Tensor, w: tf.Tensor) =>
-      tf.grad((k: tf.Tensor) => tf.conv2d(x as tf.Tensor4D, k as tf.Tensor4D, strides, pad, fmt).square().sum())(w);
+      tf.grad((k: tf.Tensor) =>
+        tf
+          .conv2d(x as tf.Tensor4D, k as tf.Tensor4D, strides, pad, fmt)
+          .square()
+          .sum(),
+      )(w);
     await sameAsCpu(f, [rand(xs), rand(fs)]);
   });
 
@@ -122,7 +137,8 @@ describe('conv backprop kernels', () => {
     const x = rand([2, 3, 6, 5]); // [B, C, H, W]
     const dy = rand([2, 4, 6, 5]);
     const attrs = { strides: 1, pad: 'same', dataFormat: 'NCHW', filterShape: [3, 3, 3, 4] };
-    const f = (a: tf.Tensor, b: tf.Tensor) => tf.engine().runKernel('Conv2DBackpropFilter', { x: a, dy: b }, attrs) as tf.Tensor;
+    const f = (a: tf.Tensor, b: tf.Tensor) =>
+      tf.engine().runKernel('Conv2DBackpropFilter', { x: a, dy: b }, attrs) as tf.Tensor;
     await sameAsCpu(f, [x, dy]);
   });
 
@@ -132,57 +148,102 @@ describe('conv backprop kernels', () => {
     [[1, 1, 16, 6], [1, 4, 6, 1], [1, 1], 'valid', 1], // a causal short conv along time
     [[1, 8, 8, 2], [2, 2, 2, 3], [1, 1], 'same', 2],
   ];
-  it.each(dwCases)('DepthwiseConv2dNative backprop x %j filter %j strides %j %s dilation %i', async (xs, fs, strides, pad, dil) => {
-    const fw = (x: tf.Tensor, w: tf.Tensor) =>
-      tf.grads((a: tf.Tensor, k: tf.Tensor) =>
-        tf.depthwiseConv2d(a as tf.Tensor4D, k as tf.Tensor4D, strides, pad, 'NHWC', dil).square().sum())([x, w]);
-    if (dil === 1) {
-      await sameAsCpu(fw, [rand(xs), rand(fs)]);
-      return;
-    }
-    // tfjs refuses gradients for dilation > 1: call the backprop kernels directly, and check
-    // them against the forward conv, which is linear: d sum(conv(x, w) * dy) / dw_i is that
-    // sum at w = e_i (likewise for x).
-    const x = rand(xs);
-    const w = rand(fs);
-    const conv = (a: tf.Tensor, k: tf.Tensor) => tf.depthwiseConv2d(a as tf.Tensor4D, k as tf.Tensor4D, strides, pad, 'NHWC', dil);
-    const [y] = await run('cpu', conv, [x, w]);
-    const dy = rand(y.shape);
-    const attrs: tf.NamedAttrMap = { strides, pad, dilations: dil };
-    const byKernel = (name: string, extra: object) => (a: tf.Tensor, b: tf.Tensor) =>
-      tf.engine().runKernel(name, name.endsWith('Input') ? { dy: b, filter: a } : { x: a, dy: b }, { ...attrs, ...extra }) as tf.Tensor;
-    const linearGrad = async (shape: number[], at: (unit: tf.Tensor) => [tf.Tensor, tf.Tensor]): Promise<Result[]> => {
-      await tf.setBackend('cpu');
-      quietCpuBanner();
-      const n = shape.reduce((p, q) => p * q, 1);
-      const values = tf.tidy(() => {
-        const dyT = tf.tensor(dy.data, dy.shape);
-        return Array.from({ length: n }, (_, i) => {
-          const unit = tf.oneHot(tf.tensor1d([i], 'int32'), n).toFloat().reshape(shape);
-          return tf.sum(tf.mul(conv(...at(unit)), dyT)).arraySync() as number;
+  it.each(dwCases)(
+    'DepthwiseConv2dNative backprop x %j filter %j strides %j %s dilation %i',
+    async (xs, fs, strides, pad, dil) => {
+      const fw = (x: tf.Tensor, w: tf.Tensor) =>
+        tf.grads((a: tf.Tensor, k: tf.Tensor) =>
+          tf
+            .depthwiseConv2d(a as tf.Tensor4D, k as tf.Tensor4D, strides, pad, 'NHWC', dil)
+            .square()
+            .sum(),
+        )([x, w]);
+      if (dil === 1) {
+        await sameAsCpu(fw, [rand(xs), rand(fs)]);
+        return;
+      }
+      // tfjs refuses gradients for dilation > 1: call the backprop kernels directly, and check
+      // them against the forward conv, which is linear: d sum(conv(x, w) * dy) / dw_i is that
+      // sum at w = e_i (likewise for x).
+      const x = rand(xs);
+      const w = rand(fs);
+      const conv = (a: tf.Tensor, k: tf.Tensor) =>
+        tf.depthwiseConv2d(a as tf.Tensor4D, k as tf.Tensor4D, strides, pad, 'NHWC', dil);
+      const [y] = await run('cpu', conv, [x, w]);
+      const dy = rand(y.shape);
+      const attrs: tf.NamedAttrMap = { strides, pad, dilations: dil };
+      const byKernel = (name: string, extra: object) => (a: tf.Tensor, b: tf.Tensor) =>
+        tf.engine().runKernel(name, name.endsWith('Input') ? { dy: b, filter: a } : { x: a, dy: b }, {
+          ...attrs,
+          ...extra,
+        }) as tf.Tensor;
+      const linearGrad = async (
+        shape: number[],
+        at: (unit: tf.Tensor) => [tf.Tensor, tf.Tensor],
+      ): Promise<Result[]> => {
+        await tf.setBackend('cpu');
+        quietCpuBanner();
+        const n = shape.reduce((p, q) => p * q, 1);
+        const values = tf.tidy(() => {
+          const dyT = tf.tensor(dy.data, dy.shape);
+          return Array.from({ length: n }, (_, i) => {
+            const unit = tf
+              .oneHot(tf.tensor1d([i], 'int32'), n)
+              .toFloat()
+              .reshape(shape);
+            return tf.sum(tf.mul(conv(...at(unit)), dyT)).arraySync() as number;
+          });
         });
-      });
-      return [{ values, shape, dtype: 'float32' }];
-    };
-    const xT = () => tf.tensor(x.data, x.shape);
-    const wT = () => tf.tensor(w.data, w.shape);
-    expectClose(await run('wasm', byKernel('DepthwiseConv2dNativeBackpropFilter', { filterShape: fs }), [x, dy]),
-      await linearGrad(fs, (u) => [xT(), u]));
-    expectClose(await run('wasm', byKernel('DepthwiseConv2dNativeBackpropInput', { inputShape: xs }), [w, dy]),
-      await linearGrad(xs, (u) => [u, wT()]));
-  });
+        return [{ values, shape, dtype: 'float32' }];
+      };
+      const xT = () => tf.tensor(x.data, x.shape);
+      const wT = () => tf.tensor(w.data, w.shape);
+      expectClose(
+        await run('wasm', byKernel('DepthwiseConv2dNativeBackpropFilter', { filterShape: fs }), [x, dy]),
+        await linearGrad(fs, (u) => [xT(), u]),
+      );
+      expectClose(
+        await run('wasm', byKernel('DepthwiseConv2dNativeBackpropInput', { inputShape: xs }), [w, dy]),
+        await linearGrad(xs, (u) => [u, wT()]),
+      );
+    },
+  );
 });
 
 describe('data movement kernels', () => {
   it.each([
-    [[16, 12, 3, 4, 8], [2, 0, 3, 1, 4]],
-    [[3, 16, 4, 12, 8], [1, 3, 0, 2, 4]],
-    [[4, 5, 6, 7], [0, 2, 1, 3]],
-    [[70, 40], [1, 0]],
-    [[5, 1, 7], [2, 1, 0]],
-    [[2, 3, 4], [0, 1, 2]],
-    [[1, 1], [1, 0]],
-    [[3, 4, 5, 6], [3, 2, 1, 0]],
+    [
+      [16, 12, 3, 4, 8],
+      [2, 0, 3, 1, 4],
+    ],
+    [
+      [3, 16, 4, 12, 8],
+      [1, 3, 0, 2, 4],
+    ],
+    [
+      [4, 5, 6, 7],
+      [0, 2, 1, 3],
+    ],
+    [
+      [70, 40],
+      [1, 0],
+    ],
+    [
+      [5, 1, 7],
+      [2, 1, 0],
+    ],
+    [
+      [2, 3, 4],
+      [0, 1, 2],
+    ],
+    [
+      [1, 1],
+      [1, 0],
+    ],
+    [
+      [3, 4, 5, 6],
+      [3, 2, 1, 0],
+    ],
   ])('Transpose %j by %j', async (shape, perm) => {
     await sameAsCpu((x) => tf.transpose(x, perm), [rand(shape)], 0);
     await sameAsCpu((x) => tf.transpose(x, perm), [ints(shape, -9, 9)], 0);
@@ -190,17 +251,36 @@ describe('data movement kernels', () => {
   });
 
   it('simplifyPermutation drops unit axes and merges neighbours', () => {
-    expect(simplifyPermutation([16, 128, 3, 4, 32], [2, 0, 3, 1, 4])).toEqual({ shape: [16, 128, 3, 4, 32], perm: [2, 0, 3, 1, 4] });
+    expect(simplifyPermutation([16, 128, 3, 4, 32], [2, 0, 3, 1, 4])).toEqual({
+      shape: [16, 128, 3, 4, 32],
+      perm: [2, 0, 3, 1, 4],
+    });
     expect(simplifyPermutation([2, 3, 4, 5], [0, 2, 3, 1])).toEqual({ shape: [2, 3, 20], perm: [0, 2, 1] });
     expect(simplifyPermutation([5, 1, 7], [2, 1, 0])).toEqual({ shape: [5, 7], perm: [1, 0] });
     expect(simplifyPermutation([2, 3], [0, 1])).toEqual({ shape: [6], perm: [0] });
   });
 
   it.each([
-    [[16, 4, 12, 8], [0, 0, 0, 4], [-1, -1, -1, 4]],
-    [[6, 7], [1, 2], [3, 4]],
-    [[6, 7], [2, 0], [3, 7]],
-    [[2, 3, 4, 5, 6], [1, 0, 1, 2, 0], [1, 3, 2, 2, 6]],
+    [
+      [16, 4, 12, 8],
+      [0, 0, 0, 4],
+      [-1, -1, -1, 4],
+    ],
+    [
+      [6, 7],
+      [1, 2],
+      [3, 4],
+    ],
+    [
+      [6, 7],
+      [2, 0],
+      [3, 7],
+    ],
+    [
+      [2, 3, 4, 5, 6],
+      [1, 0, 1, 2, 0],
+      [1, 3, 2, 2, 6],
+    ],
     [[9], [3], [4]],
   ])('Slice %j from %j size %j', async (shape, begin, size) => {
     await sameAsCpu((x) => tf.slice(x, begin, size), [rand(shape)], 0);
@@ -212,7 +292,11 @@ describe('data movement kernels', () => {
     await sameAsCpu((x) => tf.split(x, 2, -1), [rand([4, 3, 6])], 0);
     await sameAsCpu((x) => tf.unstack(x, 2), [rand([2, 3, 4, 5])], 0);
     await sameAsCpu((x) => tf.unstack(x), [ints([3, 4], 0, 9)], 0);
-    await sameAsCpu((a, b, c) => tf.concat([a, b, c], 3), [rand([2, 4, 3, 8]), rand([2, 4, 3, 1]), rand([2, 4, 3, 300])], 0);
+    await sameAsCpu(
+      (a, b, c) => tf.concat([a, b, c], 3),
+      [rand([2, 4, 3, 8]), rand([2, 4, 3, 1]), rand([2, 4, 3, 300])],
+      0,
+    );
     await sameAsCpu((a, b) => tf.concat([a, b], 0), [rand([2, 5]), rand([3, 5])], 0);
     await sameAsCpu((a, b) => tf.concat([a, b], 1), [bools([2, 5]), bools([2, 0])], 0);
   });
@@ -237,9 +321,18 @@ describe('data movement kernels', () => {
   });
 
   it.each([
-    [[7, 1], [7, 5]],
-    [[3, 4], [3, 4]],
-    [[2, 1, 4], [3, 1]],
+    [
+      [7, 1],
+      [7, 5],
+    ],
+    [
+      [3, 4],
+      [3, 4],
+    ],
+    [
+      [2, 1, 4],
+      [3, 1],
+    ],
     [[], [2, 2]],
   ])('LogicalAnd %j with %j', async (sa, sb) => {
     await sameAsCpu((a, b) => tf.logicalAnd(a, b), [bools(sa), bools(sb)], 0);
@@ -315,7 +408,9 @@ describe('sparseSoftmaxCrossEntropy', () => {
   }
   const f = (lg: tf.Tensor, lab: tf.Tensor, w: tf.Tensor) => {
     const loss = sparseSoftmaxCrossEntropy(lg as tf.Tensor2D, lab as tf.Tensor1D);
-    const g = tf.grad((x: tf.Tensor) => tf.sum(tf.mul(sparseSoftmaxCrossEntropy(x as tf.Tensor2D, lab as tf.Tensor1D), w)))(lg);
+    const g = tf.grad((x: tf.Tensor) =>
+      tf.sum(tf.mul(sparseSoftmaxCrossEntropy(x as tf.Tensor2D, lab as tf.Tensor1D), w)),
+    )(lg);
     return [loss, g];
   };
 

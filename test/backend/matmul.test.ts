@@ -133,8 +133,14 @@ describe('_FusedMatMul on wasm', () => {
         const alpha = rand([4]);
         const f = (x: tf.Tensor, y: tf.Tensor, z: tf.Tensor, w: tf.Tensor) =>
           tf.fused.matMul({
-            a: x, b: y, transposeA: tA, transposeB: tB, bias: z, activation,
-            preluActivationWeights: activation === 'prelu' ? w : undefined, leakyreluAlpha: 0.3,
+            a: x,
+            b: y,
+            transposeA: tA,
+            transposeB: tB,
+            bias: z,
+            activation,
+            preluActivationWeights: activation === 'prelu' ? w : undefined,
+            leakyreluAlpha: 0.3,
           });
         expectClose(await run('wasm', f, [a, b, bias, alpha]), await run('cpu', f, [a, b, bias, alpha]));
       });
@@ -145,7 +151,8 @@ describe('_FusedMatMul on wasm', () => {
     const a = rand([9, 6]);
     const b = rand([6, 4]);
     const bias = rand([4]);
-    const f = (x: tf.Tensor, y: tf.Tensor, z: tf.Tensor) => tf.fused.matMul({ a: x, b: y, bias: z, activation: 'relu' });
+    const f = (x: tf.Tensor, y: tf.Tensor, z: tf.Tensor) =>
+      tf.fused.matMul({ a: x, b: y, bias: z, activation: 'relu' });
     expectClose(await run('wasm', f, [a, b, bias]), await run('cpu', f, [a, b, bias]));
   });
 });

@@ -61,13 +61,29 @@ describe('initBackend', () => {
     expect(Array.from(s.dataSync())).toEqual([5, 7, 9]);
   });
 
-  it.skipIf(skipBecause(nativeInstalled, 'tensorflow without tfjs-node', 'tfjs-node is installed here', 'runs where @tensorflow/tfjs-node is not installed'))('tensorflow without tfjs-node: InputError naming the packages', async () => {
+  it.skipIf(
+    skipBecause(
+      nativeInstalled,
+      'tensorflow without tfjs-node',
+      'tfjs-node is installed here',
+      'runs where @tensorflow/tfjs-node is not installed',
+    ),
+  )('tensorflow without tfjs-node: InputError naming the packages', async () => {
     const err = await rejection(initBackend('tensorflow'));
     expect(err.where).toBe('--backend');
-    expect(err.message).toMatch(/^tensorflow needs @tensorflow\/tfjs-node or -node-gpu installed; neither is installed/);
+    expect(err.message).toMatch(
+      /^tensorflow needs @tensorflow\/tfjs-node or -node-gpu installed; neither is installed/,
+    );
   });
 
-  it.skipIf(skipBecause(nativeInstalled, 'auto without tfjs-node', 'tfjs-node is installed here', 'runs where @tensorflow/tfjs-node is not installed'))('auto without tfjs-node: wasm, skipping the missing packages quietly', async () => {
+  it.skipIf(
+    skipBecause(
+      nativeInstalled,
+      'auto without tfjs-node',
+      'tfjs-node is installed here',
+      'runs where @tensorflow/tfjs-node is not installed',
+    ),
+  )('auto without tfjs-node: wasm, skipping the missing packages quietly', async () => {
     const lines: string[] = [];
     const info = await initBackend('auto', { log: (l) => lines.push(l) });
     expect(info.name).toBe('wasm');

@@ -8,7 +8,17 @@
  * Without the registry the test is skipped with one line.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,9 +34,14 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 let installError: string | null = null;
 beforeAll(() => {
-  const r = spawnSync('npm', ['install', '--ignore-scripts', '--no-save', '--no-audit', '--no-fund', '--prefix', inst, PKG], {
-    encoding: 'utf8', timeout: 150_000,
-  });
+  const r = spawnSync(
+    'npm',
+    ['install', '--ignore-scripts', '--no-save', '--no-audit', '--no-fund', '--prefix', inst, PKG],
+    {
+      encoding: 'utf8',
+      timeout: 150_000,
+    },
+  );
   if (r.status !== 0 || !existsSync(join(inst, 'node_modules/@tensorflow/tfjs-node/package.json'))) {
     installError = `npm install ${PKG} failed (${r.status ?? r.signal}): ${(r.stderr || r.error?.message || '').trim().split('\n').pop()}`;
     return;
@@ -36,7 +51,8 @@ beforeAll(() => {
   const extra = join(inst, 'node_modules');
   const merge = (sub: string) => {
     const names = new Set<string>();
-    for (const base of [main, extra]) if (existsSync(join(base, sub))) for (const n of readdirSync(join(base, sub))) names.add(n);
+    for (const base of [main, extra])
+      if (existsSync(join(base, sub))) for (const n of readdirSync(join(base, sub))) names.add(n);
     for (const n of names) {
       if (n.startsWith('.') || n === 'engram-sweep') continue;
       const rel = join(sub, n);
@@ -51,26 +67,45 @@ beforeAll(() => {
   };
   mkdirSync(join(proj, 'node_modules', 'engram-sweep'), { recursive: true });
   merge('');
-  for (const n of ['dist', 'package.json', 'native']) symlinkSync(join(REPO, n), join(proj, 'node_modules', 'engram-sweep', n));
-  writeFileSync(join(proj, 'trial.yaml'), `data: { vocabSize: 512, seqLen: 16, valTokens: 1024 }
+  for (const n of ['dist', 'package.json', 'native'])
+    symlinkSync(join(REPO, n), join(proj, 'node_modules', 'engram-sweep', n));
+  writeFileSync(
+    join(proj, 'trial.yaml'),
+    `data: { vocabSize: 512, seqLen: 16, valTokens: 1024 }
 model: { dModel: 16, nLayers: 1, nHeads: 2, moe: { shared: 1, routed: 2, topK: 1, expertHidden: 16 } }
 train: { steps: 1, batchSize: 2, warmup: 1 }
-`);
+`,
+  );
 }, 170_000);
 
 const cli = (args: string[]) =>
-  spawnSync(process.execPath, ['--preserve-symlinks', '--preserve-symlinks-main', join(proj, 'node_modules/engram-sweep/dist/cli/bin.js'), ...args], {
-    cwd: proj, encoding: 'utf8', timeout: 120_000,
-  });
+  spawnSync(
+    process.execPath,
+    [
+      '--preserve-symlinks',
+      '--preserve-symlinks-main',
+      join(proj, 'node_modules/engram-sweep/dist/cli/bin.js'),
+      ...args,
+    ],
+    {
+      cwd: proj,
+      encoding: 'utf8',
+      timeout: 120_000,
+    },
+  );
 
 describe('tfjs-node without its native library', () => {
-  const skip = () => skipBecause(installError !== null, 'tfjs-node fallback', installError ?? '', `a reachable npm registry for ${PKG}`);
+  const skip = () =>
+    skipBecause(installError !== null, 'tfjs-node fallback', installError ?? '', `a reachable npm registry for ${PKG}`);
 
-  it('the package is present, its binding is not, and nothing was written to package.json or the lock file', ({ skip: s }) => {
+  it('the package is present, its binding is not, and nothing was written to package.json or the lock file', ({
+    skip: s,
+  }) => {
     if (skip()) return s();
     expect(lstatSync(join(proj, 'node_modules/@tensorflow/tfjs-node')).isSymbolicLink()).toBe(true);
     expect(existsSync(join(inst, 'node_modules/@tensorflow/tfjs-node/lib/napi-v8/tfjs_binding.node'))).toBe(false);
-    for (const f of ['package.json', 'package-lock.json']) expect(readFileSync(join(REPO, f), 'utf8')).not.toContain('@tensorflow/tfjs-node"');
+    for (const f of ['package.json', 'package-lock.json'])
+      expect(readFileSync(join(REPO, f), 'utf8')).not.toContain('@tensorflow/tfjs-node"');
   });
 
   it('train warns about tfjs-node, falls back to wasm and finishes (exit 0)', ({ skip: s }) => {

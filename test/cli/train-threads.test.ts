@@ -18,7 +18,6 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 /** the native addon (OpenBLAS) is built here: only then do BLAS threads apply */
 const native = loadNative().ok;
 
-
 interface Result {
   status: string;
   valLoss: number;
@@ -36,9 +35,12 @@ function train(args: string[]): { result: Result; log: string } {
 function tinyTrial(): string {
   const corpus = join(dir, 'corpus');
   mkdirSync(corpus);
-  for (const f of ['carroll-alice.txt', 'blake-poems.txt', 'burgess-busterbrown.txt']) copyFileSync(join(defaultCorpusDir(), f), join(corpus, f));
+  for (const f of ['carroll-alice.txt', 'blake-poems.txt', 'burgess-busterbrown.txt'])
+    copyFileSync(join(defaultCorpusDir(), f), join(corpus, f));
   const file = join(dir, 'tiny.yaml');
-  writeFileSync(file, `data: { corpus: ${JSON.stringify(corpus)}, vocabSize: 512, seqLen: 32, valTokens: 2048, valFraction: 0.1 }
+  writeFileSync(
+    file,
+    `data: { corpus: ${JSON.stringify(corpus)}, vocabSize: 512, seqLen: 32, valTokens: 2048, valFraction: 0.1 }
 model:
   dModel: 32
   nLayers: 2
@@ -46,14 +48,18 @@ model:
   moe: { shared: 1, routed: 4, topK: 2, expertHidden: 16 }
   engram: { layerIds: [1], maxNgram: 3, headsPerNgram: 2, dimPerNgram: 16, baseSizes: [3000, 3000] }
 train: { steps: 12, batchSize: 8, warmup: 2, lr: 1.0e-2, logEvery: 1 }
-`);
+`,
+  );
   return file;
 }
 
 describe('train --threads', () => {
   it('takes a whole number of BLAS threads; anything else is bad input', () => {
     for (const bad of ['0', 'two', '1.5', '5000']) {
-      expectInputErrorExit(runCli(['train', 'sweeps/trials/tiny-engram.yaml', '--threads', bad, '--out', join(dir, 'never')]), /^engram-sweep: --threads: /);
+      expectInputErrorExit(
+        runCli(['train', 'sweeps/trials/tiny-engram.yaml', '--threads', bad, '--out', join(dir, 'never')]),
+        /^engram-sweep: --threads: /,
+      );
     }
   });
 
@@ -89,17 +95,30 @@ describe('train --threads', () => {
 });
 
 const state = loadNative();
-const skipReason = state.ok ? '' : ` (skipped: native addon ${state.reason}; apt-get install libopenblas-dev, then npm run build:native)`;
+const skipReason = state.ok
+  ? ''
+  : ` (skipped: native addon ${state.reason}; apt-get install libopenblas-dev, then npm run build:native)`;
 
 describe(`the README's retrain example${skipReason}`, () => {
   // The committed trial was trained on the native path with 1 BLAS thread (its result.json);
   // without the addon the wasm path gives another (equally deterministic) loss.
-  it.skipIf(skipBecause(!native, "the README's retrain example", `native addon ${'reason' in state ? state.reason : 'not loaded'}`, INSTALL_NATIVE))('engram-sweep train results/examples/ushape/trials/t2959c5e3e64f5e81/config.json gives the recorded 4.801396153867245', () => {
-    const folder = 'results/examples/ushape/trials/t2959c5e3e64f5e81';
-    const recorded = JSON.parse(readFileSync(join(folder, 'result.json'), 'utf8')) as Result;
-    expect(recorded.valLoss).toBe(4.801396153867245);
-    const { result, log } = train([join(folder, 'config.json'), '--out', join(dir, 'readme')]);
-    expect(log).toContain(`BLAS threads: ${recorded.threads}, as ${join(folder, 'result.json')} recorded`);
-    expect(result.valLoss).toBe(4.801396153867245);
-  }, 900_000);
+  it.skipIf(
+    skipBecause(
+      !native,
+      "the README's retrain example",
+      `native addon ${'reason' in state ? state.reason : 'not loaded'}`,
+      INSTALL_NATIVE,
+    ),
+  )(
+    'engram-sweep train results/examples/ushape/trials/t2959c5e3e64f5e81/config.json gives the recorded 4.801396153867245',
+    () => {
+      const folder = 'results/examples/ushape/trials/t2959c5e3e64f5e81';
+      const recorded = JSON.parse(readFileSync(join(folder, 'result.json'), 'utf8')) as Result;
+      expect(recorded.valLoss).toBe(4.801396153867245);
+      const { result, log } = train([join(folder, 'config.json'), '--out', join(dir, 'readme')]);
+      expect(log).toContain(`BLAS threads: ${recorded.threads}, as ${join(folder, 'result.json')} recorded`);
+      expect(result.valLoss).toBe(4.801396153867245);
+    },
+    900_000,
+  );
 });

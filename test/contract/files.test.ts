@@ -10,7 +10,15 @@ import { afterAll, describe, expect, it } from 'vitest';
 import * as cliErrors from '../../src/cli/errors.js';
 import { readTrialConfig, writeTrialConfig } from '../../src/contract/config-file.js';
 import { InputError } from '../../src/contract/errors.js';
-import { CONFIG_FILE, FITS_FILE, GATES_FILE, PROGRESS_FILE, RESULT_FILE, SWEEP_FILE, trialDir } from '../../src/contract/files.js';
+import {
+  CONFIG_FILE,
+  FITS_FILE,
+  GATES_FILE,
+  PROGRESS_FILE,
+  RESULT_FILE,
+  SWEEP_FILE,
+  trialDir,
+} from '../../src/contract/files.js';
 import { readFitsFile, writeFitsFile } from '../../src/contract/fits-file.js';
 import { readGates, writeGates } from '../../src/contract/gates.js';
 import * as contract from '../../src/contract/index.js';
@@ -54,8 +62,17 @@ describe('result.json', () => {
       { backend, seconds: 7, unigramValLoss: 6.5 },
     );
     expect(r).toEqual({
-      status: 'ok', valLoss: 4.8, valBpb: 2.1, unigramValLoss: 6.5, tokens: 8192, seconds: 7,
-      backend: 'wasm', native: true, threads: 4, horizons, resumedFrom: 8,
+      status: 'ok',
+      valLoss: 4.8,
+      valBpb: 2.1,
+      unigramValLoss: 6.5,
+      tokens: 8192,
+      seconds: 7,
+      backend: 'wasm',
+      native: true,
+      threads: 4,
+      horizons,
+      resumedFrom: 8,
     });
     writeResult(dir, r);
     noTemp(dir);
@@ -64,12 +81,39 @@ describe('result.json', () => {
     // pretty JSON with a final newline, keys in the builder's order
     const text = readFileSync(join(dir, RESULT_FILE), 'utf8');
     expect(text).toBe(JSON.stringify(r, null, 2) + '\n');
-    expect(Object.keys(JSON.parse(text))).toEqual(['status', 'valLoss', 'valBpb', 'unigramValLoss', 'tokens', 'seconds', 'backend', 'native', 'threads', 'horizons', 'resumedFrom']);
+    expect(Object.keys(JSON.parse(text))).toEqual([
+      'status',
+      'valLoss',
+      'valBpb',
+      'unigramValLoss',
+      'tokens',
+      'seconds',
+      'backend',
+      'native',
+      'threads',
+      'horizons',
+      'resumedFrom',
+    ]);
   });
 
   it('failedResult: no losses, the reason and where it stopped; undefined fields left out', () => {
-    const r = failedResult({ reason: 'crashed', message: 'killed by SIGKILL', step: 3, tokens: 192, seconds: 2 }, backend);
-    expect(r).toEqual({ status: 'failed', reason: 'crashed', message: 'killed by SIGKILL', step: 3, valLoss: null, valBpb: null, tokens: 192, seconds: 2, backend: 'wasm', native: true, threads: 4 });
+    const r = failedResult(
+      { reason: 'crashed', message: 'killed by SIGKILL', step: 3, tokens: 192, seconds: 2 },
+      backend,
+    );
+    expect(r).toEqual({
+      status: 'failed',
+      reason: 'crashed',
+      message: 'killed by SIGKILL',
+      step: 3,
+      valLoss: null,
+      valBpb: null,
+      tokens: 192,
+      seconds: 2,
+      backend: 'wasm',
+      native: true,
+      threads: 4,
+    });
     expect(Object.keys(failedResult({ reason: 'oom', seconds: 1 }, backend))).not.toContain('step');
     expect(failedResult({ reason: 'oom', seconds: 1 }, backend).tokens).toBe(0);
   });
@@ -85,7 +129,9 @@ describe('result.json', () => {
     expect(e.message).toMatch(/malformed JSON/);
     writeFileSync(join(dir, RESULT_FILE), JSON.stringify({ status: 'done' }));
     expect(readResult(dir)).toBeNull();
-    expect(inputError(() => readResult(dir, { strict: true })).line()).toMatch(/result\.json: status: is not a trial result/);
+    expect(inputError(() => readResult(dir, { strict: true })).line()).toMatch(
+      /result\.json: status: is not a trial result/,
+    );
   });
 
   it('writeResult refuses a value that is not a result', () => {
@@ -97,7 +143,12 @@ describe('config.json, gates.json, progress.json, sweep.json, fits.json', () => 
   it('config.json round-trips; malformed is an InputError naming it', () => {
     const dir = fresh();
     expect(readTrialConfig(dir)).toBeNull();
-    const c = { model: { dModel: 8, moe: { routed: 4 } }, train: { seed: 1, steps: 3 }, meta: { kind: 'allocation', variant: 'engram', seed: 1, rho: 0.5 }, accounting: { pTot: 10, pAct: 5, pSparse: 5, slots: 7 } };
+    const c = {
+      model: { dModel: 8, moe: { routed: 4 } },
+      train: { seed: 1, steps: 3 },
+      meta: { kind: 'allocation', variant: 'engram', seed: 1, rho: 0.5 },
+      accounting: { pTot: 10, pAct: 5, pSparse: 5, slots: 7 },
+    };
     writeTrialConfig(dir, c);
     noTemp(dir);
     expect(readTrialConfig(dir)).toEqual(c);
@@ -110,7 +161,15 @@ describe('config.json, gates.json, progress.json, sweep.json, fits.json', () => 
   it('gates.json round-trips; a misshapen one names the field', () => {
     const dir = fresh();
     expect(readGates(dir)).toBeNull();
-    const g = { tokens: ['a', ' b'], layers: { '1': [[0.25, 0.5], [0.75, 1]] } };
+    const g = {
+      tokens: ['a', ' b'],
+      layers: {
+        '1': [
+          [0.25, 0.5],
+          [0.75, 1],
+        ],
+      },
+    };
     writeGates(dir, g);
     expect(readGates(dir)).toEqual(g);
     writeFileSync(join(dir, GATES_FILE), JSON.stringify({ tokens: ['a', 'b'], layers: { 1: [[0.5]] } }));
@@ -134,11 +193,20 @@ describe('config.json, gates.json, progress.json, sweep.json, fits.json', () => 
   it('sweep.json round-trips; malformed or foreign is an InputError naming it', () => {
     const dir = fresh();
     expect(readSweepRecord(dir)).toBeNull();
-    const rec = { name: 'sw', specHash: 'h', spec: { a: 1 }, created: 'c', updated: 'u', trials: [{ id: 't1', meta: { variant: 'engram' }, steps: 3 }] };
+    const rec = {
+      name: 'sw',
+      specHash: 'h',
+      spec: { a: 1 },
+      created: 'c',
+      updated: 'u',
+      trials: [{ id: 't1', meta: { variant: 'engram' }, steps: 3 }],
+    };
     writeSweepRecord(dir, rec);
     expect(readSweepRecord(dir)).toEqual(rec);
     writeFileSync(join(dir, SWEEP_FILE), '{');
-    expect(inputError(() => readSweepRecord(dir)).line()).toMatch(/sweep\.json: is not a sweep\.json written by engram-sweep \(malformed JSON/);
+    expect(inputError(() => readSweepRecord(dir)).line()).toMatch(
+      /sweep\.json: is not a sweep\.json written by engram-sweep \(malformed JSON/,
+    );
     writeFileSync(join(dir, SWEEP_FILE), '{"name": "x"}');
     expect(inputError(() => readSweepRecord(dir)).line()).toMatch(/\(no specHash or trials\)/);
   });

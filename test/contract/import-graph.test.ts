@@ -25,7 +25,8 @@ const KNOWN_SIDE_DOORS: string[] = [];
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((d) =>
-    d.isDirectory() ? sourceFiles(join(dir, d.name)) : d.name.endsWith('.ts') ? [join(dir, d.name)] : []);
+    d.isDirectory() ? sourceFiles(join(dir, d.name)) : d.name.endsWith('.ts') ? [join(dir, d.name)] : [],
+  );
 }
 
 /** src/<folder>/... -> folder; src/index.ts -> "." */
@@ -123,7 +124,10 @@ describe('the import graph of src/', () => {
     const doors = edges
       .filter((e) => e.to === 'backend' && e.from !== 'backend')
       .map((e) => {
-        const target = relative(SRC, resolve(SRC, dirname(e.file), e.spec)).replace(/\.js$/, '.ts').split(sep).join('/');
+        const target = relative(SRC, resolve(SRC, dirname(e.file), e.spec))
+          .replace(/\.js$/, '.ts')
+          .split(sep)
+          .join('/');
         return `${e.file.split(sep).join('/')} -> ${target}`;
       })
       .filter((d) => !d.endsWith(' -> backend/index.ts'));
@@ -136,7 +140,10 @@ describe('the import graph of src/', () => {
     const found = new Set(cycles.map(key));
     const arrows = (c: string[]) => show(edges.filter((e) => c.includes(e.from) && c.includes(e.to)));
     const added = cycles.filter((c) => !known.has(key(c)));
-    expect(added.map((c) => `${key(c)}:\n${arrows(c)}`), 'new folder cycles').toEqual([]);
+    expect(
+      added.map((c) => `${key(c)}:\n${arrows(c)}`),
+      'new folder cycles',
+    ).toEqual([]);
     const gone = [...known].filter((k) => !found.has(k));
     expect(gone, 'cycles gone: remove them from KNOWN_CYCLES').toEqual([]);
   });

@@ -20,7 +20,15 @@ const file = (text: string) => {
   writeFileSync(f, text);
   return f;
 };
-const row = (step: number, extra: Partial<MetricsRow> = {}): MetricsRow => ({ step, tokens: step * 64, lr: 1e-3, loss: 10 / step, tokensPerSec: 100, msPerStep: 5, ...extra });
+const row = (step: number, extra: Partial<MetricsRow> = {}): MetricsRow => ({
+  step,
+  tokens: step * 64,
+  lr: 1e-3,
+  loss: 10 / step,
+  tokensPerSec: 100,
+  msPerStep: 5,
+  ...extra,
+});
 const lines = (rows: object[]) => rows.map((r) => JSON.stringify(r) + '\n').join('');
 
 /** The InputError f throws. */
@@ -63,7 +71,9 @@ describe('readMetricsFile', () => {
   });
 
   it('a line that is not a row (no number step, or a loss that is neither a number nor null) is an error', () => {
-    expect(inputError(() => readMetricsFile(file('[1,2]\n'))).line()).toMatch(/line 1: a metrics row needs a number "step"/);
+    expect(inputError(() => readMetricsFile(file('[1,2]\n'))).line()).toMatch(
+      /line 1: a metrics row needs a number "step"/,
+    );
     expect(inputError(() => readMetricsFile(file(lines([row(1), { step: '2', loss: 1 }])))).line()).toMatch(/line 2: /);
     expect(inputError(() => readMetricsFile(file(lines([{ step: 1, loss: 'x' }])))).line()).toMatch(/line 1: /);
   });
@@ -77,7 +87,11 @@ describe('readMetricsFile', () => {
 describe('appendMetrics', () => {
   it('appends one line per row, newline last; the reader gives the rows back', () => {
     const f = join(root, 'append.jsonl');
-    const rows = [row(1, { expertLoad: [[0.5, 0.5]] }), row(2, { gateMean: { '1': 0.3 } }), row(3, { branch: 100, horizon: true, valLoss: 3 })];
+    const rows = [
+      row(1, { expertLoad: [[0.5, 0.5]] }),
+      row(2, { gateMean: { '1': 0.3 } }),
+      row(3, { branch: 100, horizon: true, valLoss: 3 }),
+    ];
     for (const r of rows) appendMetrics(f, r);
     expect(readMetricsFile(f)).toEqual(rows);
     expect(lastMetricsRow(f)).toEqual(rows[2]);
@@ -120,7 +134,9 @@ describe('lastMetricsRow', () => {
     const f = file(lines(rows) + '{"step":5001,"tok');
     expect(lastMetricsRow(f)).toEqual(rows[4999]);
     // one row of ~200 KB (expert loads of a wide model) after a torn line's predecessor
-    const wide = row(2, { expertLoad: Array.from({ length: 64 }, () => Array.from({ length: 256 }, (_, e) => e / 256)) });
+    const wide = row(2, {
+      expertLoad: Array.from({ length: 64 }, () => Array.from({ length: 256 }, (_, e) => e / 256)),
+    });
     const g = file(lines([row(1), wide]));
     expect(JSON.stringify(wide).length).toBeGreaterThan(2 * 65536);
     expect(lastMetricsRow(g)).toEqual(wide);

@@ -26,21 +26,62 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 const backend = { name: 'wasm', native: false, threads: 1 };
 const ids = ['t0000000000000001', 't0000000000000002'];
-const row = (step: number, extra: Partial<MetricsRow> = {}): MetricsRow => ({ step, tokens: step * 64, lr: 1e-3, loss: 6 - step / 10, tokensPerSec: 1000, msPerStep: 64, ...extra });
+const row = (step: number, extra: Partial<MetricsRow> = {}): MetricsRow => ({
+  step,
+  tokens: step * 64,
+  lr: 1e-3,
+  loss: 6 - step / 10,
+  tokensPerSec: 1000,
+  msPerStep: 64,
+  ...extra,
+});
 
 /** Two finished trials; the first has a NaN loss, a cooldown branch and a torn last line. */
 function makeSweep(name: string): string {
   const dir = join(root, name);
-  const meta = (seed: number) => ({ kind: 'allocation', variant: 'engram', seed, budget: 'b', rho: 0.5, rhoActual: 0.5, slots: 100 });
-  writeSweepRecord(dir, { name, specHash: 'h', spec: {}, created: 'c', updated: 'u', trials: ids.map((id, seed) => ({ id, meta: meta(seed), steps: 8 })) });
+  const meta = (seed: number) => ({
+    kind: 'allocation',
+    variant: 'engram',
+    seed,
+    budget: 'b',
+    rho: 0.5,
+    rhoActual: 0.5,
+    slots: 100,
+  });
+  writeSweepRecord(dir, {
+    name,
+    specHash: 'h',
+    spec: {},
+    created: 'c',
+    updated: 'u',
+    trials: ids.map((id, seed) => ({ id, meta: meta(seed), steps: 8 })),
+  });
   ids.forEach((id, seed) => {
     const t = trialDir(dir, id);
-    writeTrialConfig(t, { model: { dModel: 8, moe: { routed: 4 } }, train: { seed, steps: 8 }, meta: meta(seed), accounting: { pTot: 100, pAct: 10, pSparse: 90, slots: 100 } });
-    const rows = [row(1), row(2, { loss: NaN }), row(4, { valLoss: 5.5, valBpb: 2 }), row(6), row(8, { valLoss: 5, valBpb: 1.9 })];
-    if (seed === 0) rows.push(row(7, { branch: 512, lr: 1e-4 }), row(8, { branch: 512, lr: 0, valLoss: 4.9, valBpb: 1.8, horizon: true }));
+    writeTrialConfig(t, {
+      model: { dModel: 8, moe: { routed: 4 } },
+      train: { seed, steps: 8 },
+      meta: meta(seed),
+      accounting: { pTot: 100, pAct: 10, pSparse: 90, slots: 100 },
+    });
+    const rows = [
+      row(1),
+      row(2, { loss: NaN }),
+      row(4, { valLoss: 5.5, valBpb: 2 }),
+      row(6),
+      row(8, { valLoss: 5, valBpb: 1.9 }),
+    ];
+    if (seed === 0)
+      rows.push(
+        row(7, { branch: 512, lr: 1e-4 }),
+        row(8, { branch: 512, lr: 0, valLoss: 4.9, valBpb: 1.8, horizon: true }),
+      );
     for (const r of rows) appendMetrics(join(t, METRICS_FILE), r);
     if (seed === 0) appendFileSync(join(t, METRICS_FILE), '{"step":9,"tokens":5');
-    writeResult(t, buildResult({ status: 'ok', valLoss: 5 - seed / 100, valBpb: 1.9, tokens: 512 }, { backend, seconds: 1 }));
+    writeResult(
+      t,
+      buildResult({ status: 'ok', valLoss: 5 - seed / 100, valBpb: 1.9, tokens: 512 }, { backend, seconds: 1 }),
+    );
   });
   return dir;
 }
@@ -113,7 +154,12 @@ describe('metrics.jsonl: one policy for status, table, bundle and report', () =>
     const text = readFileSync(f, 'utf8').split('\n');
     text[2] = '{oops';
     writeFileSync(f, text.join('\n'));
-    for (const read of [() => readMetricsFile(f), () => readMetrics(dir, ids[1]), () => bundleSweep(dir), () => loadReportData(dir)]) {
+    for (const read of [
+      () => readMetricsFile(f),
+      () => readMetrics(dir, ids[1]),
+      () => bundleSweep(dir),
+      () => loadReportData(dir),
+    ]) {
       expect(read).toThrow(InputError);
       expect(read).toThrow(/^line 3: malformed JSON/);
       try {

@@ -98,7 +98,15 @@ const ent = (text: string, raw = textToByteLevel(text)) => ({ text, raw });
 
 describe('buildCompression', () => {
   it('hands out ids by first appearance of the key', () => {
-    const vocab: Vocab = [ent('the'), ent('The'), ent(' the', 'Ġthe'), ent('a'), ent('THE'), ent('\n\n', 'ĊĊ'), ent(' ', 'Ġ')];
+    const vocab: Vocab = [
+      ent('the'),
+      ent('The'),
+      ent(' the', 'Ġthe'),
+      ent('a'),
+      ent('THE'),
+      ent('\n\n', 'ĊĊ'),
+      ent(' ', 'Ġ'),
+    ];
     const c = buildCompression(vocab);
     expect(Array.from(c.map)).toEqual([0, 0, 0, 1, 0, 2, 2]);
     expect(c.size).toBe(3);
@@ -156,7 +164,7 @@ describe('DeepSeek-V3 known answer (docs/SPEC.md section 1)', () => {
     vocab = loadVocab(`hf:${path}`);
   });
 
-  it('compresses 128,815 ids to 98,627 with the paper\'s largest groups', () => {
+  it("compresses 128,815 ids to 98,627 with the paper's largest groups", () => {
     const c = buildCompression(vocab);
     const stats = compressionStats(c, vocab, 5);
     expect(stats.rawSize).toBe(128_815);

@@ -31,7 +31,7 @@ function tinyJson(over: Record<string, unknown> = {}): Record<string, unknown> {
       { id: 7, content: '<｜x｜>', special: true }, // not in the alphabet: its own UTF-8
     ],
     decoder: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true },
-    model: { type: 'BPE', vocab: { a: 0, 'Ġb': 1, 'Ã': 3, 'ï»¿': 8 }, merges: [] },
+    model: { type: 'BPE', vocab: { a: 0, Ġb: 1, Ã: 3, 'ï»¿': 8 }, merges: [] },
     ...over,
   };
 }
@@ -72,7 +72,10 @@ describe('vocabFromHfTokenizerJson', () => {
   });
 
   it('refuses decoders and models it cannot decode, naming the type', () => {
-    expectInputError(() => vocabFromHfTokenizerJson(tinyJson({ decoder: { type: 'WordPiece' } }), 'w.json'), /w\.json: decoder\.type: .*"WordPiece"/);
+    expectInputError(
+      () => vocabFromHfTokenizerJson(tinyJson({ decoder: { type: 'WordPiece' } }), 'w.json'),
+      /w\.json: decoder\.type: .*"WordPiece"/,
+    );
     expectInputError(() => vocabFromHfTokenizerJson(tinyJson({ decoder: null }), 'w.json'), /"none"/);
     expectInputError(
       () => vocabFromHfTokenizerJson(tinyJson({ model: { type: 'Unigram', vocab: [['a', 0]] } }), 'u.json'),
@@ -85,7 +88,10 @@ describe('vocabFromHfTokenizerJson', () => {
     expectInputError(() => vocabFromHfTokenizerJson(withVocab({ a: -1 }), 'f'), /token id -1/);
     expectInputError(() => vocabFromHfTokenizerJson(withVocab({ a: 1.5 }), 'f'), /token id 1\.5/);
     expectInputError(() => vocabFromHfTokenizerJson(withVocab({ a: '3' }), 'f'), /token id "3"/);
-    expectInputError(() => vocabFromHfTokenizerJson(withVocab({ a: 0, b: 0 }), 'f'), /id 0 is used by both "a" and "b"/);
+    expectInputError(
+      () => vocabFromHfTokenizerJson(withVocab({ a: 0, b: 0 }), 'f'),
+      /id 0 is used by both "a" and "b"/,
+    );
     expectInputError(() => vocabFromHfTokenizerJson(withVocab([]), 'f'), /model\.vocab/);
     expectInputError(() => vocabFromHfTokenizerJson(tinyJson({ added_tokens: [{ id: 9 }] }), 'f'), /added_tokens\[0\]/);
     expectInputError(() => vocabFromHfTokenizerJson([], 'f'), /expected a tokenizer\.json object/);
@@ -117,7 +123,8 @@ describe('DeepSeek-V3 tokenizer.json', () => {
       if (e.raw.startsWith('<｜')) continue; // added tokens outside the alphabet are their own text
       const bytes = byteLevelToBytes(e.raw);
       if (bytes === null) bad++;
-      else if (isValidUtf8(bytes)) bad += textToByteLevel(e.text) === e.raw ? 0 : 1; // some hold a literal U+FFFD
+      else if (isValidUtf8(bytes))
+        bad += textToByteLevel(e.text) === e.raw ? 0 : 1; // some hold a literal U+FFFD
       else if (e.text.includes('\ufffd')) partial++;
       else bad++;
     }

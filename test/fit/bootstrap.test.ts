@@ -1,6 +1,17 @@
 /** Seed noise, the resampler's variance (checked against the exact small-sample answer), quantiles, reproducibility. */
 import { describe, expect, it } from 'vitest';
-import { lackOfFit, normalQuantile, percentileInterval, pooledNoise, quantile, Resampler, standardErrors, studentFactor, tQuantile, PRIOR_DF } from '../../src/fit/bootstrap.js';
+import {
+  lackOfFit,
+  normalQuantile,
+  percentileInterval,
+  pooledNoise,
+  quantile,
+  Resampler,
+  standardErrors,
+  studentFactor,
+  tQuantile,
+  PRIOR_DF,
+} from '../../src/fit/bootstrap.js';
 
 const variance = (v: number[]) => {
   const m = v.reduce((a, b) => a + b, 0) / v.length;
@@ -21,8 +32,11 @@ describe('seed noise', () => {
     expect(pooledNoise([{ x: 0, ys: [2, 2] }])).toBeNull(); // identical seeds carry no noise estimate
   });
 
-  it('shrinks a point\'s own variance toward the pooled one by PRIOR_DF degrees of freedom', () => {
-    const pts = [{ x: 0, ys: [1, 1.02] }, { x: 1, ys: [2] }];
+  it("shrinks a point's own variance toward the pooled one by PRIOR_DF degrees of freedom", () => {
+    const pts = [
+      { x: 0, ys: [1, 1.02] },
+      { x: 1, ys: [2] },
+    ];
     const noise = { sd: 0.1, df: 5, source: 'seeds' as const };
     const se = standardErrors(pts, noise);
     const own = 0.0002; // (0.01^2 + 0.01^2)
@@ -32,7 +46,11 @@ describe('seed noise', () => {
 });
 
 describe('Resampler', () => {
-  const pts = [{ x: 0, ys: [3.70, 3.74] }, { x: 1, ys: [3.6, 3.65, 3.61] }, { x: 2, ys: [3.5] }];
+  const pts = [
+    { x: 0, ys: [3.7, 3.74] },
+    { x: 1, ys: [3.6, 3.65, 3.61] },
+    { x: 2, ys: [3.5] },
+  ];
   const draws = (r: Resampler, n = 20000) => Array.from({ length: n }, () => r.next());
   const col = (reps: number[][], j: number) => reps.map((r) => r[j]);
 
@@ -51,7 +69,15 @@ describe('Resampler', () => {
   });
 
   it('without any point of two seeds: normal noise at noiseSd', () => {
-    const reps = draws(new Resampler([{ x: 0, ys: [1] }, { x: 1, ys: [2] }], { noiseSd: 0.02, seed: 3, stream: 't' }));
+    const reps = draws(
+      new Resampler(
+        [
+          { x: 0, ys: [1] },
+          { x: 1, ys: [2] },
+        ],
+        { noiseSd: 0.02, seed: 3, stream: 't' },
+      ),
+    );
     expect(Math.sqrt(variance(col(reps, 1))) / 0.02).toBeCloseTo(1, 1);
   });
 
@@ -62,7 +88,7 @@ describe('Resampler', () => {
     expect(draw(3, 'a')).not.toEqual(draw(3, 'b'));
   });
 
-  it('inflate scales each point\'s deviation from its observed mean', () => {
+  it("inflate scales each point's deviation from its observed mean", () => {
     const a = new Resampler(pts, { noiseSd: 0.5, seed: 9, stream: 's' });
     const b = new Resampler(pts, { noiseSd: 0.5, seed: 9, stream: 's', inflate: [3, 1, 2] });
     for (let i = 0; i < 20; i++) {

@@ -29,9 +29,15 @@ function ushapeCsv(): string {
   const rows = ['budget,rho,seed,variant,valLoss'];
   const noise = [0.002, -0.0015, 0.001, -0.002, 0.0005, 0.0018, -0.001, 0.0012, -0.0007];
   let k = 0;
-  for (const [budget, v] of [['d64', 0.75], ['d96', 0.6]] as const) {
+  for (const [budget, v] of [
+    ['d64', 0.75],
+    ['d96', 0.6],
+  ] as const) {
     for (const rho of [0, 0.25, 0.5, 0.625, 0.75, 0.875, 1]) {
-      for (const seed of [0, 1]) rows.push(`${budget},${rho},${seed},engram,${(3.7 + 0.15 * (rho - v) ** 2 + noise[k++ % noise.length]).toFixed(5)}`);
+      for (const seed of [0, 1])
+        rows.push(
+          `${budget},${rho},${seed},engram,${(3.7 + 0.15 * (rho - v) ** 2 + noise[k++ % noise.length]).toFixed(5)}`,
+        );
     }
     for (const seed of [0, 1]) rows.push(`${budget},1,${seed},moe,${(3.74 + 0.002 * seed).toFixed(5)}`);
   }
@@ -54,8 +60,13 @@ describe('engram-sweep fit', () => {
   it('a U whose vertex interval spans the grid says the location is inconclusive', () => {
     const r = fitDataset(tableDataset(ushapeCsv(), 'ushape', { by: 'budget' }), { resamples: 1000 });
     const g = r.groups[0] as AllocationGroup;
-    const wide = { ...r, groups: [{ ...g, interval: [null, null], edge: 'edge', rhoStar: { ...g.rhoStar, interval: [null, null] } }] } as typeof r;
-    expect(summary(wide)).toMatch(/^budget d64: U .*; rho\* = 0\.7\d \[-inf, \+inf\] \(vertex\); Akima 0\.\d\d \[vertex interval spans the sampled range: where the optimum lies is inconclusive\];/);
+    const wide = {
+      ...r,
+      groups: [{ ...g, interval: [null, null], edge: 'edge', rhoStar: { ...g.rhoStar, interval: [null, null] } }],
+    } as typeof r;
+    expect(summary(wide)).toMatch(
+      /^budget d64: U .*; rho\* = 0\.7\d \[-inf, \+inf\] \(vertex\); Akima 0\.\d\d \[vertex interval spans the sampled range: where the optimum lies is inconclusive\];/,
+    );
   });
 
   it('--json: the DESIGN shape, reproducible by --seed', () => {
@@ -65,7 +76,28 @@ describe('engram-sweep fit', () => {
     const out = JSON.parse(r.stdout);
     expect(out).toMatchObject({ kind: 'ushape', x: 'rho', y: 'valLoss', by: 'budget' });
     const g = out.groups[0];
-    for (const key of ['key', 'n', 'vertex', 'interval', 'vertexAkima', 'curvature', 'pCurvaturePositive', 'gain', 'gainInterval', 'r2', 'residuals', 'edge', 'converged', 'budget', 'horizon', 'shape', 'walls', 'rhoStar', 'bestArm']) expect(g).toHaveProperty(key);
+    for (const key of [
+      'key',
+      'n',
+      'vertex',
+      'interval',
+      'vertexAkima',
+      'curvature',
+      'pCurvaturePositive',
+      'gain',
+      'gainInterval',
+      'r2',
+      'residuals',
+      'edge',
+      'converged',
+      'budget',
+      'horizon',
+      'shape',
+      'walls',
+      'rhoStar',
+      'bestArm',
+    ])
+      expect(g).toHaveProperty(key);
     expect(g.walls.left).toMatchObject({ n: 2, method: 'paired-t', x: 0, against: 0.75 });
     expect(g.walls.right).toMatchObject({ n: 2, method: 'paired-t', x: 1, against: 0.75 });
     expect(g).toMatchObject({ shape: 'U', horizon: null, rhoStar: { source: 'vertex' } });
@@ -78,10 +110,25 @@ describe('engram-sweep fit', () => {
   it('a power-law table by variant adds slotMultiple', () => {
     const rows = ['slots,variant,valLoss'];
     for (const m of [1e5, 3e5, 1e6, 3e6]) {
-      rows.push(`${m},engram,${(3.9 - 0.028 * Math.log10(m)).toFixed(6)}`, `${m},engram,${(3.902 - 0.028 * Math.log10(m)).toFixed(6)}`);
-      rows.push(`${m},overencoding,${(3.912 - 0.028 * Math.log10(m)).toFixed(6)}`, `${m},overencoding,${(3.914 - 0.028 * Math.log10(m)).toFixed(6)}`);
+      rows.push(
+        `${m},engram,${(3.9 - 0.028 * Math.log10(m)).toFixed(6)}`,
+        `${m},engram,${(3.902 - 0.028 * Math.log10(m)).toFixed(6)}`,
+      );
+      rows.push(
+        `${m},overencoding,${(3.912 - 0.028 * Math.log10(m)).toFixed(6)}`,
+        `${m},overencoding,${(3.914 - 0.028 * Math.log10(m)).toFixed(6)}`,
+      );
     }
-    const r = run([file('mem.csv', rows.join('\n')), '--kind', 'powerlaw', '--by', 'variant', '--json', '--resamples', '1000']);
+    const r = run([
+      file('mem.csv', rows.join('\n')),
+      '--kind',
+      'powerlaw',
+      '--by',
+      'variant',
+      '--json',
+      '--resamples',
+      '1000',
+    ]);
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out.groups.map((g: { key: string }) => g.key)).toEqual(['engram', 'overencoding']);
@@ -96,14 +143,22 @@ describe('engram-sweep fit', () => {
       [0, 1].forEach((seed) => {
         const d = join(root, 'trials', `t${i}${seed}`);
         mkdirSync(d, { recursive: true });
-        writeFileSync(join(d, 'config.json'), JSON.stringify({ meta: { kind: 'allocation', variant: 'engram', seed, budget: 'b', rho } }));
-        writeFileSync(join(d, 'result.json'), JSON.stringify({ status: 'ok', valLoss: 3.7 + 0.2 * (rho - 0.7) ** 2 + 0.002 * seed }));
+        writeFileSync(
+          join(d, 'config.json'),
+          JSON.stringify({ meta: { kind: 'allocation', variant: 'engram', seed, budget: 'b', rho } }),
+        );
+        writeFileSync(
+          join(d, 'result.json'),
+          JSON.stringify({ status: 'ok', valLoss: 3.7 + 0.2 * (rho - 0.7) ** 2 + 0.002 * seed }),
+        );
       }),
     );
     const r = run([root]);
     expect(r.code).toBe(0);
     // the seeds differ by a constant: paired differences have no spread, both walls resolved
-    expect(r.stdout).toMatch(/^budget b: U \(dL0 \+0\.0975 \[0\.0975, 0\.0975\], dL1 \+0\.0175 \[0\.0175, 0\.0175\] nats, 2 seeds, paired-t\); rho\* = 0\.70/);
+    expect(r.stdout).toMatch(
+      /^budget b: U \(dL0 \+0\.0975 \[0\.0975, 0\.0975\], dL1 \+0\.0175 \[0\.0175, 0\.0175\] nats, 2 seeds, paired-t\); rho\* = 0\.70/,
+    );
     expect(JSON.parse(readFileSync(join(root, 'fits.json'), 'utf8')).fits[0].kind).toBe('ushape');
   });
 
@@ -112,7 +167,9 @@ describe('engram-sweep fit', () => {
     const r = run([root, '--json', '--resamples', '1000']);
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout);
-    expect(out.groups.map((g: { key: string }) => g.key)).toEqual(['large', 'small'].flatMap((b) => H_TOKENS.map((t) => `${b}@${t}`)));
+    expect(out.groups.map((g: { key: string }) => g.key)).toEqual(
+      ['large', 'small'].flatMap((b) => H_TOKENS.map((t) => `${b}@${t}`)),
+    );
     for (const g of out.groups) {
       expect(g).toHaveProperty('vertex');
       expect(g).toHaveProperty('interval');
@@ -133,8 +190,14 @@ describe('engram-sweep fit', () => {
     expectInputError([csv, '--kind', 'cubic'], /--kind: "cubic" is not one of ushape, powerlaw/);
     expectInputError([csv], /--kind: required for a table/);
     expectInputError([csv, '--kind', 'ushape', '--y', 'loss'], /--y column "loss" is not in the table/);
-    expectInputError([file('nan.csv', 'rho,valLoss\n0,3.8\n0.5,3.7\n1,oops\n'), '--kind', 'ushape'], /nan\.csv: line 4: valLoss = "oops" is not a number/);
-    expectInputError([file('two.csv', 'rho,valLoss\n0,3.8\n1,3.7\n0,3.81\n'), '--kind', 'ushape'], /2 distinct rho value\(s\) \(0, 1\); a quadratic needs at least 3/);
+    expectInputError(
+      [file('nan.csv', 'rho,valLoss\n0,3.8\n0.5,3.7\n1,oops\n'), '--kind', 'ushape'],
+      /nan\.csv: line 4: valLoss = "oops" is not a number/,
+    );
+    expectInputError(
+      [file('two.csv', 'rho,valLoss\n0,3.8\n1,3.7\n0,3.81\n'), '--kind', 'ushape'],
+      /2 distinct rho value\(s\) \(0, 1\); a quadratic needs at least 3/,
+    );
     expectInputError([join(dir, 'missing.csv'), '--kind', 'ushape'], /missing\.csv: file not found/);
     expectInputError([csv, '--kind', 'ushape', '--resamples', '10'], /--resamples: "10" is not an integer >= 1000/);
     const empty = join(dir, 'empty-sweep');

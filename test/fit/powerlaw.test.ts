@@ -15,7 +15,8 @@ function simulate(rng: Rng, f: (m: number) => number, seeds: number, sd: number,
   return xs.map((x) => ({ x, ys: Array.from({ length: seeds }, () => f(x) + sd * gaussian(rng)) }));
 }
 
-const inside = (v: number, i: [number | null, number | null] | null | undefined) => !!i && i[0] !== null && i[1] !== null && i[0] <= v && v <= i[1];
+const inside = (v: number, i: [number | null, number | null] | null | undefined) =>
+  !!i && i[0] !== null && i[1] !== null && i[0] <= v && v <= i[1];
 
 /** Ordinary least squares of log L on log M: the non-robust reference. */
 function olsLogLog(points: Point[]): { alpha: number } {
@@ -29,7 +30,10 @@ function olsLogLog(points: Point[]): { alpha: number } {
 
 describe('fitPowerlaw', () => {
   it('recovers A and alpha of L = A M^-alpha, each inside its 90% interval', () => {
-    const { group: g } = fitPowerlaw({ key: 'engram', points: simulate(new Rng(1), (m) => 6 * m ** -0.05, 3, 0.004) }, { resamples: 1000 });
+    const { group: g } = fitPowerlaw(
+      { key: 'engram', points: simulate(new Rng(1), (m) => 6 * m ** -0.05, 3, 0.004) },
+      { resamples: 1000 },
+    );
     expect(g.converged).toBe(true);
     expect(g.alpha).toBeCloseTo(0.05, 2);
     expect(g.A / 6).toBeCloseTo(1, 1);
@@ -51,7 +55,10 @@ describe('fitPowerlaw', () => {
   it('the saturating form: E determined and recovered when the data bend toward it', () => {
     const f = (m: number) => 2 + 1.5 * (m / 1e4) ** -0.5;
     const xs = [1e3, 3e3, 1e4, 3e4, 1e5, 3e5, 1e6];
-    const { group: g } = fitPowerlaw({ key: 'engram', points: simulate(new Rng(2), f, 3, 0.002, xs) }, { resamples: 400 });
+    const { group: g } = fitPowerlaw(
+      { key: 'engram', points: simulate(new Rng(2), f, 3, 0.002, xs) },
+      { resamples: 400 },
+    );
     expect(g.E).not.toBeNull();
     expect(g.E!).toBeCloseTo(2, 2);
     expect(inside(2, g.intervals.E)).toBe(true);
@@ -60,11 +67,17 @@ describe('fitPowerlaw', () => {
     expect(g.saturating!.converged).toBe(true);
   });
 
-  it('E is null, with the reason, for a loss straight in log M (the paper\'s memory law) and for too few slot counts', () => {
-    const straight = fitPowerlaw({ key: 'engram', points: simulate(new Rng(3), (m) => 3.9 - 0.028 * Math.log10(m), 2, 0.003) }, { resamples: 400 }).group;
+  it("E is null, with the reason, for a loss straight in log M (the paper's memory law) and for too few slot counts", () => {
+    const straight = fitPowerlaw(
+      { key: 'engram', points: simulate(new Rng(3), (m) => 3.9 - 0.028 * Math.log10(m), 2, 0.003) },
+      { resamples: 400 },
+    ).group;
     expect(straight.E).toBeNull();
     expect(straight.eReason).toMatch(/bound|wider than/);
-    const three = fitPowerlaw({ key: 'engram', points: simulate(new Rng(4), (m) => 4 * m ** -0.01, 2, 0.003, SLOTS.slice(0, 3)) }, { resamples: 400 }).group;
+    const three = fitPowerlaw(
+      { key: 'engram', points: simulate(new Rng(4), (m) => 4 * m ** -0.01, 2, 0.003, SLOTS.slice(0, 3)) },
+      { resamples: 400 },
+    ).group;
     expect(three.E).toBeNull();
     expect(three.eReason).toMatch(/fewer than 4/);
     expect(three.saturating).toBeNull();

@@ -5,7 +5,16 @@
  */
 import { levenbergMarquardt } from 'ml-levenberg-marquardt';
 import { describe, expect, it } from 'vitest';
-import { huber, huberLine, lm, madScale, multiStart, objectiveOf, robustLine, type Problem } from '../../src/fit/robust.js';
+import {
+  huber,
+  huberLine,
+  lm,
+  madScale,
+  multiStart,
+  objectiveOf,
+  robustLine,
+  type Problem,
+} from '../../src/fit/robust.js';
 import { Rng } from '../../src/util/rng.js';
 import { gaussian } from '../../src/fit/bootstrap.js';
 
@@ -61,15 +70,21 @@ describe('lm', () => {
     const xs = Array.from({ length: 25 }, (_, i) => i * 0.2);
     const ys = xs.map((x) => 2.5 * Math.exp(-1.3 * x) + 0.4 + 0.02 * gaussian(rng));
     const mine = lm(decayProblem(xs, ys), [1, 0.5, 0], { delta: Infinity });
-    const ref = levenbergMarquardt({ x: xs, y: ys }, ([A, k, c]) => (x: number) => A * Math.exp(-k * x) + c, {
-      initialValues: [1, 0.5, 0],
-      gradientDifference: 1e-6,
-      centralDifference: true,
-      maxIterations: 2000,
-      errorTolerance: 1e-14,
-      minValues: [-10, -10, -10],
-      maxValues: [10, 10, 10],
-    });
+    const ref = levenbergMarquardt(
+      { x: xs, y: ys },
+      ([A, k, c]) =>
+        (x: number) =>
+          A * Math.exp(-k * x) + c,
+      {
+        initialValues: [1, 0.5, 0],
+        gradientDifference: 1e-6,
+        centralDifference: true,
+        maxIterations: 2000,
+        errorTolerance: 1e-14,
+        minValues: [-10, -10, -10],
+        maxValues: [10, 10, 10],
+      },
+    );
     expect(mine.converged).toBe(true);
     mine.theta.forEach((v, j) => expect(v).toBeCloseTo(ref.parameterValues[j], 4));
     // ours is at least as good: sum of squares = 2 * objective
@@ -77,7 +92,13 @@ describe('lm', () => {
   });
 
   it('stops at a bound when the unconstrained minimum lies beyond it', () => {
-    const pr: Problem = { n: 1, p: 1, upper: [2], residuals: ([t], r) => (r[0] = t - 3), jacobian: (_t, J) => (J[0] = 1) };
+    const pr: Problem = {
+      n: 1,
+      p: 1,
+      upper: [2],
+      residuals: ([t], r) => (r[0] = t - 3),
+      jacobian: (_t, J) => (J[0] = 1),
+    };
     const r = lm(pr, [0], { delta: Infinity });
     expect(r.theta[0]).toBe(2);
     expect(r.converged).toBe(true);
@@ -124,16 +145,27 @@ describe('Huber', () => {
     const ones = u.map(() => 0.05);
     const rob = huberLine(u, v, ones);
     const ls = lm(
-      { n: 10, p: 2, residuals: (t, r) => u.forEach((x, i) => (r[i] = (v[i] - t[0] - t[1] * x) / 0.05)), jacobian: (_t, J) => u.forEach((x, i) => ((J[2 * i] = -20), (J[2 * i + 1] = -x * 20))) },
+      {
+        n: 10,
+        p: 2,
+        residuals: (t, r) => u.forEach((x, i) => (r[i] = (v[i] - t[0] - t[1] * x) / 0.05)),
+        jacobian: (_t, J) => u.forEach((x, i) => J.set([-20, -x * 20], 2 * i)),
+      },
       [0, 0],
       { delta: Infinity },
     );
     expect(Math.abs(rob.theta[1] - 0.5)).toBeLessThan(0.03);
     expect(Math.abs(ls.theta[1] - 0.5)).toBeGreaterThan(0.1);
     // the returned point is the Huber minimum: no point of a fine grid around it does better
-    const obj = (c: number, d: number) => objectiveOf(Float64Array.from(u, (x, i) => (v[i] - c - d * x) / 0.05), 1.345);
+    const obj = (c: number, d: number) =>
+      objectiveOf(
+        Float64Array.from(u, (x, i) => (v[i] - c - d * x) / 0.05),
+        1.345,
+      );
     const f0 = obj(rob.theta[0], rob.theta[1]);
-    for (let a = -20; a <= 20; a++) for (let b = -20; b <= 20; b++) expect(obj(rob.theta[0] + a * 2e-3, rob.theta[1] + b * 2e-4)).toBeGreaterThanOrEqual(f0 - 1e-9);
+    for (let a = -20; a <= 20; a++)
+      for (let b = -20; b <= 20; b++)
+        expect(obj(rob.theta[0] + a * 2e-3, rob.theta[1] + b * 2e-4)).toBeGreaterThanOrEqual(f0 - 1e-9);
   });
 
   it('robustLine without a known scale estimates it (MAD) and still ignores the outlier', () => {

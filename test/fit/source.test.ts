@@ -30,13 +30,22 @@ function inputError(fn: () => unknown): InputError {
 }
 
 /** A results folder with trials as the sweep writes them (config.json meta + result.json). */
-export function fakeSweep(name: string, trials: { meta: Record<string, unknown>; status?: string; valLoss: number | null }[]): string {
+function fakeSweep(
+  name: string,
+  trials: { meta: Record<string, unknown>; status?: string; valLoss: number | null }[],
+): string {
   const root = join(dir, name);
   trials.forEach((t, i) => {
     const d = join(root, 'trials', `t${String(i).padStart(16, '0')}`);
     mkdirSync(d, { recursive: true });
-    writeFileSync(join(d, 'config.json'), JSON.stringify({ meta: t.meta, accounting: { pTot: 1, pAct: 1, pSparse: 0 } }));
-    writeFileSync(join(d, 'result.json'), JSON.stringify({ status: t.status ?? 'ok', valLoss: t.valLoss, tokens: 1, seconds: 1 }));
+    writeFileSync(
+      join(d, 'config.json'),
+      JSON.stringify({ meta: t.meta, accounting: { pTot: 1, pAct: 1, pSparse: 0 } }),
+    );
+    writeFileSync(
+      join(d, 'result.json'),
+      JSON.stringify({ status: t.status ?? 'ok', valLoss: t.valLoss, tokens: 1, seconds: 1 }),
+    );
   });
   return root;
 }
@@ -54,15 +63,49 @@ describe('parseCsv', () => {
 
 describe('tableDataset', () => {
   it('groups seeds per x, keeps moe rows as the reference, drops dense and failed rows', () => {
-    const f = file('u.csv', ['rho,variant,status,valLoss', '0,engram,ok,3.8', '0,engram,ok,3.82', '0.5,engram,ok,3.7', '0.5,engram,failed,9', '1,engram,ok,3.9', '1,moe,ok,3.95', '1,moe,ok,3.97', '1,dense,ok,4.2'].join('\n'));
+    const f = file(
+      'u.csv',
+      [
+        'rho,variant,status,valLoss',
+        '0,engram,ok,3.8',
+        '0,engram,ok,3.82',
+        '0.5,engram,ok,3.7',
+        '0.5,engram,failed,9',
+        '1,engram,ok,3.9',
+        '1,moe,ok,3.95',
+        '1,moe,ok,3.97',
+        '1,dense,ok,4.2',
+      ].join('\n'),
+    );
     const ds = tableDataset(f, 'ushape');
     expect(ds).toMatchObject({ kind: 'ushape', x: 'rho', y: 'valLoss', by: null });
     // no seed column: no seed labels (the walls pair by row order); no horizon column: horizon null
-    expect(ds.series).toEqual([{ key: 'all', budget: 'all', horizon: null, pAct: null, points: [{ x: 0, ys: [3.8, 3.82] }, { x: 0.5, ys: [3.7] }, { x: 1, ys: [3.9] }], reference: [3.95, 3.97] }]);
+    expect(ds.series).toEqual([
+      {
+        key: 'all',
+        budget: 'all',
+        horizon: null,
+        pAct: null,
+        points: [
+          { x: 0, ys: [3.8, 3.82] },
+          { x: 0.5, ys: [3.7] },
+          { x: 1, ys: [3.9] },
+        ],
+        reference: [3.95, 3.97],
+      },
+    ]);
   });
 
   it('reads JSONL with --x/--y/--by and defaults y to loss when there is no valLoss', () => {
-    const f = file('p.jsonl', ['{"M": 1000, "loss": 3.9, "v": "engram"}', '{"M": 1000, "loss": 3.92, "v": "engram"}', '{"M": 3000, "loss": 3.8, "v": "overencoding"}', ''].join('\n'));
+    const f = file(
+      'p.jsonl',
+      [
+        '{"M": 1000, "loss": 3.9, "v": "engram"}',
+        '{"M": 1000, "loss": 3.92, "v": "engram"}',
+        '{"M": 3000, "loss": 3.8, "v": "overencoding"}',
+        '',
+      ].join('\n'),
+    );
     const ds = tableDataset(f, 'powerlaw', { x: 'M', by: 'v' });
     expect(ds.y).toBe('loss');
     expect(ds.series.map((s) => s.key)).toEqual(['engram', 'overencoding']);
@@ -71,8 +114,12 @@ describe('tableDataset', () => {
 
   it('input errors: a missing column lists the columns, a bad value names its line', () => {
     const f = file('bad.csv', 'rho,valLoss\n0,3.8\n0.5,abc\n');
-    expect(inputError(() => tableDataset(f, 'ushape', { y: 'loss' })).line()).toMatch(/--y column "loss" is not in the table \(columns: rho, valLoss\)/);
-    expect(inputError(() => tableDataset(f, 'ushape')).line()).toMatch(/bad\.csv: line 3: valLoss = "abc" is not a number/);
+    expect(inputError(() => tableDataset(f, 'ushape', { y: 'loss' })).line()).toMatch(
+      /--y column "loss" is not in the table \(columns: rho, valLoss\)/,
+    );
+    expect(inputError(() => tableDataset(f, 'ushape')).line()).toMatch(
+      /bad\.csv: line 3: valLoss = "abc" is not a number/,
+    );
     const neg = file('neg.csv', 'slots,valLoss\n0,3.8\n10,3.7\n');
     expect(inputError(() => tableDataset(neg, 'powerlaw')).line()).toMatch(/line 2: slots = "0" must be positive/);
     expect(inputError(() => tableDataset(file('empty.csv', 'rho,valLoss\n'), 'ushape')).line()).toMatch(/no data rows/);
@@ -82,12 +129,32 @@ describe('tableDataset', () => {
 describe('results folders', () => {
   const trials = [
     ...[0, 0.5, 0.75, 1].flatMap((rho) =>
-      [0, 1].map((seed) => ({ meta: { kind: 'allocation', variant: 'engram', seed, budget: 'd64', rho, rhoActual: rho === 0.75 ? 0.74 : null }, valLoss: 3.7 + 0.2 * (rho - 0.7) ** 2 + 0.003 * seed })),
+      [0, 1].map((seed) => ({
+        meta: {
+          kind: 'allocation',
+          variant: 'engram',
+          seed,
+          budget: 'd64',
+          rho,
+          rhoActual: rho === 0.75 ? 0.74 : null,
+        },
+        valLoss: 3.7 + 0.2 * (rho - 0.7) ** 2 + 0.003 * seed,
+      })),
     ),
-    ...[0, 1].map((seed) => ({ meta: { kind: 'allocation', variant: 'moe', seed, budget: 'd64', rho: 1 }, valLoss: 3.8 + 0.003 * seed })),
-    { meta: { kind: 'allocation', variant: 'engram', seed: 2, budget: 'd64', rho: 0.5 }, status: 'failed', valLoss: null },
+    ...[0, 1].map((seed) => ({
+      meta: { kind: 'allocation', variant: 'moe', seed, budget: 'd64', rho: 1 },
+      valLoss: 3.8 + 0.003 * seed,
+    })),
+    {
+      meta: { kind: 'allocation', variant: 'engram', seed: 2, budget: 'd64', rho: 0.5 },
+      status: 'failed',
+      valLoss: null,
+    },
     ...[1000, 3000, 10000].flatMap((slots) =>
-      ['engram', 'overencoding'].map((variant) => ({ meta: { kind: 'memory', variant, seed: 0, slots }, valLoss: 4 - 0.03 * Math.log10(slots) + (variant === 'engram' ? 0 : 0.01) })),
+      ['engram', 'overencoding'].map((variant) => ({
+        meta: { kind: 'memory', variant, seed: 0, slots },
+        valLoss: 4 - 0.03 * Math.log10(slots) + (variant === 'engram' ? 0 : 0.01),
+      })),
     ),
   ];
 
@@ -115,15 +182,31 @@ describe('results folders', () => {
     expect(saved.fits[1].slotMultiple!.value).toBeGreaterThan(0);
     // refitting one kind keeps the other
     fitSweep(root, { resamples: 1000, kinds: ['powerlaw'] });
-    expect((JSON.parse(readFileSync(join(root, 'fits.json'), 'utf8')) as FitsFile).fits.map((f) => f.kind).sort()).toEqual(['powerlaw', 'ushape']);
+    expect(
+      (JSON.parse(readFileSync(join(root, 'fits.json'), 'utf8')) as FitsFile).fits.map((f) => f.kind).sort(),
+    ).toEqual(['powerlaw', 'ushape']);
   });
 
   it('a folder without finished trials, or with too few rho values, is an input error and writes nothing', () => {
-    const none = fakeSweep('none', [{ meta: { kind: 'allocation', variant: 'engram', seed: 0, budget: 'b', rho: 0 }, status: 'failed', valLoss: null }]);
+    const none = fakeSweep('none', [
+      {
+        meta: { kind: 'allocation', variant: 'engram', seed: 0, budget: 'b', rho: 0 },
+        status: 'failed',
+        valLoss: null,
+      },
+    ]);
     expect(inputError(() => fitSweep(none)).line()).toMatch(/no finished trials/);
     expect(existsSync(join(none, 'fits.json'))).toBe(false);
-    const two = fakeSweep('two', [0, 1].map((rho) => ({ meta: { kind: 'allocation', variant: 'engram', seed: 0, budget: 'b', rho }, valLoss: 3.7 })));
-    expect(inputError(() => fitSweep(two)).line()).toMatch(/budget b: 2 distinct rhoActual value\(s\) \(0, 1\); a quadratic needs at least 3/);
+    const two = fakeSweep(
+      'two',
+      [0, 1].map((rho) => ({
+        meta: { kind: 'allocation', variant: 'engram', seed: 0, budget: 'b', rho },
+        valLoss: 3.7,
+      })),
+    );
+    expect(inputError(() => fitSweep(two)).line()).toMatch(
+      /budget b: 2 distinct rhoActual value\(s\) \(0, 1\); a quadratic needs at least 3/,
+    );
     expect(existsSync(join(two, 'fits.json'))).toBe(false);
     expect(inputError(() => fitSweep(join(dir, 'nowhere'))).line()).toMatch(/not a results folder/);
   });

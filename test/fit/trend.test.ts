@@ -16,12 +16,23 @@ import { sweepDatasets } from '../../src/fit/source.js';
 import { olsSlope } from '../../src/fit/trend.js';
 import { tQuantileExact } from '../../src/fit/tdist.js';
 import type { TrialRow } from '../../src/results/table.js';
-import { H_BUDGETS, H_RHOS, H_TOKENS, hLoss, hOptimum, makeHorizonsFixture, type HBudget } from '../report/horizons-fixture.js';
+import {
+  H_BUDGETS,
+  H_RHOS,
+  H_TOKENS,
+  hLoss,
+  hOptimum,
+  makeHorizonsFixture,
+  type HBudget,
+} from '../report/horizons-fixture.js';
 
 const root = mkdtempSync(join(tmpdir(), 'fit-trend-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-const fitted = (seeds: number) => fitDataset(sweepDatasets(makeHorizonsFixture(seeds, mkdtempSync(join(root, 's-'))), ['ushape'])[0], { resamples: 1000 });
+const fitted = (seeds: number) =>
+  fitDataset(sweepDatasets(makeHorizonsFixture(seeds, mkdtempSync(join(root, 's-'))), ['ushape'])[0], {
+    resamples: 1000,
+  });
 const three = fitted(3);
 const five = fitted(5);
 const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
@@ -42,7 +53,11 @@ describe('horizons as curves', () => {
     const keys = three.groups.map((g) => g.key);
     expect(keys).toEqual(['large', 'small'].flatMap((b) => H_TOKENS.map((t) => `${b}@${t}`)));
     const g = three.groups[1] as AllocationGroup;
-    expect(g).toMatchObject({ budget: 'large', horizon: H_TOKENS[1], tokensPerActive: H_TOKENS[1] / H_BUDGETS.large.pAct });
+    expect(g).toMatchObject({
+      budget: 'large',
+      horizon: H_TOKENS[1],
+      tokensPerActive: H_TOKENS[1] / H_BUDGETS.large.pAct,
+    });
     // pure MoE of the same horizon is the group's reference: 0.05 above rho = 1
     expect(g.reference.source).toBe('moe');
     expect(g.reference.loss).toBeCloseTo(mean([0, 1, 2].map((s) => hLoss('large', 1, 1, s))) + 0.05, 12);
@@ -67,7 +82,13 @@ describe('trends', () => {
       const t = three.trends!.find((x) => x.budget === b)!;
       expect(t.per).toBe('doubling of tokens');
       expect(t.points.map((p) => p.tokens)).toEqual(H_TOKENS);
-      expect(t.dL0.slope!).toBeCloseTo(olsSlope(U, K.map((k) => dL0(b, k, [0, 1, 2]))), 10);
+      expect(t.dL0.slope!).toBeCloseTo(
+        olsSlope(
+          U,
+          K.map((k) => dL0(b, k, [0, 1, 2])),
+        ),
+        10,
+      );
     }
     expect(three.trends![0].rhoStar.slope!).toBeCloseTo(H_BUDGETS.large.dr, 2);
   });
@@ -75,7 +96,12 @@ describe('trends', () => {
   it('3 seeds: paired-t over the per-seed slopes, centred on the point slope', () => {
     const t = three.trends!.find((x) => x.budget === 'large')!;
     expect(t.dL0.method).toBe('paired-t');
-    const slopes = [0, 1, 2].map((s) => olsSlope(U, K.map((k) => dL0('large', k, [0, 1, 2], s))));
+    const slopes = [0, 1, 2].map((s) =>
+      olsSlope(
+        U,
+        K.map((k) => dL0('large', k, [0, 1, 2], s)),
+      ),
+    );
     const sd = Math.sqrt(slopes.reduce((a, v) => a + (v - mean(slopes)) ** 2, 0) / 2);
     const half = (tQuantileExact(0.95, 2) * sd) / Math.sqrt(3);
     expect(t.dL0.interval![0]!).toBeCloseTo(t.dL0.slope! - half, 10);
@@ -95,8 +121,24 @@ describe('trends', () => {
 
 describe('expandHorizons', () => {
   const row = (id: string, tokens: number): TrialRow => ({
-    id, kind: 'allocation', variant: 'engram', seed: 0, budget: 'b', rho: 0.5, rhoActual: 0.5, slots: 1, status: 'ok', reason: null,
-    valLoss: 4, valBpb: 1.5, tokens, seconds: 9, pTot: 4, pAct: 1, pSparse: 3, routedExperts: 4,
+    id,
+    kind: 'allocation',
+    variant: 'engram',
+    seed: 0,
+    budget: 'b',
+    rho: 0.5,
+    rhoActual: 0.5,
+    slots: 1,
+    status: 'ok',
+    reason: null,
+    valLoss: 4,
+    valBpb: 1.5,
+    tokens,
+    seconds: 9,
+    pTot: 4,
+    pAct: 1,
+    pSparse: 3,
+    routedExperts: 4,
   });
 
   it('a sweep without horizons keeps one row per trial with horizon null', () => {
@@ -105,19 +147,38 @@ describe('expandHorizons', () => {
   });
 
   it('horizons become rows; a trial without them is one horizon at its own tokens', () => {
-    const hs = [{ tokens: 50, step: 5, valLoss: 4.5, valBpb: 1.6, seconds: 3 }, { tokens: 100, step: 10, valLoss: 4, valBpb: 1.5, seconds: 9 }];
+    const hs = [
+      { tokens: 50, step: 5, valLoss: 4.5, valBpb: 1.6, seconds: 3 },
+      { tokens: 100, step: 10, valLoss: 4, valBpb: 1.5, seconds: 9 },
+    ];
     const out = expandHorizons([row('a', 100), row('b', 200)], (id) => (id === 'a' ? hs : null));
-    expect(out.map((r) => [r.id, r.horizon, r.valLoss, r.tokens])).toEqual([['a', 50, 4.5, 50], ['a', 100, 4, 100], ['b', 200, 4, 200]]);
+    expect(out.map((r) => [r.id, r.horizon, r.valLoss, r.tokens])).toEqual([
+      ['a', 50, 4.5, 50],
+      ['a', 100, 4, 100],
+      ['b', 200, 4, 200],
+    ]);
   });
 
-  it('memory trials with horizons: the memory law uses each trial\'s longest horizon, keyed by variant as before', () => {
+  it("memory trials with horizons: the memory law uses each trial's longest horizon, keyed by variant as before", () => {
     const dir = join(root, 'mem');
     [1000, 3000].forEach((slots, i) => {
       const td = join(dir, 'trials', `t${i}`);
       mkdirSync(td, { recursive: true });
-      writeFileSync(join(td, 'config.json'), JSON.stringify({ meta: { kind: 'memory', variant: 'engram', seed: 0, slots }, accounting: { pTot: 1, pAct: 1, pSparse: 0 } }));
-      const horizons = [{ tokens: 100, valLoss: 5 - i * 0.01 }, { tokens: 200, valLoss: 4 - i * 0.01 }];
-      writeFileSync(join(td, 'result.json'), JSON.stringify({ status: 'ok', valLoss: 4 - i * 0.01, tokens: 200, seconds: 1, horizons }));
+      writeFileSync(
+        join(td, 'config.json'),
+        JSON.stringify({
+          meta: { kind: 'memory', variant: 'engram', seed: 0, slots },
+          accounting: { pTot: 1, pAct: 1, pSparse: 0 },
+        }),
+      );
+      const horizons = [
+        { tokens: 100, valLoss: 5 - i * 0.01 },
+        { tokens: 200, valLoss: 4 - i * 0.01 },
+      ];
+      writeFileSync(
+        join(td, 'result.json'),
+        JSON.stringify({ status: 'ok', valLoss: 4 - i * 0.01, tokens: 200, seconds: 1, horizons }),
+      );
     });
     const [p] = sweepDatasets(dir, ['powerlaw']);
     expect(p.series.map((x) => x.key)).toEqual(['engram']);
@@ -140,8 +201,13 @@ describe('expandHorizons', () => {
       }
       return 'no error';
     };
-    write([{ tokens: 100, valLoss: 4 }, { tokens: 100, valLoss: 3.9 }]);
-    expect(line()).toMatch(/t1\/result\.json: horizons\[1\]\.tokens: 100 does not increase on the previous horizon \(100\)/);
+    write([
+      { tokens: 100, valLoss: 4 },
+      { tokens: 100, valLoss: 3.9 },
+    ]);
+    expect(line()).toMatch(
+      /t1\/result\.json: horizons\[1\]\.tokens: 100 does not increase on the previous horizon \(100\)/,
+    );
     write([{ tokens: 100, valLoss: 'x' }]);
     expect(line()).toMatch(/result\.json: horizons\[0\]\.valLoss: must be a number, not "x"/);
     write({ tokens: 100 });

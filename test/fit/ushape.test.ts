@@ -23,10 +23,11 @@ function inverse(M: number[][]): number[][] {
   for (let c = 0; c < n; c++) {
     const p = A[c][c];
     for (let j = 0; j < 2 * n; j++) A[c][j] /= p;
-    for (let r = 0; r < n; r++) if (r !== c) {
-      const k = A[r][c];
-      for (let j = 0; j < 2 * n; j++) A[r][j] -= k * A[c][j];
-    }
+    for (let r = 0; r < n; r++)
+      if (r !== c) {
+        const k = A[r][c];
+        for (let j = 0; j < 2 * n; j++) A[r][j] -= k * A[c][j];
+      }
   }
   return A.map((row) => row.slice(n));
 }
@@ -43,7 +44,11 @@ function deltaVertexSd(xs: number[], sdMean: number, a: number, b: number): numb
 describe('fitQuadratic', () => {
   it('recovers exact coefficients, also far from the origin (centred normal equations)', () => {
     const xs = [1000, 1001, 1002.5, 1004, 1007];
-    const q = fitQuadratic(xs, xs.map((x) => 0.5 * x * x - 1003 * x + 7), xs.map((_, i) => 1 + i));
+    const q = fitQuadratic(
+      xs,
+      xs.map((x) => 0.5 * x * x - 1003 * x + 7),
+      xs.map((_, i) => 1 + i),
+    );
     expect(q!.a).toBeCloseTo(0.5, 6);
     expect(-q!.b / (2 * q!.a)).toBeCloseTo(1003, 6);
   });
@@ -68,11 +73,17 @@ describe('fitUshape', () => {
 
   it('a vertex beyond the data is "outside", a concave curve has no vertex', () => {
     const rng = new Rng(1);
-    const beyond = fitUshape({ key: 'b', points: simulate(rng, 2, 0.001, (r) => 3.7 + 0.2 * (r - 1.4) ** 2) }, { resamples: 1000 });
+    const beyond = fitUshape(
+      { key: 'b', points: simulate(rng, 2, 0.001, (r) => 3.7 + 0.2 * (r - 1.4) ** 2) },
+      { resamples: 1000 },
+    );
     expect(beyond.vertex!).toBeGreaterThan(1);
     expect(beyond.edge).toBe('outside');
     expect(beyond.gain).toBeCloseTo(beyond.reference.loss - beyond.residuals.at(-1)!.fit, 12); // best in range is rho = 1
-    const concave = fitUshape({ key: 'b', points: simulate(rng, 2, 0.001, (r) => 3.7 - 0.1 * (r - 0.5) ** 2) }, { resamples: 1000 });
+    const concave = fitUshape(
+      { key: 'b', points: simulate(rng, 2, 0.001, (r) => 3.7 - 0.1 * (r - 0.5) ** 2) },
+      { resamples: 1000 },
+    );
     expect(concave.vertex).toBeNull();
     expect(concave.edge).toBe('outside');
     expect(concave.pCurvaturePositive!).toBeLessThan(0.05);

@@ -41,11 +41,23 @@ describe('layerMultipliers', () => {
     expect(() => layerMultipliers(10, 0, 0, 1)).toThrow(InputError);
   });
 
-  it.skipIf(skipBecause(!hasNumpy && !REQUIRED, 'the live numpy multipliers check', `${PYTHON} has no numpy`, 'apt-get install python3-numpy'))('matches numpy default_rng(...).integers live on random triples', () => {
+  it.skipIf(
+    skipBecause(
+      !hasNumpy && !REQUIRED,
+      'the live numpy multipliers check',
+      `${PYTHON} has no numpy`,
+      'apt-get install python3-numpy',
+    ),
+  )('matches numpy default_rng(...).integers live on random triples', () => {
     expect(hasNumpy, `ENGRAM_SWEEP_REQUIRE_SYSTEM=1 but ${NO_NUMPY}`).toBe(true);
     let s = 12345;
-    const rnd = (n: number): number => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) % n);
-    const triples = Array.from({ length: 60 }, () => [1 + rnd(2 ** 20) * (1 + rnd(1500)), rnd(1000), rnd(30), 2 + rnd(4)]);
+    const rnd = (n: number): number => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) % n;
+    const triples = Array.from({ length: 60 }, () => [
+      1 + rnd(2 ** 20) * (1 + rnd(1500)),
+      rnd(1000),
+      rnd(30),
+      2 + rnd(4),
+    ]);
     const script = [
       'import json, sys, numpy as np',
       'out = []',

@@ -25,7 +25,8 @@ function nextPrime(n: number): number {
 
 /** Flat fast output vs nested reference output. */
 function fastVsRef(rows: number[][], pad: number, mults: bigint[], sizes: number[][]): void {
-  const B = rows.length, T = rows[0]?.length ?? 0;
+  const B = rows.length,
+    T = rows[0]?.length ?? 0;
   const fast = hashIds(Int32Array.from(rows.flat()), B, T, pad, mults, sizes);
   const ref = hashIdsBigInt(rows, pad, mults, sizes).flat(2);
   expect(Array.from(fast)).toEqual(ref);
@@ -42,7 +43,7 @@ describe('mulWords', () => {
     const ms = [1n, 3n, INT64_MAX, INT64_MAX - 2n, 2n ** 32n + 1n, 0xffffffffn, 2n ** 62n + 1n];
     for (let i = 0; i < 300; i++) {
       xs.push(r(2 ** 32) - 2 ** 31);
-      ms.push(((BigInt(r(2 ** 31)) << 32n) | BigInt(r(2 ** 32))) | 1n);
+      ms.push((BigInt(r(2 ** 31)) << 32n) | BigInt(r(2 ** 32)) | 1n);
     }
     for (const x of xs) {
       for (const m of ms.slice(0, 40)) {
@@ -58,13 +59,15 @@ describe('hashIds vs the BigInt reference', () => {
   it('agrees on random vocabularies, layer multipliers and primes up to 9e7', () => {
     const r = rng(2);
     for (let trial = 0; trial < 25; trial++) {
-      const N = 2 + r(3), K = 1 + r(4);
+      const N = 2 + r(3),
+        K = 1 + r(4);
       const vocab = 1 + r(2 ** 17);
       const mults = layerMultipliers(vocab, r(100), r(12), N);
       const sizes = Array.from({ length: N - 1 }, () =>
         Array.from({ length: K }, () => nextPrime(2 + r([100, 1e5, 9e7][r(3)]))),
       );
-      const B = 1 + r(3), T = r(2) ? r(N) : 1 + r(40); // includes T < N and T = 0
+      const B = 1 + r(3),
+        T = r(2) ? r(N) : 1 + r(40); // includes T < N and T = 0
       fastVsRef(randomRows(r, B, T, vocab), r(vocab), mults, sizes);
     }
   });
@@ -72,7 +75,8 @@ describe('hashIds vs the BigInt reference', () => {
   it('agrees with adversarial multipliers near 2^63 and ids near 2^31 (wrapping products)', () => {
     const r = rng(3);
     for (let trial = 0; trial < 15; trial++) {
-      const N = 2 + r(3), K = 1 + r(3);
+      const N = 2 + r(3),
+        K = 1 + r(3);
       const mults = Array.from({ length: N }, () => INT64_MAX - 2n * BigInt(r(1000)));
       const sizes = Array.from({ length: N - 1 }, () =>
         Array.from({ length: K }, () => nextPrime(MAX_TABLE_SIZE - 2000 + r(1000))),
@@ -88,7 +92,10 @@ describe('hashIds vs the BigInt reference', () => {
     for (let trial = 0; trial < 15; trial++) {
       const mults = [INT64_MAX, 3n, 1n + 2n * BigInt(r(2 ** 30))];
       // 94906219: the largest prime <= MAX_TABLE_SIZE.
-      const sizes = [[11, 13], [nextPrime(1 + r(9e7)), 94906219]];
+      const sizes = [
+        [11, 13],
+        [nextPrime(1 + r(9e7)), 94906219],
+      ];
       const rows = randomRows(r, 2, 6, 2 ** 31).map((row) => row.map((x) => (r(2) ? -x : x) - r(2)));
       fastVsRef(rows, -1 - r(100), mults, sizes);
     }
@@ -147,7 +154,17 @@ describe('layout and padding', () => {
   const expected = [1, 10, 1, 14, 3, 3, 15, 13, 5, 3, 0, 13, 2, 0, 12, 8];
 
   it('is [B][T][(n=2, heads), (n=3, heads)] with per-row padding', () => {
-    const out = hashIds(Int32Array.of(2, 5, 5, 2), 2, 2, 7, [1n, 3n, 5n], [[11, 13], [17, 19]]);
+    const out = hashIds(
+      Int32Array.of(2, 5, 5, 2),
+      2,
+      2,
+      7,
+      [1n, 3n, 5n],
+      [
+        [11, 13],
+        [17, 19],
+      ],
+    );
     expect(Array.from(out)).toEqual(expected);
   });
 
@@ -157,10 +174,26 @@ describe('layout and padding', () => {
     expect(Array.from(mix.lo[1])).toEqual([52, 32, 51, 46]);
     expect(Array.from(mix.hi[1])).toEqual([0, 0, 0, 0]);
     const out = new Int32Array(16);
-    expect(mixToIndices(mix, [[11, 13], [17, 19]], out)).toBe(out);
+    expect(
+      mixToIndices(
+        mix,
+        [
+          [11, 13],
+          [17, 19],
+        ],
+        out,
+      ),
+    ).toBe(out);
     expect(Array.from(out)).toEqual(expected);
     // Same mix, other primes: 23 mod 2, mod 3; 52 mod 5, mod 7 ...
-    expect(Array.from(mixToIndices(mix, [[2, 3], [5, 7]]).slice(0, 4))).toEqual([1, 2, 2, 3]);
+    expect(
+      Array.from(
+        mixToIndices(mix, [
+          [2, 3],
+          [5, 7],
+        ]).slice(0, 4),
+      ),
+    ).toEqual([1, 2, 2, 3]);
   });
 });
 

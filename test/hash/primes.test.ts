@@ -44,19 +44,34 @@ describe('tableSizes (docs/SPEC.md section 2.3)', () => {
     //  layer 1, n=2: start 9 -> 11..19 used -> 23, 29;  n=3: 31, 37
     const s = tableSizes([10, 10], [0, 1], 3, 2);
     expect([...s.keys()]).toEqual([0, 1]);
-    expect(s.get(0)).toEqual([[11, 13], [17, 19]]);
-    expect(s.get(1)).toEqual([[23, 29], [31, 37]]);
+    expect(s.get(0)).toEqual([
+      [11, 13],
+      [17, 19],
+    ]);
+    expect(s.get(1)).toEqual([
+      [23, 29],
+      [31, 37],
+    ]);
   });
 
   it('takes the base itself when it is prime and unused, and skips used ones (hand-worked)', () => {
     // base [11, 5], layer 3, K = 3: n=2: start 10 -> 11, 13, 17; n=3: start 4 -> 5, 7, then 11/13/17 used -> 19
-    expect(tableSizes([11, 5], [3], 3, 3).get(3)).toEqual([[11, 13, 17], [5, 7, 19]]);
+    expect(tableSizes([11, 5], [3], 3, 3).get(3)).toEqual([
+      [11, 13, 17],
+      [5, 7, 19],
+    ]);
   });
 
   it('depends on the order of the layer list', () => {
     const a = tableSizes([10, 10], [1, 0], 3, 2);
-    expect(a.get(1)).toEqual([[11, 13], [17, 19]]);
-    expect(a.get(0)).toEqual([[23, 29], [31, 37]]);
+    expect(a.get(1)).toEqual([
+      [11, 13],
+      [17, 19],
+    ]);
+    expect(a.get(0)).toEqual([
+      [23, 29],
+      [31, 37],
+    ]);
   });
 
   it('gives distinct primes across all layers, orders and heads on a realistic shape', () => {

@@ -3,7 +3,14 @@
  * with transposes and numpy batch broadcasting, written out loop by loop.
  */
 /** float64 product with numpy batch broadcasting, and the bound (K+2) u sum_k |a b| per element. */
-export function matMulReference(a: Float32Array, as: number[], b: Float32Array, bs: number[], ta: boolean, tb: boolean) {
+export function matMulReference(
+  a: Float32Array,
+  as: number[],
+  b: Float32Array,
+  bs: number[],
+  ta: boolean,
+  tb: boolean,
+) {
   const M = ta ? as.at(-1)! : as.at(-2)!;
   const K = ta ? as.at(-2)! : as.at(-1)!;
   const N = tb ? bs.at(-2)! : bs.at(-1)!;

@@ -21,7 +21,8 @@ export function redisMissing(): string | null {
 export function skipWithoutRedis(what: string): boolean {
   const why = redisMissing();
   if (!why) return false;
-  if (process.env.ENGRAM_SWEEP_REQUIRE_SYSTEM === '1') throw new Error(`${what}: ${why}, and ENGRAM_SWEEP_REQUIRE_SYSTEM=1`);
+  if (process.env.ENGRAM_SWEEP_REQUIRE_SYSTEM === '1')
+    throw new Error(`${what}: ${why}, and ENGRAM_SWEEP_REQUIRE_SYSTEM=1`);
   process.stderr.write(`skipped ${what}: ${why}\n`);
   return true;
 }
@@ -77,14 +78,28 @@ export class RedisServer {
   /** Start (again, on the same port: a restarted server starts empty). */
   async up(): Promise<void> {
     if (this.proc) throw new Error('redis-server is already running');
-    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir, '--daemonize', 'no'];
+    const args = [
+      '--port',
+      String(this.port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      this.dir,
+      '--daemonize',
+      'no',
+    ];
     const p = spawn(REDIS_SERVER, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     p.stdout!.on('data', (d) => (this.log = (this.log + d).slice(-4000)));
     p.stderr!.on('data', (d) => (this.log = (this.log + d).slice(-4000)));
     this.proc = p;
     const t0 = Date.now();
     while (!(await ping(this.port))) {
-      if (p.exitCode !== null || Date.now() - t0 > 10_000) throw new Error(`redis-server did not start on port ${this.port}: ${this.log}`);
+      if (p.exitCode !== null || Date.now() - t0 > 10_000)
+        throw new Error(`redis-server did not start on port ${this.port}: ${this.log}`);
       await new Promise((r) => setTimeout(r, 50));
     }
   }

@@ -92,7 +92,7 @@ function attention(x: F64, B: number, T: number, d: number, H: number, base: num
   const rotate = (v: Float64Array, t: number) => {
     const out = new Float64Array(dh);
     for (let i = 0; i < half; i++) {
-      const a = t / Math.pow(base, (2 * i) / dh);
+      const a = t / base ** ((2 * i) / dh);
       out[i] = v[i] * Math.cos(a) - v[i + half] * Math.sin(a);
       out[i + half] = v[i + half] * Math.cos(a) + v[i] * Math.sin(a);
     }
@@ -112,7 +112,7 @@ function attention(x: F64, B: number, T: number, d: number, H: number, base: num
         for (let u = 0; u <= t; u++) for (let i = 0; i < dh; i++) s[u] += (q[t][i] * k[u][i]) / Math.sqrt(dh);
         const mx = Math.max(...s);
         let z = 0;
-        for (let u = 0; u <= t; u++) z += (s[u] = Math.exp(s[u] - mx));
+        for (let u = 0; u <= t; u++) z += s[u] = Math.exp(s[u] - mx);
         for (let u = 0; u <= t; u++) {
           const v = part(u, 2);
           for (let i = 0; i < dh; i++) ctx[(b * T + t) * d + h * dh + i] += (s[u] / z) * v[i];

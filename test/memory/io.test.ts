@@ -64,7 +64,15 @@ describe('saveTable / loadTable', () => {
     await expect(loadTable(path)).rejects.toThrow(/file has 500 bytes/);
     await writeFile(join(dir, 'e.etab'), 'hello, this is not a table');
     await expect(loadTable(join(dir, 'e.etab'))).rejects.toThrow(InputError);
-    const json = JSON.stringify({ format: 'engram-host-table', version: 1, dtype: 'float32', endian: 'little', dim: 2, rows: 9, sizes: [3, 4] });
+    const json = JSON.stringify({
+      format: 'engram-host-table',
+      version: 1,
+      dtype: 'float32',
+      endian: 'little',
+      dim: 2,
+      rows: 9,
+      sizes: [3, 4],
+    });
     const head = Buffer.alloc(12);
     head.write('ENGRAMT1', 0, 'latin1');
     head.writeUInt32LE(json.length, 8);

@@ -3,7 +3,11 @@ import { InputError } from '../../src/cli/errors.js';
 import { SparseAdam } from '../../src/memory/sparse-adam.js';
 import { HostTable } from '../../src/memory/tables.js';
 
-interface Betas { beta1: number; beta2: number; eps: number }
+interface Betas {
+  beta1: number;
+  beta2: number;
+  eps: number;
+}
 /** torch: eps added to sqrt(v); textbook Adam: eps added to sqrt(v / (1 - b2^t)) */
 type EpsPlacement = 'torch' | 'textbook';
 
@@ -14,9 +18,15 @@ type EpsPlacement = 'torch' | 'textbook';
  *   w -= lr * sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps)
  */
 class RefSparseAdam {
-  w: Float64Array; m: Float64Array; v: Float64Array; t = 0;
+  w: Float64Array;
+  m: Float64Array;
+  v: Float64Array;
+  t = 0;
   constructor(
-    init: Float32Array, readonly sizes: number[], readonly dim: number, readonly o: Betas,
+    init: Float32Array,
+    readonly sizes: number[],
+    readonly dim: number,
+    readonly o: Betas,
     readonly placement: EpsPlacement = 'torch',
   ) {
     this.w = Float64Array.from(init);
@@ -40,7 +50,8 @@ class RefSparseAdam {
         const k = row * dim + d;
         this.m[k] = b1 * this.m[k] + (1 - b1) * g[d];
         this.v[k] = b2 * this.v[k] + (1 - b2) * g[d] * g[d];
-        const bc1 = 1 - b1 ** this.t, bc2 = 1 - b2 ** this.t;
+        const bc1 = 1 - b1 ** this.t,
+          bc2 = 1 - b2 ** this.t;
         if (this.placement === 'torch') {
           this.w[k] -= ((lr * Math.sqrt(bc2)) / bc1) * (this.m[k] / (Math.sqrt(this.v[k]) + eps));
         } else {
@@ -80,7 +91,16 @@ function runBoth(o: Betas, shardRows: number, steps: number, placement: EpsPlace
   const ref = new RefSparseAdam(table.toArray(), sizes, dim, o, placement);
   const opt = new SparseAdam(table, o);
   const rnd = lcg(5);
-  const windows = [[0, 4], [0, 4], [5, 3], [5, 3], [5, 3], [0, 6], [2, 11], [0, 4]]; // [lo, span]
+  const windows = [
+    [0, 4],
+    [0, 4],
+    [5, 3],
+    [5, 3],
+    [5, 3],
+    [0, 6],
+    [2, 11],
+    [0, 4],
+  ]; // [lo, span]
   const touched = new Set<number>();
   for (let s = 0; s < steps; s++) {
     const [lo, span] = windows[s % windows.length];

@@ -60,7 +60,10 @@ describe('HostTable init', () => {
     const t = new HostTable([50_021, 49_999], 16, { initStd: std, seed: 7 });
     const x = t.toArray();
     const n = x.length; // 1.6e6
-    let s1 = 0, s2 = 0, s4 = 0, within = 0;
+    let s1 = 0,
+      s2 = 0,
+      s4 = 0,
+      within = 0;
     for (let i = 0; i < n; i++) {
       const z = x[i] / std;
       s1 += z;
@@ -68,7 +71,8 @@ describe('HostTable init', () => {
       s4 += z * z * z * z;
       if (Math.abs(z) < 1) within++;
     }
-    const mean = s1 / n, variance = s2 / n - mean * mean;
+    const mean = s1 / n,
+      variance = s2 / n - mean * mean;
     expect(Math.abs(mean)).toBeLessThan(5 / Math.sqrt(n)); // 5 sigma of the sample mean
     expect(Math.abs(Math.sqrt(variance) - 1)).toBeLessThan(0.005);
     expect(Math.abs(within / n - 0.682689)).toBeLessThan(0.003); // a uniform would give 0.577

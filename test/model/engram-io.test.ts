@@ -1,11 +1,17 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { InputError } from '../../src/cli/errors.js';
 import type { ModelConfig } from '../../src/model/config.js';
 import { engram, type EngramWeights } from '../../src/model/engram.js';
 import {
-  checkStateDict, engram64FromStateDict, engramWeightsFromStateDict, expectedShapes, parseStateDict,
-  stateDictFromEngramWeights, stateDictToJson, type EngramDims, type StateDict,
+  checkStateDict,
+  engram64FromStateDict,
+  engramWeightsFromStateDict,
+  expectedShapes,
+  parseStateDict,
+  stateDictFromEngramWeights,
+  stateDictToJson,
+  type EngramDims,
+  type StateDict,
 } from '../../src/model/engram-io.js';
 import { engram64, lookupRows64 } from '../../src/model/engram64.js';
 import { paramSpecs } from '../../src/model/params.js';
@@ -19,7 +25,15 @@ beforeAll(async () => {
 });
 
 // hc = 2, N = 3, K = 2, d_order = 4 (D_h = 2, d_mem = 8), d = 5, kernel 3
-const dims: EngramDims = { d: 5, hc: 2, kernel: 3, maxNgram: 3, headsPerNgram: 2, dimPerNgram: 4, sizes: [5, 7, 11, 13] };
+const dims: EngramDims = {
+  d: 5,
+  hc: 2,
+  kernel: 3,
+  maxNgram: 3,
+  headsPerNgram: 2,
+  dimPerNgram: 4,
+  sizes: [5, 7, 11, 13],
+};
 
 /** A state dict of float32-exact random values in the torch shapes of docs/SPEC.md section 6. */
 function randomStateDict(seed: number): StateDict {
@@ -49,8 +63,26 @@ describe('reference names and shapes', () => {
 
   it('imports to exactly the trainer parameter names and sizes of params.ts', () => {
     const config: ModelConfig = {
-      vocabSize: 50, dModel: 5, nLayers: 3, nHeads: 1, seqLen: 8, ffnHidden: 8, ropeBase: 10000, normEps: 1e-6,
-      engram: { maxNgram: 3, headsPerNgram: 2, dimPerNgram: 4, baseSizes: [5, 11], initStd: 1, seed: 0, layerIds: [1], kernelSize: 3, signedSqrt: true, hcMult: 2 },
+      vocabSize: 50,
+      dModel: 5,
+      nLayers: 3,
+      nHeads: 1,
+      seqLen: 8,
+      ffnHidden: 8,
+      ropeBase: 10000,
+      normEps: 1e-6,
+      engram: {
+        maxNgram: 3,
+        headsPerNgram: 2,
+        dimPerNgram: 4,
+        baseSizes: [5, 11],
+        initStd: 1,
+        seed: 0,
+        layerIds: [1],
+        kernelSize: 3,
+        signedSqrt: true,
+        hcMult: 2,
+      },
     };
     const specs = paramSpecs(config).filter((p) => p.name.startsWith('layers.1.engram.'));
     const { params } = engramWeightsFromStateDict(randomStateDict(1), dims, 1, 'W.json');
@@ -80,7 +112,8 @@ describe('import and export', () => {
 
   it('imported weights give the tfjs layer the float64 layer output (names and transposes agree)', () => {
     const sd = randomStateDict(3);
-    const B = 2, T = 6;
+    const B = 2,
+      T = 6;
     const rng = new Rng(8);
     const ids = Array.from({ length: B * T }, () => dims.sizes.map((p) => rng.int(p))).flat();
     const h = Float64Array.from(rng.normal(new Float32Array(B * T * dims.hc * dims.d), 1), Math.fround);
@@ -92,11 +125,23 @@ describe('import and export', () => {
     const t = (name: string, shape: number[]) => tf.tensor(params.get(`layers.0.engram.${name}`)!, shape);
     const g2 = (name: string, shape: number[]) => [0, 1].map((g) => t(`${name}.${g}`, shape));
     const w: EngramWeights = {
-      value: t('value', [8, 5]), valueBias: t('valueBias', [5]), key: g2('key', [8, 5]), keyBias: g2('keyBias', [5]),
-      keyNorm: g2('keyNorm', [5]), queryNorm: g2('queryNorm', [5]), convNorm: g2('convNorm', [5]), conv: t('conv', [10, 3]),
+      value: t('value', [8, 5]),
+      valueBias: t('valueBias', [5]),
+      key: g2('key', [8, 5]),
+      keyBias: g2('keyBias', [5]),
+      keyNorm: g2('keyNorm', [5]),
+      queryNorm: g2('queryNorm', [5]),
+      convNorm: g2('convNorm', [5]),
+      conv: t('conv', [10, 3]),
     };
-    const got = engram(tf.tensor4d(Float32Array.from(h), [B, T, 2, 5]), tf.tensor2d(Float32Array.from(e), [B * T, 8]), w, { maxNgram: 3, signedSqrt: true });
-    const close = (a: ArrayLike<number>, b: Float64Array) => b.forEach((x, i) => expect(Math.abs(a[i] - x)).toBeLessThan(1e-5 * Math.max(1, Math.abs(x))));
+    const got = engram(
+      tf.tensor4d(Float32Array.from(h), [B, T, 2, 5]),
+      tf.tensor2d(Float32Array.from(e), [B * T, 8]),
+      w,
+      { maxNgram: 3, signedSqrt: true },
+    );
+    const close = (a: ArrayLike<number>, b: Float64Array) =>
+      b.forEach((x, i) => expect(Math.abs(a[i] - x)).toBeLessThan(1e-5 * Math.max(1, Math.abs(x))));
     close(got.gates.dataSync(), want.gates);
     close(got.out.dataSync(), want.out);
     // the comparison can see a mix-up: branch 0 and 1 key projections swapped move the gates
@@ -116,7 +161,9 @@ describe('bad weights', () => {
     );
     sd.set('value_proj.weight', { shape: [5, 8], data: new Float64Array(40) });
     sd.delete('norm2.1.weight');
-    expect(errorOf(() => checkStateDict(sd, dims, 'W.json'))).toMatch(/^W\.json: norm2\.1\.weight: missing; expected a tensor of shape \[d\] = \[5\]$/);
+    expect(errorOf(() => checkStateDict(sd, dims, 'W.json'))).toMatch(
+      /^W\.json: norm2\.1\.weight: missing; expected a tensor of shape \[d\] = \[5\]$/,
+    );
   });
 
   it('refuses unknown names, wrong offsets, ragged or non-numeric tensors', () => {
@@ -126,8 +173,12 @@ describe('bad weights', () => {
     sd.delete('key_projs.2.weight');
     sd.set('multi_head_embedding.offsets', { shape: [4], data: Float64Array.from([0, 5, 12, 24]) });
     expect(errorOf(() => checkStateDict(sd, dims, 'W.json'))).toMatch(/offsets: .*running sums .*\[0,5,12,23\]/);
-    expect(errorOf(() => parseStateDict({ 'value_proj.bias': [[1, 2], [3]] }, 'W.json'))).toMatch(/value_proj\.bias: ragged at \[1\]/);
-    expect(errorOf(() => parseStateDict({ 'value_proj.bias': [1, '2'] }, 'W.json'))).toMatch(/"2" at flat index 1 is not a finite number/);
+    expect(errorOf(() => parseStateDict({ 'value_proj.bias': [[1, 2], [3]] }, 'W.json'))).toMatch(
+      /value_proj\.bias: ragged at \[1\]/,
+    );
+    expect(errorOf(() => parseStateDict({ 'value_proj.bias': [1, '2'] }, 'W.json'))).toMatch(
+      /"2" at flat index 1 is not a finite number/,
+    );
     expect(errorOf(() => parseStateDict([1, 2], 'W.json'))).toMatch(/expected an object of state-dict name -> tensor/);
   });
 });

@@ -27,19 +27,30 @@ interface Case {
 
 /** All parameters as float32-exact float64 arrays, in the trainer's layout. */
 interface Params {
-  value: number[]; valueBias: number[]; key: number[][]; keyBias: number[][];
-  keyNorm: number[][]; queryNorm: number[][]; convNorm: number[][]; conv: number[];
+  value: number[];
+  valueBias: number[];
+  key: number[][];
+  keyBias: number[][];
+  keyNorm: number[][];
+  queryNorm: number[][];
+  convNorm: number[][];
+  conv: number[];
 }
 
-const f32 = (rng: Rng, n: number, std: number, mean = 0) => Array.from(rng.normal(new Float32Array(n), std), (x) => Math.fround(x + mean));
+const f32 = (rng: Rng, n: number, std: number, mean = 0) =>
+  Array.from(rng.normal(new Float32Array(n), std), (x) => Math.fround(x + mean));
 
 function randomParams(c: Case, seed: number): Params {
   const rng = new Rng(seed);
   const per = (n: number, std: number, mean = 0) => Array.from({ length: c.hc }, () => f32(rng, n, std, mean));
   return {
-    value: f32(rng, c.m * c.d, 0.4), valueBias: f32(rng, c.d, 0.1),
-    key: per(c.m * c.d, 0.4), keyBias: per(c.d, 0.1),
-    keyNorm: per(c.d, 0.2, 1), queryNorm: per(c.d, 0.2, 1), convNorm: per(c.d, 0.2, 1),
+    value: f32(rng, c.m * c.d, 0.4),
+    valueBias: f32(rng, c.d, 0.1),
+    key: per(c.m * c.d, 0.4),
+    keyBias: per(c.d, 0.1),
+    keyNorm: per(c.d, 0.2, 1),
+    queryNorm: per(c.d, 0.2, 1),
+    convNorm: per(c.d, 0.2, 1),
     conv: f32(rng, c.hc * c.d * c.w, 0.6), // nonzero: the paper's zero init would hide the conv
   };
 }
@@ -47,10 +58,14 @@ function randomParams(c: Case, seed: number): Params {
 function toTf(p: Params, c: Case): EngramWeights {
   const v = (x: number[], shape: number[]) => tf.tensor(x, shape, 'float32');
   return {
-    value: v(p.value, [c.m, c.d]), valueBias: v(p.valueBias, [c.d]),
-    key: p.key.map((x) => v(x, [c.m, c.d])), keyBias: p.keyBias.map((x) => v(x, [c.d])),
-    keyNorm: p.keyNorm.map((x) => v(x, [c.d])), queryNorm: p.queryNorm.map((x) => v(x, [c.d])),
-    convNorm: p.convNorm.map((x) => v(x, [c.d])), conv: v(p.conv, [c.hc * c.d, c.w]),
+    value: v(p.value, [c.m, c.d]),
+    valueBias: v(p.valueBias, [c.d]),
+    key: p.key.map((x) => v(x, [c.m, c.d])),
+    keyBias: p.keyBias.map((x) => v(x, [c.d])),
+    keyNorm: p.keyNorm.map((x) => v(x, [c.d])),
+    queryNorm: p.queryNorm.map((x) => v(x, [c.d])),
+    convNorm: p.convNorm.map((x) => v(x, [c.d])),
+    conv: v(p.conv, [c.hc * c.d, c.w]),
   };
 }
 
@@ -62,8 +77,11 @@ function reference(p: Params, c: Case, h: number[], e: number[]) {
     const s = 1 / Math.sqrt(x.reduce((a, v) => a + v * v, 0) / x.length + eps);
     return x.map((v, i) => v * s * g[i]);
   };
-  const xW = (x: number[], W: number[], b: number[]) => b.map((bj, j) => x.reduce((a, xi, i) => a + xi * W[i * d + j], bj));
-  const gates: number[] = [], value: number[] = [], out: number[] = [];
+  const xW = (x: number[], W: number[], b: number[]) =>
+    b.map((bj, j) => x.reduce((a, xi, i) => a + xi * W[i * d + j], bj));
+  const gates: number[] = [],
+    value: number[] = [],
+    out: number[] = [];
   const vt: number[][][] = []; // [B*T][hc][d]
   for (let i = 0; i < B * T; i++) {
     const ei = e.slice(i * m, i * m + m);
@@ -79,17 +97,19 @@ function reference(p: Params, c: Case, h: number[], e: number[]) {
       value.push(...vt[i][g]);
     }
   }
-  for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) for (let g = 0; g < hc; g++) {
-    const normed = (tt: number) => rms(vt[b * T + tt][g], p.convNorm[g], 1e-5);
-    const y = new Array(d).fill(0);
-    for (let j = 0; j < w; j++) {
-      const src = t - (w - 1 - j) * N;
-      if (src < 0) continue;
-      const x = normed(src);
-      for (let ch = 0; ch < d; ch++) y[ch] += p.conv[(g * d + ch) * w + j] * x[ch];
-    }
-    out.push(...y.map((yc, ch) => yc * sig(yc) + vt[b * T + t][g][ch]));
-  }
+  for (let b = 0; b < B; b++)
+    for (let t = 0; t < T; t++)
+      for (let g = 0; g < hc; g++) {
+        const normed = (tt: number) => rms(vt[b * T + tt][g], p.convNorm[g], 1e-5);
+        const y = new Array(d).fill(0);
+        for (let j = 0; j < w; j++) {
+          const src = t - (w - 1 - j) * N;
+          if (src < 0) continue;
+          const x = normed(src);
+          for (let ch = 0; ch < d; ch++) y[ch] += p.conv[(g * d + ch) * w + j] * x[ch];
+        }
+        out.push(...y.map((yc, ch) => yc * sig(yc) + vt[b * T + t][g][ch]));
+      }
   return { gates, value, out };
 }
 
@@ -100,8 +120,15 @@ function inputs(c: Case, seed: number) {
 
 function runTf(p: Params, c: Case, h: number[], e: number[]) {
   const w = toTf(p, c);
-  const r = engram(tf.tensor4d(h, [c.B, c.T, c.hc, c.d]), tf.tensor2d(e, [c.B * c.T, c.m]), w, { maxNgram: c.N, signedSqrt: c.signedSqrt });
-  const res = { out: Array.from(r.out.dataSync()), gates: Array.from(r.gates.dataSync()), value: Array.from(r.value.dataSync()) };
+  const r = engram(tf.tensor4d(h, [c.B, c.T, c.hc, c.d]), tf.tensor2d(e, [c.B * c.T, c.m]), w, {
+    maxNgram: c.N,
+    signedSqrt: c.signedSqrt,
+  });
+  const res = {
+    out: Array.from(r.out.dataSync()),
+    gates: Array.from(r.gates.dataSync()),
+    value: Array.from(r.value.dataSync()),
+  };
   tf.dispose([r.out, r.gates, r.value, ...Object.values(w).flat()]);
   return res;
 }
@@ -151,28 +178,37 @@ describe('tfjs engram gradients vs float64 finite differences', () => {
     const p = randomParams(c, 31);
     const { h, e } = inputs(c, 37);
     const rng = new Rng(41);
-    const r1 = f32(rng, c.B * c.T * c.hc * c.d, 1), r2 = f32(rng, c.B * c.T * c.hc, 1);
+    const r1 = f32(rng, c.B * c.T * c.hc * c.d, 1),
+      r2 = f32(rng, c.B * c.T * c.hc, 1);
     const loss64 = (hh: number[], ee: number[]) => {
       const r = reference(p, c, hh, ee);
       return r.out.reduce((a, x, i) => a + x * r1[i], 0) + r.gates.reduce((a, x, i) => a + x * r2[i], 0);
     };
     const w = toTf(p, c);
-    const R1 = tf.tensor4d(r1, [c.B, c.T, c.hc, c.d]), R2 = tf.tensor3d(r2, [c.B, c.T, c.hc]);
+    const R1 = tf.tensor4d(r1, [c.B, c.T, c.hc, c.d]),
+      R2 = tf.tensor3d(r2, [c.B, c.T, c.hc]);
     const f = (ht: tf.Tensor, et: tf.Tensor) => {
       const r = engram(ht as tf.Tensor4D, et as tf.Tensor2D, w, { maxNgram: c.N, signedSqrt: true });
       return tf.add(tf.sum(tf.mul(r.out, R1)), tf.sum(tf.mul(r.gates, R2)));
     };
     const [gh, ge] = tf.grads(f)([tf.tensor4d(h, [c.B, c.T, c.hc, c.d]), tf.tensor2d(e, [c.B * c.T, c.m])]);
-    const fd = (x: number[], at: (xx: number[]) => number) => x.map((_, i) => {
-      const eps = 1e-5;
-      const plus = x.slice(), minus = x.slice();
-      plus[i] += eps;
-      minus[i] -= eps;
-      return (at(plus) - at(minus)) / (2 * eps);
-    });
-    const wantH = fd(h, (hh) => loss64(hh, e)), wantE = fd(e, (ee) => loss64(h, ee));
-    const gotH = Array.from(gh.dataSync()), gotE = Array.from(ge.dataSync());
-    for (const [got, want] of [[gotH, wantH], [gotE, wantE]]) {
+    const fd = (x: number[], at: (xx: number[]) => number) =>
+      x.map((_, i) => {
+        const eps = 1e-5;
+        const plus = x.slice(),
+          minus = x.slice();
+        plus[i] += eps;
+        minus[i] -= eps;
+        return (at(plus) - at(minus)) / (2 * eps);
+      });
+    const wantH = fd(h, (hh) => loss64(hh, e)),
+      wantE = fd(e, (ee) => loss64(h, ee));
+    const gotH = Array.from(gh.dataSync()),
+      gotE = Array.from(ge.dataSync());
+    for (const [got, want] of [
+      [gotH, wantH],
+      [gotE, wantE],
+    ]) {
       want.forEach((x, i) => expect(Math.abs(got[i] - x)).toBeLessThan(1e-4 * Math.max(1, Math.abs(x))));
     }
     // the test sees a real signal: gradients are not all tiny

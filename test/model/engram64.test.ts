@@ -19,9 +19,15 @@ function randomWeights(dm: Dims, seed: number): Engram64Weights {
   const { d, hc, kernel, headDim, sizes } = dm;
   const dMem = sizes.length * headDim;
   const rows = sizes.reduce((a, b) => a + b, 0);
-  const per = (n: number, std: number, mean = 0) => Array.from({ length: hc }, () => randn(rng, n, std).map((x) => x + mean));
+  const per = (n: number, std: number, mean = 0) =>
+    Array.from({ length: hc }, () => randn(rng, n, std).map((x) => x + mean));
   return {
-    d, dMem, hc, kernel, headDim, sizes,
+    d,
+    dMem,
+    hc,
+    kernel,
+    headDim,
+    sizes,
     table: randn(rng, rows * headDim),
     value: randn(rng, d * dMem, 0.3),
     valueBias: randn(rng, d, 0.1),
@@ -38,10 +44,21 @@ function zeroWeights(d: number, dMem: number, hc: number, kernel: number): Engra
   const z = (n: number) => new Float64Array(n);
   const ones = () => Array.from({ length: hc }, () => new Float64Array(d).fill(1));
   return {
-    d, dMem, hc, kernel, headDim: dMem, sizes: [2], table: z(2 * dMem),
-    value: z(d * dMem), valueBias: z(d),
-    key: Array.from({ length: hc }, () => z(d * dMem)), keyBias: Array.from({ length: hc }, () => z(d)),
-    keyNorm: ones(), queryNorm: ones(), convNorm: ones(), conv: z(hc * d * kernel),
+    d,
+    dMem,
+    hc,
+    kernel,
+    headDim: dMem,
+    sizes: [2],
+    table: z(2 * dMem),
+    value: z(d * dMem),
+    valueBias: z(d),
+    key: Array.from({ length: hc }, () => z(d * dMem)),
+    keyBias: Array.from({ length: hc }, () => z(d)),
+    keyNorm: ones(),
+    queryNorm: ones(),
+    convNorm: ones(),
+    conv: z(hc * d * kernel),
   };
 }
 
@@ -107,13 +124,19 @@ describe('engram64 short conv', () => {
   });
 
   it('channels are branch-major: conv row g*d + c acts on branch g, channel c only', () => {
-    const d = 3, hc = 2, kernel = 2;
+    const d = 3,
+      hc = 2,
+      kernel = 2;
     const w = randomWeights({ d, hc, kernel, headDim: 2, sizes: [3, 5] }, 7);
     w.conv.fill(0);
     w.conv.set([0.9, 1.1], (1 * d + 2) * kernel); // branch 1, channel 2
-    const B = 1, T = 4;
+    const B = 1,
+      T = 4;
     const rng = new Rng(3);
-    const r = engram64(randn(rng, B * T * hc * d), randn(rng, B * T * w.dMem), w, B, T, { maxNgram: 2, signedSqrt: true });
+    const r = engram64(randn(rng, B * T * hc * d), randn(rng, B * T * w.dMem), w, B, T, {
+      maxNgram: 2,
+      signedSqrt: true,
+    });
     for (let i = 0; i < B * T * hc * d; i++) {
       const onTarget = Math.floor(i / d) % hc === 1 && i % d === 2;
       if (onTarget) expect(Math.abs(r.out[i] - r.value[i])).toBeGreaterThan(1e-6);
@@ -122,7 +145,12 @@ describe('engram64 short conv', () => {
   });
 
   it('is causal with dilation N: a change at t reaches out only at t, t+N, ..., t+(w-1)N, same row and branch', () => {
-    const d = 3, hc = 2, kernel = 3, N = 2, B = 2, T = 9;
+    const d = 3,
+      hc = 2,
+      kernel = 3,
+      N = 2,
+      B = 2,
+      T = 9;
     const w = randomWeights({ d, hc, kernel, headDim: 2, sizes: [3, 5, 7, 11] }, 11);
     const rng = new Rng(5);
     const h = randn(rng, B * T * hc * d);
@@ -132,11 +160,13 @@ describe('engram64 short conv', () => {
     h2[((0 * T + 2) * hc + 1) * d + 0] += 0.5; // row 0, t = 2, branch 1
     const moved = engram64(h2, e, w, B, T, { maxNgram: N, signedSqrt: true });
     const reached = new Set<string>();
-    for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) for (let g = 0; g < hc; g++) {
-      const gi = (b * T + t) * hc + g;
-      if (moved.gates[gi] !== base.gates[gi]) expect([b, t, g]).toEqual([0, 2, 1]);
-      for (let c = 0; c < d; c++) if (moved.out[gi * d + c] !== base.out[gi * d + c]) reached.add(`${b},${t},${g}`);
-    }
+    for (let b = 0; b < B; b++)
+      for (let t = 0; t < T; t++)
+        for (let g = 0; g < hc; g++) {
+          const gi = (b * T + t) * hc + g;
+          if (moved.gates[gi] !== base.gates[gi]) expect([b, t, g]).toEqual([0, 2, 1]);
+          for (let c = 0; c < d; c++) if (moved.out[gi * d + c] !== base.out[gi * d + c]) reached.add(`${b},${t},${g}`);
+        }
     expect([...reached].sort()).toEqual(['0,2,1', '0,4,1', '0,6,1']);
   });
 });
@@ -157,9 +187,12 @@ function torchStyle(w: Engram64Weights, ids: number[][][], h: number[][][][], N:
   };
   return ids.map((row, b) => {
     const T = row.length;
-    const gates: number[][] = [], values: number[][][] = [];
+    const gates: number[][] = [],
+      values: number[][][] = [];
     row.forEach((hid, t) => {
-      const emb = hid.flatMap((idx, j) => Array.from(w.table.subarray((off[j] + idx) * headDim, (off[j] + idx + 1) * headDim)));
+      const emb = hid.flatMap((idx, j) =>
+        Array.from(w.table.subarray((off[j] + idx) * headDim, (off[j] + idx + 1) * headDim)),
+      );
       const v = lin(w.value, w.valueBias, emb);
       gates.push([]);
       values.push([]);
@@ -191,19 +224,35 @@ function torchStyle(w: Engram64Weights, ids: number[][][], h: number[][][][], N:
 
 describe('engram64 vs the torch formulation', () => {
   it('agrees to 1e-12 with hc = 2, 2 orders x 2 heads, kernel 3, dilation 3', () => {
-    const N = 3, B = 2, T = 7, hc = 2, d = 4;
+    const N = 3,
+      B = 2,
+      T = 7,
+      hc = 2,
+      d = 4;
     const sizes = [5, 7, 11, 13];
     const w = randomWeights({ d, hc, kernel: 3, headDim: 3, sizes }, 21);
     const rng = new Rng(9);
     const ids = Array.from({ length: B }, () => Array.from({ length: T }, () => sizes.map((p) => rng.int(p))));
-    const h = Array.from({ length: B }, () => Array.from({ length: T }, () => Array.from({ length: hc }, () => Array.from(randn(rng, d)))));
+    const h = Array.from({ length: B }, () =>
+      Array.from({ length: T }, () => Array.from({ length: hc }, () => Array.from(randn(rng, d)))),
+    );
     const e = lookupRows64(w, ids.flat(2), B * T);
     const r = engram64(Float64Array.from(h.flat(3)), e, w, B, T, { maxNgram: N, signedSqrt: true });
     const ref = torchStyle(w, ids, h, N);
     const flat = (f: (x: (typeof ref)[number]) => unknown[]) => ref.flatMap((x) => f(x).flat(2) as number[]);
-    const close = (a: Float64Array, b: number[]) => b.forEach((x, i) => expect(Math.abs(a[i] - x)).toBeLessThan(1e-12 * Math.max(1, Math.abs(x))));
-    close(r.gates, flat((x) => x.gates));
-    close(r.value, flat((x) => x.values));
-    close(r.out, flat((x) => x.out));
+    const close = (a: Float64Array, b: number[]) =>
+      b.forEach((x, i) => expect(Math.abs(a[i] - x)).toBeLessThan(1e-12 * Math.max(1, Math.abs(x))));
+    close(
+      r.gates,
+      flat((x) => x.gates),
+    );
+    close(
+      r.value,
+      flat((x) => x.values),
+    );
+    close(
+      r.out,
+      flat((x) => x.out),
+    );
   });
 });

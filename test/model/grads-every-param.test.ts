@@ -42,7 +42,7 @@ beforeAll(async () => {
 
 /** The trial's model and memories, or null when the trial config refuses the variant. */
 function build(extra: Record<string, unknown>) {
-  let c;
+  let c: ReturnType<typeof parseTrial>;
   try {
     const model = { dModel: 16, nLayers: 2, nHeads: 2, ffnHidden: 24, ...extra };
     c = parseTrial({ data: { vocabSize: V, seqLen: T }, model }, 'test');
@@ -94,7 +94,10 @@ describe('every parameter receives a gradient', () => {
       for (const [n, g] of grads) expect(g!.every(Number.isFinite), `${name}: ${n}`).toBe(true);
       // memory rows: gathered per token, every token is on the loss's path
       for (const m of built.memories) {
-        expect(grads.get(`memory rows ${m.key}`)!.some((x) => x !== 0), `${name}: rows ${m.key}`).toBe(true);
+        expect(
+          grads.get(`memory rows ${m.key}`)!.some((x) => x !== 0),
+          `${name}: rows ${m.key}`,
+        ).toBe(true);
       }
       // and the trainer's own step runs on it
       const step = forwardBackward(built.model, built.memories, built.batch);

@@ -42,7 +42,11 @@ describe(`OverEncoding tokenWeight (${path})`, () => {
   const rows = rand(N * dm);
   const proj = rand(dm * d);
   const run = (weight?: TokenWeight) =>
-    tf.tidy(() => overEncoding(tf.tensor2d(tok, [N, d]), tf.tensor2d(rows, [N, dm]), tf.tensor2d(proj, [dm, d]), heads, weight).dataSync().slice());
+    tf.tidy(() =>
+      overEncoding(tf.tensor2d(tok, [N, d]), tf.tensor2d(rows, [N, dm]), tf.tensor2d(proj, [dm, d]), heads, weight)
+        .dataSync()
+        .slice(),
+    );
 
   for (const weight of ['mean', 'full'] as const) {
     it(`${weight}: against float64`, () => {
@@ -60,12 +64,22 @@ describe(`OverEncoding tokenWeight (${path})`, () => {
   });
 
   it("the Transformer uses the config's setting: full on embedding E is mean on (1 + (N-1)K) E when the rows are 0", () => {
-    const base: ModelConfig = { vocabSize: 31, dModel: 8, nLayers: 1, nHeads: 2, seqLen: 6, ffnHidden: 12, ropeBase: 10000, normEps: 1e-6 };
+    const base: ModelConfig = {
+      vocabSize: 31,
+      dModel: 8,
+      nLayers: 1,
+      nHeads: 2,
+      seqLen: 6,
+      ffnHidden: 12,
+      ropeBase: 10000,
+      normEps: 1e-6,
+    };
     const B = 2;
     const T = base.seqLen;
     const ids = tf.tensor2d(Int32Array.from(rand(B * T, 0, base.vocabSize), Math.floor), [B, T], 'int32');
     const zero = tf.zeros([B * T, dm]) as tf.Tensor2D;
-    const model = (weight?: TokenWeight) => new Transformer({ ...base, overEncoding: { ...mem, ...(weight ? { tokenWeight: weight } : {}) } }, 5);
+    const model = (weight?: TokenWeight) =>
+      new Transformer({ ...base, overEncoding: { ...mem, ...(weight ? { tokenWeight: weight } : {}) } }, 5);
     const logits = (m: Transformer) => {
       const r = m.forward(ids, { engram: new Map(), overEncoding: zero });
       const out = r.logits.dataSync().slice();
@@ -78,7 +92,10 @@ describe(`OverEncoding tokenWeight (${path})`, () => {
     const b = logits(mean);
     expect(Math.max(...a.map((v, i) => Math.abs(v - b[i])))).toBeGreaterThan(1e-3); // same weights, other setting
     const embed = mean.weights.get('embed');
-    mean.weights.assign('embed', (embed.dataSync() as Float32Array).map((v) => v * (1 + heads)));
+    mean.weights.assign(
+      'embed',
+      (embed.dataSync() as Float32Array).map((v) => v * (1 + heads)),
+    );
     const c = logits(mean);
     a.forEach((v, i) => expect(Math.abs(v - c[i]), `logit ${i}`).toBeLessThan(1e-4 * (1 + Math.abs(v))));
     full.weights.dispose();

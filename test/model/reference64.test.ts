@@ -18,7 +18,14 @@ import { onCpu, rand, setup, worst } from '../native/util.js';
 const { path } = await setup();
 
 const base: ModelConfig = {
-  vocabSize: 41, dModel: 16, nLayers: 3, nHeads: 2, seqLen: 9, ffnHidden: 20, ropeBase: 10000, normEps: 1e-6,
+  vocabSize: 41,
+  dModel: 16,
+  nLayers: 3,
+  nHeads: 2,
+  seqLen: 9,
+  ffnHidden: 20,
+  ropeBase: 10000,
+  normEps: 1e-6,
 };
 const memory = { maxNgram: 3, headsPerNgram: 2, dimPerNgram: 8, baseSizes: [31, 37], initStd: 0.02, seed: 7 };
 const moe = { shared: 2, routed: 5, topK: 2, expertHidden: 6, gamma: 1e-3, seqBalance: 0 };
@@ -87,7 +94,9 @@ function modelForward(config: ModelConfig, w: ReturnType<typeof weightsFor>) {
 function reference(config: ModelConfig, w: ReturnType<typeof weightsFor>) {
   const params: Params = new Map([...w.values].map(([n, v]) => [n, Float64Array.from(v)]));
   const out = referenceForward(config, params, {
-    B, T, ids,
+    B,
+    T,
+    ids,
     engramRows: new Map([...rows].map(([l, v]) => [l, Float64Array.from(v)])),
     overEncodingRows: Float64Array.from(oeRows),
     routerBias: w.bias.map((b) => Float64Array.from(b)),

@@ -14,7 +14,14 @@ import { onCpu, rand, setup, worst } from '../native/util.js';
 const { path } = await setup();
 
 const base: ModelConfig = {
-  vocabSize: 97, dModel: 32, nLayers: 2, nHeads: 4, seqLen: 12, ffnHidden: 48, ropeBase: 10000, normEps: 1e-6,
+  vocabSize: 97,
+  dModel: 32,
+  nLayers: 2,
+  nHeads: 4,
+  seqLen: 12,
+  ffnHidden: 48,
+  ropeBase: 10000,
+  normEps: 1e-6,
 };
 const memory = { maxNgram: 3, headsPerNgram: 2, dimPerNgram: 16, baseSizes: [31, 37], initStd: 0.02, seed: 7 };
 const configs: Record<string, ModelConfig> = {

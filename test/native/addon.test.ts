@@ -37,7 +37,9 @@ describe.skipIf(skip)('native addon', () => {
   it('is built, loaded and registered on wasm (ENGRAM_SWEEP_REQUIRE_SYSTEM=1 fails here without it)', () => {
     expect(info.reason).toBeUndefined();
     expect(info.active).toBe(true);
-    expect(info.kernels).toEqual(expect.arrayContaining(['BatchMatMul', '_FusedMatMul', 'Multiply', 'Transpose', 'Softmax']));
+    expect(info.kernels).toEqual(
+      expect.arrayContaining(['BatchMatMul', '_FusedMatMul', 'Multiply', 'Transpose', 'Softmax']),
+    );
     expect(info.blas?.config).toMatch(/OpenBLAS/);
   });
 
@@ -55,7 +57,9 @@ describe.skipIf(skip)('native addon', () => {
     const heap = backend.wasm.HEAPU8;
     const off = offsetOf(backend, t);
     const { addon } = state;
-    expect(() => addon.sgemm(heap, 1, 0, 0, 4, 4, 4, 1, off, 0, off, 0, 0, heap.length - 8, 0)).toThrow(/outside the wasm heap/);
+    expect(() => addon.sgemm(heap, 1, 0, 0, 4, 4, 4, 1, off, 0, off, 0, 0, heap.length - 8, 0)).toThrow(
+      /outside the wasm heap/,
+    );
     expect(() => addon.unary(heap, 0, off + 2, off, 4)).toThrow(/bad heap offset/);
     expect(() => addon.unary(new Float32Array(4) as unknown as Uint8Array, 0, 0, 0, 1)).toThrow(/wasm heap/);
     expect(() => addon.unary(heap, 99, off, off, 4)).toThrow(/bad op/);

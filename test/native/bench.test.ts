@@ -13,7 +13,9 @@ import { paramSpecs, size } from '../../src/model/params.js';
 import { skipBecause } from '../helpers/skip.js';
 
 const count = (name: string, role?: string) =>
-  paramSpecs(benchModel(name)).filter((p) => role == null || p.role === role).reduce((s, p) => s + size(p.shape), 0);
+  paramSpecs(benchModel(name))
+    .filter((p) => role == null || p.role === role)
+    .reduce((s, p) => s + size(p.shape), 0);
 
 describe('bench configs', () => {
   it('dense-s and moe-s have the parameter counts the reference peer reports (1901696, 3826816)', () => {
@@ -24,7 +26,14 @@ describe('bench configs', () => {
   it('engram-s adds the Engram layer of the peer: 2 x (128 x 128 + 128) projections (d_mem = 2 orders x 64), 3 norms, a width-4 conv', () => {
     expect(count('engram-s') - count('moe-s')).toBe(2 * (128 * 128 + 128) + 3 * 128 + 128 * 4);
     const e = benchModel('engram-s').engram!;
-    expect(e).toMatchObject({ layerIds: [1], maxNgram: 3, headsPerNgram: 4, dimPerNgram: 64, baseSizes: [1e5, 1e5], signedSqrt: false });
+    expect(e).toMatchObject({
+      layerIds: [1],
+      maxNgram: 3,
+      headsPerNgram: 4,
+      dimPerNgram: 64,
+      baseSizes: [1e5, 1e5],
+      signedSqrt: false,
+    });
   });
 
   it('unknown config names are bad input', () => {
@@ -43,8 +52,17 @@ describe('bench configs', () => {
   });
 
   it('profile per step: means over steps, small kernels pooled, the rest of the step as (other)', () => {
-    const stats = new Map([['BatchMatMul', { ms: 300 }], ['Add', { ms: 40 }], ['Neg', { ms: 1 }]]);
-    expect(profilePerStep(stats, 2, 200)).toEqual({ BatchMatMul: 150, Add: 20, '(small kernels)': 0.5, '(other)': 29.5 });
+    const stats = new Map([
+      ['BatchMatMul', { ms: 300 }],
+      ['Add', { ms: 40 }],
+      ['Neg', { ms: 1 }],
+    ]);
+    expect(profilePerStep(stats, 2, 200)).toEqual({
+      BatchMatMul: 150,
+      Add: 20,
+      '(small kernels)': 0.5,
+      '(other)': 29.5,
+    });
   });
 });
 
@@ -62,7 +80,14 @@ describe('bench runs', () => {
   });
 
   const python = findPython();
-  it.skipIf(skipBecause(python == null, 'the PyTorch peer', 'no python3 with torch (or ENGRAM_SWEEP_PYTHON)', 'pip install torch'))('the PyTorch peer: same dense-s (parameter count) and a JSON line of the reference keys', async () => {
+  it.skipIf(
+    skipBecause(
+      python == null,
+      'the PyTorch peer',
+      'no python3 with torch (or ENGRAM_SWEEP_PYTHON)',
+      'pip install torch',
+    ),
+  )('the PyTorch peer: same dense-s (parameter count) and a JSON line of the reference keys', async () => {
     const p = await runPeer(python!, 'dense-s', 3, 1);
     expect(p).toMatchObject({ config: 'dense-s', threads: 1, params: 1_901_696 });
     for (const k of ['ms_per_step', 'tokens_per_s', 'cpu_ms_per_step', 'tokens_per_cpu_s', 'loss_first', 'loss_last']) {

@@ -25,13 +25,34 @@ const flat = (c: number[], shape: number[]) => c.reduce((acc, v, d) => acc * sha
 
 describe(`Transpose (${path})`, () => {
   const cases: [number[], number[]][] = [
-    [[5, 7], [1, 0]],
-    [[48, 40], [1, 0]], // tiled path
-    [[2, 3, 4], [0, 2, 1]],
-    [[2, 3, 4], [2, 0, 1]],
-    [[4, 6, 3, 4, 8], [2, 0, 3, 1, 4]], // fused QKV split [B, T, 3, H, dh] -> [3, B, H, T, dh]
-    [[4, 4, 6, 8], [0, 2, 1, 3]], // head merge
-    [[1, 3, 1, 5], [3, 2, 1, 0]],
+    [
+      [5, 7],
+      [1, 0],
+    ],
+    [
+      [48, 40],
+      [1, 0],
+    ], // tiled path
+    [
+      [2, 3, 4],
+      [0, 2, 1],
+    ],
+    [
+      [2, 3, 4],
+      [2, 0, 1],
+    ],
+    [
+      [4, 6, 3, 4, 8],
+      [2, 0, 3, 1, 4],
+    ], // fused QKV split [B, T, 3, H, dh] -> [3, B, H, T, dh]
+    [
+      [4, 4, 6, 8],
+      [0, 2, 1, 3],
+    ], // head merge
+    [
+      [1, 3, 1, 5],
+      [3, 2, 1, 0],
+    ],
   ];
   for (const [shape, perm] of cases) {
     it(`[${shape}] by [${perm}]`, () => {
@@ -50,8 +71,12 @@ describe(`Transpose (${path})`, () => {
   }
 
   it('int32 and bool', () => {
-    expect(Array.from(values(() => tf.transpose(tf.tensor2d([1, 2, 3, 4, 5, 6], [2, 3], 'int32'))).v)).toEqual([1, 4, 2, 5, 3, 6]);
-    expect(Array.from(values(() => tf.transpose(tf.tensor2d([1, 0, 0, 1, 1, 0], [2, 3], 'bool'))).v)).toEqual([1, 1, 0, 1, 0, 0]);
+    expect(Array.from(values(() => tf.transpose(tf.tensor2d([1, 2, 3, 4, 5, 6], [2, 3], 'int32'))).v)).toEqual([
+      1, 4, 2, 5, 3, 6,
+    ]);
+    expect(Array.from(values(() => tf.transpose(tf.tensor2d([1, 0, 0, 1, 1, 0], [2, 3], 'bool'))).v)).toEqual([
+      1, 1, 0, 1, 0, 0,
+    ]);
   });
 });
 
@@ -59,9 +84,39 @@ describe(`Slice, SplitV, Unpack, Concat (${path})`, () => {
   const shape = [3, 4, 5];
   const x = iota(size(shape));
   const sliceRef = (begin: number[], sz: number[]) =>
-    Array.from({ length: size(sz) }, (_, o) => x[flat(coords(o, sz).map((c, d) => c + begin[d]), shape)]);
+    Array.from(
+      { length: size(sz) },
+      (_, o) =>
+        x[
+          flat(
+            coords(o, sz).map((c, d) => c + begin[d]),
+            shape,
+          )
+        ],
+    );
 
-  for (const [begin, sz] of [[[0, 0, 0], [3, 4, 5]], [[1, 1, 2], [2, 2, 3]], [[0, 3, 0], [3, 1, 5]], [[2, 0, 4], [1, 4, 1]], [[1, 0, 0], [0, 4, 5]]]) {
+  for (const [begin, sz] of [
+    [
+      [0, 0, 0],
+      [3, 4, 5],
+    ],
+    [
+      [1, 1, 2],
+      [2, 2, 3],
+    ],
+    [
+      [0, 3, 0],
+      [3, 1, 5],
+    ],
+    [
+      [2, 0, 4],
+      [1, 4, 1],
+    ],
+    [
+      [1, 0, 0],
+      [0, 4, 5],
+    ],
+  ]) {
     it(`slice at [${begin}] size [${sz}]`, () => {
       const got = values(() => tf.slice(tf.tensor(x, shape), begin, sz));
       expect(got.shape).toEqual(sz);
@@ -119,15 +174,17 @@ describe(`Slice, SplitV, Unpack, Concat (${path})`, () => {
   }
 
   it('int32 concat and bool slice', () => {
-    expect(Array.from(values(() => tf.concat([tf.tensor1d([1, 2], 'int32'), tf.tensor1d([3], 'int32')])).v)).toEqual([1, 2, 3]);
+    expect(Array.from(values(() => tf.concat([tf.tensor1d([1, 2], 'int32'), tf.tensor1d([3], 'int32')])).v)).toEqual([
+      1, 2, 3,
+    ]);
     expect(Array.from(values(() => tf.slice(tf.tensor1d([1, 0, 1, 1], 'bool'), [1], [2])).v)).toEqual([0, 1]);
   });
 
   it('copyDims merges runs that are contiguous on both sides', () => {
     // transpose [4, 6, 3, 4, 8] by [2, 0, 3, 1, 4]: no merges, inner runs of 8
-    expect(Array.from(copyDims([3, 4, 4, 6, 8], [768, 192, 48, 8, 1], [32, 576, 8, 96, 1])!)).toEqual(
-      [3, 4, 4, 6, 8, 768, 192, 48, 8, 1, 32, 576, 8, 96, 1],
-    );
+    expect(Array.from(copyDims([3, 4, 4, 6, 8], [768, 192, 48, 8, 1], [32, 576, 8, 96, 1])!)).toEqual([
+      3, 4, 4, 6, 8, 768, 192, 48, 8, 1, 32, 576, 8, 96, 1,
+    ]);
     // a slice keeping whole trailing rows collapses to one run per leading index
     expect(Array.from(copyDims([2, 4, 5], [20, 5, 1], [20, 5, 1])!)).toEqual([40, 1, 1]);
     expect(Array.from(copyDims([2, 1, 5], [5, 5, 1], [20, 5, 1])!)).toEqual([2, 5, 5, 1, 20, 1]);

@@ -38,41 +38,72 @@ const BINARY: Record<string, [(a: tf.Tensor, b: tf.Tensor) => tf.Tensor, (x: num
 };
 
 const BROADCASTS: [number[], number[]][] = [
-  [[4, 5], [4, 5]], // same shape
+  [
+    [4, 5],
+    [4, 5],
+  ], // same shape
   [[4, 5], [5]], // row (norm weights)
-  [[4, 5], [4, 1]], // column (RMSNorm's 1/rms)
-  [[2, 3, 4, 6], [4, 6]], // RoPE tables over [B, H, T, dh]
-  [[3, 1, 5], [1, 4, 1]], // both sides broadcast
+  [
+    [4, 5],
+    [4, 1],
+  ], // column (RMSNorm's 1/rms)
+  [
+    [2, 3, 4, 6],
+    [4, 6],
+  ], // RoPE tables over [B, H, T, dh]
+  [
+    [3, 1, 5],
+    [1, 4, 1],
+  ], // both sides broadcast
   [[], [3, 2]], // scalar
-  [[2, 1, 3, 1, 2, 3], [3, 1, 2, 1, 3]], // six axes
+  [
+    [2, 1, 3, 1, 2, 3],
+    [3, 1, 2, 1, 3],
+  ], // six axes
 ];
 /**
  * Beyond six axes the stock wasm kernels (XNNPACK) return garbage after printing "XNN status ...
  * not successful" (measured here); the addon takes up to eight after collapsing.
  */
-const NATIVE_ONLY: [number[], number[]] = [[2, 1, 3, 1, 2, 1, 3, 2, 2], [3, 1, 2, 1, 3, 1, 2]];
+const NATIVE_ONLY: [number[], number[]] = [
+  [2, 1, 3, 1, 2, 1, 3, 2, 2],
+  [3, 1, 2, 1, 3, 1, 2],
+];
 
 describe(`binary ops (${path})`, () => {
   for (const [name, [op, f]] of Object.entries(BINARY)) {
     for (const [as, bs] of [...BROADCASTS, NATIVE_ONLY]) {
-      it.skipIf(skipBecause(path === 'wasm' && as === NATIVE_ONLY[0], `${name} [${as}] with [${bs}]`, 'more than six axes is native-only (the wasm kernels fail there) and the addon is not loaded', nativeDisabled() ? 'unset ENGRAM_SWEEP_NATIVE' : INSTALL_NATIVE))(`${name} [${as}] with [${bs}] is exact`, () => {
+      it.skipIf(
+        skipBecause(
+          path === 'wasm' && as === NATIVE_ONLY[0],
+          `${name} [${as}] with [${bs}]`,
+          'more than six axes is native-only (the wasm kernels fail there) and the addon is not loaded',
+          nativeDisabled() ? 'unset ENGRAM_SWEEP_NATIVE' : INSTALL_NATIVE,
+        ),
+      )(`${name} [${as}] with [${bs}] is exact`, () => {
         const a = rand(size(as), -2, 2);
         const b = rand(size(bs), 0.5, 2);
         const got = values(() => op(tf.tensor(a, as), tf.tensor(b, bs)));
         const out = tf.backend_util.assertAndGetBroadcastShape(as, bs);
         expect(got.shape).toEqual(out);
-        const ref = Float64Array.from({ length: size(out) }, (_, o) => Math.fround(f(a[bindex(o, out, as)], b[bindex(o, out, bs)])));
+        const ref = Float64Array.from({ length: size(out) }, (_, o) =>
+          Math.fround(f(a[bindex(o, out, as)], b[bindex(o, out, bs)])),
+        );
         expect(Array.from(got.v)).toEqual(Array.from(ref));
       });
     }
   }
 
   it('int32 add goes to the previous kernel', () => {
-    expect(Array.from(values(() => tf.add(tf.tensor1d([1, 2, 3], 'int32'), tf.scalar(5, 'int32'))).v)).toEqual([6, 7, 8]);
+    expect(Array.from(values(() => tf.add(tf.tensor1d([1, 2, 3], 'int32'), tf.scalar(5, 'int32'))).v)).toEqual([
+      6, 7, 8,
+    ]);
   });
 
   it('broadcastDims collapses axes that stay contiguous and drops size-1 axes', () => {
-    expect(Array.from(broadcastDims([16, 4, 128, 32], [16, 4, 128, 32], [128, 32])!)).toEqual([64, 4096, 4096, 1, 0, 1]);
+    expect(Array.from(broadcastDims([16, 4, 128, 32], [16, 4, 128, 32], [128, 32])!)).toEqual([
+      64, 4096, 4096, 1, 0, 1,
+    ]);
     expect(Array.from(broadcastDims([8, 5], [8, 5], [8, 1])!)).toEqual([8, 5, 5, 1, 1, 0]);
     expect(Array.from(broadcastDims([], [], [])!)).toEqual([]);
   });
@@ -97,7 +128,8 @@ describe(`unary ops (${path})`, () => {
       const x = rand(1000, lo, hi);
       const got = values(() => op(tf.tensor1d(x)));
       const ref = Array.from(x, (v) => f(v));
-      if (rtol === 0) expect(Array.from(got.v)).toEqual(ref.map(Math.fround)); // correctly rounded
+      if (rtol === 0)
+        expect(Array.from(got.v)).toEqual(ref.map(Math.fround)); // correctly rounded
       else expect(worst(got.v, ref, rtol, 1e-45)).toBeLessThanOrEqual(1);
     });
   }
@@ -109,7 +141,8 @@ describe(`unary ops (${path})`, () => {
     for (let i = 0; i < x.length; i++) {
       if (Number.isNaN(ref[i])) expect(got[i]).toBeNaN();
       // denormal results: the addon is within one unit (2^-149); our wasm Exp (sigmoid-based) only to ~1e-41
-      else if (ref[i] < 1.2e-38) expect(Math.abs(got[i] - ref[i])).toBeLessThanOrEqual(path === 'native' ? 2 ** -149 : 1e-40);
+      else if (ref[i] < 1.2e-38)
+        expect(Math.abs(got[i] - ref[i])).toBeLessThanOrEqual(path === 'native' ? 2 ** -149 : 1e-40);
       else expect(got[i] === ref[i] || Math.abs(got[i] / ref[i] - 1) < 3e-7).toBe(true);
     }
   });
@@ -137,7 +170,10 @@ describe(`reductions (${path})`, () => {
     return [...groups.keys()].sort((p, q) => p - q).map((k) => f(groups.get(k)!));
   }
   const sum = (v: number[]) => v.reduce((a, b) => a + b, 0);
-  const ops: Record<string, [(t: tf.Tensor, axis: number[], keep?: boolean) => tf.Tensor, (v: number[]) => number, boolean]> = {
+  const ops: Record<
+    string,
+    [(t: tf.Tensor, axis: number[], keep?: boolean) => tf.Tensor, (v: number[]) => number, boolean]
+  > = {
     sum: [tf.sum, sum, true],
     mean: [tf.mean, (v) => sum(v) / v.length, true],
     max: [tf.max, (v) => Math.max(...v), false],

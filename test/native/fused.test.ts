@@ -51,7 +51,14 @@ describe(`rmsNorm (${path})`, () => {
   }
 
   it('value and gradients match float64', () => {
-    const got = valueAndGrads((a, b) => rmsNorm(a, b, eps), [[x, [2, 3, d]], [w, [d]]], dy);
+    const got = valueAndGrads(
+      (a, b) => rmsNorm(a, b, eps),
+      [
+        [x, [2, 3, d]],
+        [w, [d]],
+      ],
+      dy,
+    );
     expect(worst(got.value, y, 2e-6, 1e-7)).toBeLessThanOrEqual(1);
     expect(worst(got.grads[0], dx, 1e-5, 1e-6)).toBeLessThanOrEqual(1);
     expect(worst(got.grads[1], dw, 1e-5, 1e-6)).toBeLessThanOrEqual(1);
@@ -59,8 +66,24 @@ describe(`rmsNorm (${path})`, () => {
 
   it('agrees with the stock ops on the CPU backend', async () => {
     const f = (a: tf.Tensor, b: tf.Tensor) => rmsNorm(a, b, eps);
-    const here = valueAndGrads(f, [[x, [rows, d]], [w, [d]]], dy);
-    const cpu = await onCpu(() => valueAndGrads(f, [[x, [rows, d]], [w, [d]]], dy));
+    const here = valueAndGrads(
+      f,
+      [
+        [x, [rows, d]],
+        [w, [d]],
+      ],
+      dy,
+    );
+    const cpu = await onCpu(() =>
+      valueAndGrads(
+        f,
+        [
+          [x, [rows, d]],
+          [w, [d]],
+        ],
+        dy,
+      ),
+    );
     expect(worst(here.value, cpu.value, 2e-6, 1e-7)).toBeLessThanOrEqual(1);
     here.grads.forEach((g, i) => expect(worst(g, cpu.grads[i], 1e-5, 1e-6)).toBeLessThanOrEqual(1));
   });
@@ -98,7 +121,11 @@ describe(`swiglu (${path})`, () => {
     const wd = rand(h * d);
     const dyo = rand(rows * d);
     const f = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => swiglu(a as tf.Tensor2D, b, c);
-    const inputs: [Float32Array, number[]][] = [[x, [rows, d]], [wgu, [d, 2 * h]], [wd, [h, d]]];
+    const inputs: [Float32Array, number[]][] = [
+      [x, [rows, d]],
+      [wgu, [d, 2 * h]],
+      [wd, [h, d]],
+    ];
     const here = valueAndGrads(f, inputs, dyo);
     const cpu = await onCpu(() => valueAndGrads(f, inputs, dyo));
     expect(worst(here.value, cpu.value, 1e-5, 1e-6)).toBeLessThanOrEqual(1);
@@ -169,11 +196,15 @@ describe(`causal attention (${path})`, () => {
       for (let h = 0; h < H; h++) {
         for (let i = 0; i < T; i++) {
           const q = roped(b, i, 0, h);
-          const sc = Array.from({ length: i + 1 }, (_, j) => roped(b, j, 1, h).reduce((acc, kv, c) => acc + kv * q[c], 0) / Math.sqrt(dh));
+          const sc = Array.from(
+            { length: i + 1 },
+            (_, j) => roped(b, j, 1, h).reduce((acc, kv, c) => acc + kv * q[c], 0) / Math.sqrt(dh),
+          );
           const m = Math.max(...sc);
           const e = sc.map((v) => Math.exp(v - m));
           const z = e.reduce((a, c) => a + c, 0);
-          for (let c = 0; c < dh; c++) out[((b * T + i) * H + h) * dh + c] = e.reduce((acc, p, j) => acc + (p / z) * at(b, j, 2, h, c), 0);
+          for (let c = 0; c < dh; c++)
+            out[((b * T + i) * H + h) * dh + c] = e.reduce((acc, p, j) => acc + (p / z) * at(b, j, 2, h, c), 0);
         }
       }
     }
@@ -182,7 +213,8 @@ describe(`causal attention (${path})`, () => {
 
   it('value matches float64; value and gradient match the stock ops on the CPU backend', async () => {
     // the tables are made inside the traced function on purpose: the op must keep them for backward
-    const f = (x: tf.Tensor) => tf.tidy(() => causalAttention(x as tf.Tensor3D, H, tf.tensor2d(cos, [T, dh]), tf.tensor2d(sin, [T, dh])));
+    const f = (x: tf.Tensor) =>
+      tf.tidy(() => causalAttention(x as tf.Tensor3D, H, tf.tensor2d(cos, [T, dh]), tf.tensor2d(sin, [T, dh])));
     const here = valueAndGrads(f, [[qkv, [B, T, 3 * d]]], dy);
     expect(worst(here.value, reference(), 1e-5, 1e-6)).toBeLessThanOrEqual(1);
     const cpu = await onCpu(() => valueAndGrads(f, [[qkv, [B, T, 3 * d]]], dy));
@@ -223,7 +255,9 @@ describe(`sparse softmax cross-entropy (${path})`, () => {
 
   it('a label outside [0, V) throws, naming the row', () => {
     const lab = tf.tensor1d([0, v], 'int32');
-    expect(() => tf.tidy(() => sparseSoftmaxCrossEntropy(tf.zeros([2, v]) as tf.Tensor2D, lab))).toThrow(/label 300 at row 1/);
+    expect(() => tf.tidy(() => sparseSoftmaxCrossEntropy(tf.zeros([2, v]) as tf.Tensor2D, lab))).toThrow(
+      /label 300 at row 1/,
+    );
     lab.dispose();
   });
 });

@@ -7,7 +7,16 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  cpSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -22,7 +31,9 @@ const I32 = 2 ** 31 - 1;
 
 describe('sourcesHash', () => {
   it('is the sha256 of the sorted *.c / *.h files, each as name, byte length, bytes', () => {
-    const names = readdirSync(SOURCES_DIR).filter((n) => n.endsWith('.c') || n.endsWith('.h')).sort();
+    const names = readdirSync(SOURCES_DIR)
+      .filter((n) => n.endsWith('.c') || n.endsWith('.h'))
+      .sort();
     expect(names).toContain('addon.c');
     const h = createHash('sha256');
     for (const n of names) {
@@ -65,7 +76,9 @@ describe.skipIf(skip)('native addon guards', () => {
     const stale = loadAddon({ addonPath: node, sourcesDir: src, warn });
     expect(stale).toMatchObject({ ok: false, stale: true });
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/^engram-sweep: native addon refused, stale build: .*npm run build:native; the wasm path is used$/);
+    expect(lines[0]).toMatch(
+      /^engram-sweep: native addon refused, stale build: .*npm run build:native; the wasm path is used$/,
+    );
     // a checkout without native/src: nothing to compare, the build is used
     expect(loadAddon({ addonPath: node, sourcesDir: path.join(dir, 'absent'), warn }).ok).toBe(true);
   });
@@ -78,8 +91,12 @@ describe.skipIf(skip)('native addon guards', () => {
     symlinkSync(path.resolve('node_modules'), path.join(root, 'node_modules'), 'dir');
     cpSync(SOURCES_DIR, path.join(root, 'native', 'src'), { recursive: true });
     cpSync(path.dirname(ADDON_PATH), path.join(root, 'native', 'build', 'Release'), { recursive: true });
-    writeFileSync(path.join(root, 'native', 'src', 'vec.h'), `${readFileSync(path.join(SOURCES_DIR, 'vec.h'), 'utf8')}\n`);
-    const code = "const b = await import('./dist/backend/index.js'); const i = await b.initBackend('wasm');" +
+    writeFileSync(
+      path.join(root, 'native', 'src', 'vec.h'),
+      `${readFileSync(path.join(SOURCES_DIR, 'vec.h'), 'utf8')}\n`,
+    );
+    const code =
+      "const b = await import('./dist/backend/index.js'); const i = await b.initBackend('wasm');" +
       'console.log(JSON.stringify({ i, n: b.nativeInfo() }));';
     const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], { cwd: root, encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);

@@ -100,7 +100,12 @@ describe(`_FusedMatMul (${path})`, () => {
   for (const [name, f] of Object.entries(act)) {
     it(`bias [N] + ${name}`, () => {
       const got = values(() =>
-        tf.fused.matMul({ a: tf.tensor(a, [2, 5, 3]), b: tf.tensor(b, [3, 4]), bias: tf.tensor(bias), activation: name as tf.fused.Activation }),
+        tf.fused.matMul({
+          a: tf.tensor(a, [2, 5, 3]),
+          b: tf.tensor(b, [3, 4]),
+          bias: tf.tensor(bias),
+          activation: name as tf.fused.Activation,
+        }),
       );
       expect(got.shape).toEqual([2, 5, 4]);
       got.v.forEach((v, i) => expect(Math.abs(v - f(ref.v[i] + bias[i % 4]))).toBeLessThan(1e-6));
@@ -111,15 +116,31 @@ describe(`_FusedMatMul (${path})`, () => {
     const at = rand(3 * 5);
     const bt = rand(4 * 3);
     const r = reference(at, [3, 5], bt, [4, 3], true, true);
-    const got = values(() => tf.fused.matMul({ a: tf.tensor(at, [3, 5]), b: tf.tensor(bt, [4, 3]), transposeA: true, transposeB: true }));
+    const got = values(() =>
+      tf.fused.matMul({ a: tf.tensor(at, [3, 5]), b: tf.tensor(bt, [4, 3]), transposeA: true, transposeB: true }),
+    );
     got.v.forEach((v, i) => expect(Math.abs(v - r.v[i])).toBeLessThanOrEqual(r.bound[i]));
-    const s = values(() => tf.fused.matMul({ a: tf.tensor(at, [3, 5]), b: tf.tensor(bt, [4, 3]), transposeA: true, transposeB: true, bias: tf.scalar(0.5) }));
+    const s = values(() =>
+      tf.fused.matMul({
+        a: tf.tensor(at, [3, 5]),
+        b: tf.tensor(bt, [4, 3]),
+        transposeA: true,
+        transposeB: true,
+        bias: tf.scalar(0.5),
+      }),
+    );
     s.v.forEach((v, i) => expect(Math.abs(v - (r.v[i] + 0.5))).toBeLessThan(1e-6));
   });
 
   it('a [M, N] bias (not a row) goes to the previous kernel and is still right', () => {
     const full = rand(5 * 4);
-    const got = values(() => tf.fused.matMul({ a: tf.tensor(a.subarray(0, 15), [5, 3]), b: tf.tensor(b, [3, 4]), bias: tf.tensor(full, [5, 4]) }));
+    const got = values(() =>
+      tf.fused.matMul({
+        a: tf.tensor(a.subarray(0, 15), [5, 3]),
+        b: tf.tensor(b, [3, 4]),
+        bias: tf.tensor(full, [5, 4]),
+      }),
+    );
     got.v.forEach((v, i) => expect(Math.abs(v - (ref.v[i] + full[i]))).toBeLessThan(1e-6));
   });
 });

@@ -21,7 +21,13 @@ function own(t: tf.Tensor): tf.Variable {
 }
 
 /** src/train/adamw.ts's step for one tensor, one float32 operation at a time. */
-function reference(p: Float32Array, m: Float32Array, v: Float32Array, g: Float32Array, s: { lr: number; b1: number; b2: number; bc1: number; bc2: number; eps: number; decay: number; scale: number }) {
+function reference(
+  p: Float32Array,
+  m: Float32Array,
+  v: Float32Array,
+  g: Float32Array,
+  s: { lr: number; b1: number; b2: number; bc1: number; bc2: number; eps: number; decay: number; scale: number },
+) {
   const P = new Float32Array(p);
   const Mo = new Float32Array(m);
   const Vo = new Float32Array(v);
@@ -41,11 +47,25 @@ describe.skipIf(skip)('adamwInPlace', () => {
   const n = 1000;
   const [p0, g0] = [rand(n), rand(n, -0.1, 0.1)];
   const [m0, v0] = [rand(n, -0.01, 0.01), rand(n, 0, 1e-4)];
-  for (const [decay, scale] of [[0.1, 1], [0, 0.37]]) {
+  for (const [decay, scale] of [
+    [0.1, 1],
+    [0, 0.37],
+  ]) {
     it(`matches the tf-op update bit for bit (decay ${decay}, scale ${scale})`, () => {
       const s = { lr: 3e-3, b1: 0.9, b2: 0.95, bc1: 1 - 0.9 ** 3, bc2: 1 - 0.95 ** 3, eps: 1e-8, decay, scale };
       const [p, m, v, g] = [p0, m0, v0, g0].map((a) => own(tf.tensor1d(a)));
-      expect(adamwInPlace(p, m, v, g, { lr: s.lr, beta1: s.b1, beta2: s.b2, bc1: s.bc1, bc2: s.bc2, eps: s.eps, decay, scale })).toBe(true);
+      expect(
+        adamwInPlace(p, m, v, g, {
+          lr: s.lr,
+          beta1: s.b1,
+          beta2: s.b2,
+          bc1: s.bc1,
+          bc2: s.bc2,
+          eps: s.eps,
+          decay,
+          scale,
+        }),
+      ).toBe(true);
       const r = reference(p0, m0, v0, g0, s);
       expect(Array.from(p.dataSync())).toEqual(Array.from(r.P));
       expect(Array.from(m.dataSync())).toEqual(Array.from(r.Mo));
@@ -63,7 +83,18 @@ describe.skipIf(skip)('adamwInPlace', () => {
     for (let t = 1; t <= 3; t++) {
       const g = tf.tensor2d(rand(n, -0.1, 0.1), [20, 50]);
       ref.step([q], [g], 1e-2, 0.5);
-      expect(adamwInPlace(p, m, v, g, { lr: 1e-2, beta1: 0.9, beta2: 0.95, bc1: 1 - 0.9 ** t, bc2: 1 - 0.95 ** t, eps: 1e-8, decay: 0.1, scale: 0.5 })).toBe(true);
+      expect(
+        adamwInPlace(p, m, v, g, {
+          lr: 1e-2,
+          beta1: 0.9,
+          beta2: 0.95,
+          bc1: 1 - 0.9 ** t,
+          bc2: 1 - 0.95 ** t,
+          eps: 1e-8,
+          decay: 0.1,
+          scale: 0.5,
+        }),
+      ).toBe(true);
       g.dispose();
     }
     expect(Array.from(p.dataSync())).toEqual(Array.from(q.dataSync()));

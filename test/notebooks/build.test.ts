@@ -27,7 +27,15 @@ const CLI = join(REPO, 'dist/cli/bin.js');
 const BUILD = join(REPO, 'notebooks/build.mjs');
 const CHROMIUM = '/usr/bin/chromium';
 const REQUIRED = process.env.ENGRAM_SWEEP_REQUIRE_SYSTEM === '1';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'];
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--no-first-run',
+  '--disable-sync',
+];
 const available = existsSync(CHROMIUM);
 
 const root = mkdtempSync(join(tmpdir(), 'es-notebooks-'));
@@ -41,7 +49,10 @@ let runLog = '';
 let server: ChildProcess | undefined;
 let url = '';
 /** notebooks/data/ of the checkout: a build staged elsewhere must not touch it */
-const ourData = () => ['ushape', 'memory'].map((n) => join(REPO, 'notebooks/data', `${n}.json`)).map((f) => (existsSync(f) ? readFileSync(f, 'utf8') : null));
+const ourData = () =>
+  ['ushape', 'memory']
+    .map((n) => join(REPO, 'notebooks/data', `${n}.json`))
+    .map((f) => (existsSync(f) ? readFileSync(f, 'utf8') : null));
 let dataBefore: (string | null)[] = [];
 
 const SPEC = `name: nbtiny
@@ -72,7 +83,8 @@ function timed<T>(name: string, f: () => T): T {
 }
 
 const node = (args: string[]) => spawnSync(process.execPath, args, { cwd: root, encoding: 'utf8' });
-const kinds = (kind: string, variant?: string) => bundle.trials.filter((t) => t.meta.kind === kind && (!variant || t.meta.variant === variant));
+const kinds = (kind: string, variant?: string) =>
+  bundle.trials.filter((t) => t.meta.kind === kind && (!variant || t.meta.variant === variant));
 
 beforeAll(async () => {
   if (!existsSync(CLI)) throw new Error('dist/ is not built: npx tsc -p tsconfig.json');
@@ -81,7 +93,19 @@ beforeAll(async () => {
     writeFileSync(join(root, 'corpus', f), readFileSync(join(defaultCorpusDir(), f)));
   }
   writeFileSync(join(root, 'tiny.yaml'), SPEC);
-  const run = timed('sweep', () => node([CLI, 'run', join(root, 'tiny.yaml'), '--results', join(root, 'results'), '--workers', '2', '--backend', 'wasm']));
+  const run = timed('sweep', () =>
+    node([
+      CLI,
+      'run',
+      join(root, 'tiny.yaml'),
+      '--results',
+      join(root, 'results'),
+      '--workers',
+      '2',
+      '--backend',
+      'wasm',
+    ]),
+  );
   expect(run.status, run.stderr).toBe(0);
   runLog = run.stderr;
   timed('fit', () => fitSweep(sweepDir, { resamples: 20 }));
@@ -93,9 +117,22 @@ beforeAll(async () => {
   mkdirSync(join(root, 'hres'));
   const hDir = makeHorizonsFixture(5, join(root, 'hres'));
   fitSweep(hDir, { resamples: 200 });
-  const hBuild = node([BUILD, 'build', '--ushape', hDir, '--memory', sweepDir, '--root', join(root, 'nbh'), '--out', join(out, 'horizons')]);
+  const hBuild = node([
+    BUILD,
+    'build',
+    '--ushape',
+    hDir,
+    '--memory',
+    sweepDir,
+    '--root',
+    join(root, 'nbh'),
+    '--out',
+    join(out, 'horizons'),
+  ]);
   expect(hBuild.status, hBuild.stderr).toBe(0);
-  server = spawn(process.execPath, [BUILD, 'serve', '--out', out, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  server = spawn(process.execPath, [BUILD, 'serve', '--out', out, '--port', '0'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   url = await new Promise<string>((res, rej) => {
     let text = '';
     server!.stdout!.on('data', (d) => {
@@ -110,13 +147,17 @@ beforeAll(async () => {
 afterAll(() => {
   server?.kill();
   rmSync(root, { recursive: true, force: true });
-  process.stderr.write(`notebooks test: sweep ${times.sweep} ms, fit ${times.fit} ms, build ${times.build} ms, pages ${times.pages ?? '-'} ms\n`);
+  process.stderr.write(
+    `notebooks test: sweep ${times.sweep} ms, fit ${times.fit} ms, build ${times.build} ms, pages ${times.pages ?? '-'} ms\n`,
+  );
 });
 
 describe('the end of a real sweep', () => {
-  it('prints the one-line answer last: the shape classifier\'s word per budget (one seed: nothing resolved)', () => {
+  it("prints the one-line answer last: the shape classifier's word per budget (one seed: nothing resolved)", () => {
     const last = runLog.trim().split('\n').at(-1)!;
-    expect(last).toMatch(/^answer: tiny: inconclusive \(dL0 [-+]\d\.\d{4} \[no interval\], dL1 [-+]\d\.\d{4} \[no interval\] nats, 1 seed, paired-t\); rho\* = \d\.\d\d \(best arm; Akima \d\.\d\d\)$/);
+    expect(last).toMatch(
+      /^answer: tiny: inconclusive \(dL0 [-+]\d\.\d{4} \[no interval\], dL1 [-+]\d\.\d{4} \[no interval\] nats, 1 seed, paired-t\); rho\* = \d\.\d\d \(best arm; Akima \d\.\d\d\)$/,
+    );
   });
 });
 
@@ -130,7 +171,10 @@ describe('bundle of a real sweep', () => {
       expect(t.result).toEqual(JSON.parse(readFileSync(join(dir, 'result.json'), 'utf8')));
       expect(t.result!.status).toBe('ok');
       expect(t.accounting).toEqual(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')).accounting);
-      const rows = readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      const rows = readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
       expect(t.metrics).toEqual(rows);
       expect(rows.map((r) => r.step)).toEqual([1, 2, 3]);
     }
@@ -139,7 +183,7 @@ describe('bundle of a real sweep', () => {
     expect(kinds('memory', 'overencoding')).toHaveLength(2);
   });
 
-  it('carries the fits and an Engram trial\'s gates', () => {
+  it("carries the fits and an Engram trial's gates", () => {
     expect(bundle.fits).toEqual(JSON.parse(readFileSync(join(sweepDir, 'fits.json'), 'utf8')));
     expect(bundle.gates!.meta.variant).toBe('engram');
     const g = JSON.parse(readFileSync(join(sweepDir, 'trials', bundle.gates!.trial, 'gates.json'), 'utf8'));
@@ -180,108 +224,140 @@ const PAGES = {
   'horizons/ushape.html': ['ushape:large', 'horizons:large', 'horizons:small', 'rhostar', 'walls'],
 };
 
-describe.skipIf(skipBecause(!available && !REQUIRED, 'the built notebooks in headless Chromium', `${CHROMIUM} not installed`, INSTALL_CHROMIUM))(`the built notebooks in headless Chromium${available ? '' : ' (skipped: /usr/bin/chromium not installed; apt-get install chromium)'}`, () => {
-  let profile: string;
-  let context: BrowserContext;
-  const errors: Record<string, string[]> = {};
-  const offHost: string[] = [];
-  const failed: string[] = [];
-  const pages: Record<string, Page> = {};
+describe.skipIf(
+  skipBecause(
+    !available && !REQUIRED,
+    'the built notebooks in headless Chromium',
+    `${CHROMIUM} not installed`,
+    INSTALL_CHROMIUM,
+  ),
+)(
+  `the built notebooks in headless Chromium${available ? '' : ' (skipped: /usr/bin/chromium not installed; apt-get install chromium)'}`,
+  () => {
+    let profile: string;
+    let context: BrowserContext;
+    const errors: Record<string, string[]> = {};
+    const offHost: string[] = [];
+    const failed: string[] = [];
+    const pages: Record<string, Page> = {};
 
-  beforeAll(async () => {
-    expect(existsSync(CHROMIUM), `ENGRAM_SWEEP_REQUIRE_SYSTEM=1 but ${CHROMIUM} is missing`).toBe(true);
-    const t0 = Date.now();
-    profile = mkdtempSync(join(tmpdir(), 'notebooks-chromium-'));
-    context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS });
-    await context.route('**/*', (route) => {
-      const u = route.request().url();
-      if (u.startsWith(url) || /^(data|blob):/.test(u)) return route.continue();
-      offHost.push(u);
-      return route.abort();
-    });
-    for (const [name, charts] of Object.entries(PAGES)) {
-      const page = await context.newPage();
-      errors[name] = [];
-      page.on('console', (m) => {
-        if (m.type() === 'error') errors[name].push(m.text());
+    beforeAll(async () => {
+      expect(existsSync(CHROMIUM), `ENGRAM_SWEEP_REQUIRE_SYSTEM=1 but ${CHROMIUM} is missing`).toBe(true);
+      const t0 = Date.now();
+      profile = mkdtempSync(join(tmpdir(), 'notebooks-chromium-'));
+      context = await chromium.launchPersistentContext(profile, {
+        executablePath: CHROMIUM,
+        headless: true,
+        args: ARGS,
       });
-      page.on('pageerror', (e) => errors[name].push(e.message));
-      page.on('requestfailed', (r) => failed.push(`${r.url()}: ${r.failure()?.errorText}`));
-      await page.goto(url + name);
-      // every chart drawn, or a cell failed (the tests below say which)
-      const selectors = JSON.stringify(charts.map((c) => `[data-chart="${c}"] svg`));
-      await page.waitForFunction(`${selectors}.every((s) => document.querySelector(s)) || document.querySelector('.observablehq--error')`, null, { timeout: 60_000 });
-      pages[name] = page;
-    }
-    times.pages = Date.now() - t0;
-  }, 120_000);
+      await context.route('**/*', (route) => {
+        const u = route.request().url();
+        if (u.startsWith(url) || /^(data|blob):/.test(u)) return route.continue();
+        offHost.push(u);
+        return route.abort();
+      });
+      for (const [name, charts] of Object.entries(PAGES)) {
+        const page = await context.newPage();
+        errors[name] = [];
+        page.on('console', (m) => {
+          if (m.type() === 'error') errors[name].push(m.text());
+        });
+        page.on('pageerror', (e) => errors[name].push(e.message));
+        page.on('requestfailed', (r) => failed.push(`${r.url()}: ${r.failure()?.errorText}`));
+        await page.goto(url + name);
+        // every chart drawn, or a cell failed (the tests below say which)
+        const selectors = JSON.stringify(charts.map((c) => `[data-chart="${c}"] svg`));
+        await page.waitForFunction(
+          `${selectors}.every((s) => document.querySelector(s)) || document.querySelector('.observablehq--error')`,
+          null,
+          { timeout: 60_000 },
+        );
+        pages[name] = page;
+      }
+      times.pages = Date.now() - t0;
+    }, 120_000);
 
-  afterAll(async () => {
-    await context?.close();
-    if (profile) rmSync(profile, { recursive: true, force: true });
-  });
+    afterAll(async () => {
+      await context?.close();
+      if (profile) rmSync(profile, { recursive: true, force: true });
+    });
 
-  it('renders every chart as an svg, and no cell errors', async () => {
-    for (const [name, charts] of Object.entries(PAGES)) {
-      const page = pages[name];
-      expect(await page.locator('.observablehq--error').allTextContents(), name).toEqual([]);
-      for (const c of charts) expect(await page.locator(`[data-chart="${c}"] svg`).count(), `${name} ${c}`).toBeGreaterThan(0);
-    }
-  });
+    it('renders every chart as an svg, and no cell errors', async () => {
+      for (const [name, charts] of Object.entries(PAGES)) {
+        const page = pages[name];
+        expect(await page.locator('.observablehq--error').allTextContents(), name).toEqual([]);
+        for (const c of charts)
+          expect(await page.locator(`[data-chart="${c}"] svg`).count(), `${name} ${c}`).toBeGreaterThan(0);
+      }
+    });
 
-  it('ushape: one point per allocation trial, one mean per rho, the fitted curve, the load and the gates', async () => {
-    const page = pages['ushape.html'];
-    const u = page.locator('[data-chart="ushape:tiny"]');
-    expect(await u.locator('g.seed circle').count()).toBe(3);
-    expect(await u.locator('g.mean path').count()).toBe(3);
-    expect(await u.locator('g.fit path').count()).toBe(1);
-    // one cell per layer and expert of each allocation trial's last expertLoad
-    const cells = kinds('allocation').reduce((s, t) => s + (t.metrics.at(-1)!.expertLoad as number[][]).flat().length, 0);
-    expect(await page.locator('[data-chart="expert-load"] g.load rect').count()).toBe(cells);
-    const g = bundle.gates!;
-    const layers = Object.keys(g.layers);
-    expect(await page.locator('.gate-text span').count()).toBe(g.tokens.length * layers.length);
-    expect(await page.locator('.gate-text span').first().textContent()).toBe(g.tokens[0].replace(/\n/g, '↵\n'));
-    expect(await page.locator('[data-chart="gates"] g.gate rect').count()).toBe(layers.reduce((s, l) => s + g.layers[l].flat().length, 0));
-    expect(await page.locator('[data-chart="training"] g.train-loss path').count()).toBe(3);
-  });
+    it('ushape: one point per allocation trial, one mean per rho, the fitted curve, the load and the gates', async () => {
+      const page = pages['ushape.html'];
+      const u = page.locator('[data-chart="ushape:tiny"]');
+      expect(await u.locator('g.seed circle').count()).toBe(3);
+      expect(await u.locator('g.mean path').count()).toBe(3);
+      expect(await u.locator('g.fit path').count()).toBe(1);
+      // one cell per layer and expert of each allocation trial's last expertLoad
+      const cells = kinds('allocation').reduce(
+        (s, t) => s + (t.metrics.at(-1)!.expertLoad as number[][]).flat().length,
+        0,
+      );
+      expect(await page.locator('[data-chart="expert-load"] g.load rect').count()).toBe(cells);
+      const g = bundle.gates!;
+      const layers = Object.keys(g.layers);
+      expect(await page.locator('.gate-text span').count()).toBe(g.tokens.length * layers.length);
+      expect(await page.locator('.gate-text span').first().textContent()).toBe(g.tokens[0].replace(/\n/g, '↵\n'));
+      expect(await page.locator('[data-chart="gates"] g.gate rect').count()).toBe(
+        layers.reduce((s, l) => s + g.layers[l].flat().length, 0),
+      );
+      expect(await page.locator('[data-chart="training"] g.train-loss path').count()).toBe(3);
+    });
 
-  it('memory: one point per memory trial on log axes, a fitted law per variant, the Engram - OverEncoding differences', async () => {
-    const page = pages['memory.html'];
-    const m = page.locator('[data-chart="memory"]');
-    expect(await m.locator('g.seed circle').count()).toBe(4);
-    expect(await m.locator('g.mean path').count()).toBe(4);
-    expect(await m.locator('g.fit path').count()).toBe(2);
-    // log x axis: the slot ticks sit at log positions (1000 -> 2000 spans log10(2) / log10(3) of 1000 -> 3000)
-    const ticks = await m.locator('g[aria-label="x-axis tick"] path').evaluateAll((ps) => ps.map((p) => (p.getAttribute('transform') ?? '').match(/translate\(([\d.]+)/)?.[1]).map(Number));
-    const labels = await m.locator('g[aria-label="x-axis tick label"] text').allTextContents();
-    const at = (label: string) => ticks[labels.indexOf(label)];
-    expect(labels).toEqual(expect.arrayContaining(['1k', '2k', '3k']));
-    expect((at('2k') - at('1k')) / (at('3k') - at('1k'))).toBeCloseTo(Math.log10(2) / Math.log10(3), 2);
-    expect(await page.locator('[data-chart="difference"] g.delta circle').count()).toBe(2);
-    expect(await page.locator('[data-table="trials"] tbody tr').count()).toBe(7);
-  });
+    it('memory: one point per memory trial on log axes, a fitted law per variant, the Engram - OverEncoding differences', async () => {
+      const page = pages['memory.html'];
+      const m = page.locator('[data-chart="memory"]');
+      expect(await m.locator('g.seed circle').count()).toBe(4);
+      expect(await m.locator('g.mean path').count()).toBe(4);
+      expect(await m.locator('g.fit path').count()).toBe(2);
+      // log x axis: the slot ticks sit at log positions (1000 -> 2000 spans log10(2) / log10(3) of 1000 -> 3000)
+      const ticks = await m
+        .locator('g[aria-label="x-axis tick"] path')
+        .evaluateAll((ps) =>
+          ps.map((p) => (p.getAttribute('transform') ?? '').match(/translate\(([\d.]+)/)?.[1]).map(Number),
+        );
+      const labels = await m.locator('g[aria-label="x-axis tick label"] text').allTextContents();
+      const at = (label: string) => ticks[labels.indexOf(label)];
+      expect(labels).toEqual(expect.arrayContaining(['1k', '2k', '3k']));
+      expect((at('2k') - at('1k')) / (at('3k') - at('1k'))).toBeCloseTo(Math.log10(2) / Math.log10(3), 2);
+      expect(await page.locator('[data-chart="difference"] g.delta circle').count()).toBe(2);
+      expect(await page.locator('[data-table="trials"] tbody tr').count()).toBe(7);
+    });
 
-  it('ushape, horizon view: one curve per horizon and budget, rho* and both walls per (budget, horizon), the paper band', async () => {
-    const page = pages['horizons/ushape.html'];
-    const per = H_TOKENS.length;
-    expect(await page.locator('[data-chart="horizons:large"] g.horizon-curve path').count()).toBe(per);
-    expect(await page.locator('[data-chart="horizons:small"] g.horizon-mean circle').count()).toBe(per * 5);
-    expect(await page.locator('[data-chart="rhostar"] g.rhostar circle').count()).toBe(2 * per);
-    expect(await page.locator('[data-chart="rhostar"] g.paper-band rect').count()).toBe(1);
-    expect(await page.locator('[data-chart="walls"] g.wall circle').count()).toBe(2 * 2 * per);
-    expect(await page.locator('[data-table="trends"] tbody tr').count()).toBe(2);
-    // the U-curve of a horizons sweep is its longest horizon, fitted, with the shape word
-    expect(await page.locator('[data-chart="ushape:large"] g.fit path').count()).toBe(1);
-    expect(await page.locator('[data-chart="ushape:large"] p.note').textContent()).toMatch(/^engram at 1\.05M tokens: U, ρ\* = 0\.7/);
-    // a sweep without horizons says so instead of drawing
-    expect(await pages['ushape.html'].locator('[data-chart="rhostar"]').count()).toBe(0);
-    expect(await pages['ushape.html'].locator('p.note').allTextContents()).toEqual(expect.arrayContaining([expect.stringMatching(/^No horizons in this sweep/)]));
-  });
+    it('ushape, horizon view: one curve per horizon and budget, rho* and both walls per (budget, horizon), the paper band', async () => {
+      const page = pages['horizons/ushape.html'];
+      const per = H_TOKENS.length;
+      expect(await page.locator('[data-chart="horizons:large"] g.horizon-curve path').count()).toBe(per);
+      expect(await page.locator('[data-chart="horizons:small"] g.horizon-mean circle').count()).toBe(per * 5);
+      expect(await page.locator('[data-chart="rhostar"] g.rhostar circle').count()).toBe(2 * per);
+      expect(await page.locator('[data-chart="rhostar"] g.paper-band rect').count()).toBe(1);
+      expect(await page.locator('[data-chart="walls"] g.wall circle').count()).toBe(2 * 2 * per);
+      expect(await page.locator('[data-table="trends"] tbody tr').count()).toBe(2);
+      // the U-curve of a horizons sweep is its longest horizon, fitted, with the shape word
+      expect(await page.locator('[data-chart="ushape:large"] g.fit path').count()).toBe(1);
+      expect(await page.locator('[data-chart="ushape:large"] p.note').textContent()).toMatch(
+        /^engram at 1\.05M tokens: U, ρ\* = 0\.7/,
+      );
+      // a sweep without horizons says so instead of drawing
+      expect(await pages['ushape.html'].locator('[data-chart="rhostar"]').count()).toBe(0);
+      expect(await pages['ushape.html'].locator('p.note').allTextContents()).toEqual(
+        expect.arrayContaining([expect.stringMatching(/^No horizons in this sweep/)]),
+      );
+    });
 
-  it('logs no console error and requests nothing but the local server', () => {
-    expect(errors).toEqual({ 'ushape.html': [], 'memory.html': [], 'horizons/ushape.html': [] });
-    expect(offHost).toEqual([]);
-    expect(failed).toEqual([]);
-  });
-});
+    it('logs no console error and requests nothing but the local server', () => {
+      expect(errors).toEqual({ 'ushape.html': [], 'memory.html': [], 'horizons/ushape.html': [] });
+      expect(offHost).toEqual([]);
+      expect(failed).toEqual([]);
+    });
+  },
+);

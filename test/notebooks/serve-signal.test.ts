@@ -38,7 +38,10 @@ function processesWith(marker: string): number[] {
 function listening(port: number): Promise<boolean> {
   return new Promise((res) => {
     const s = connect(port, '127.0.0.1');
-    s.once('connect', () => (s.destroy(), res(true)));
+    s.once('connect', () => {
+      s.destroy();
+      res(true);
+    });
     s.once('error', () => res(false));
   });
 }
@@ -67,7 +70,8 @@ describe('npm run notebooks', () => {
     npm.stderr.on('data', (b) => (stderr += b));
     const exited = new Promise<number | null>((res) => npm.on('exit', (code) => res(code)));
     const t0 = Date.now();
-    while (!/http:\/\/127\.0\.0\.1:\d+\//.test(stdout) && Date.now() - t0 < 90_000 && npm.exitCode === null) await sleep(200);
+    while (!/http:\/\/127\.0\.0\.1:\d+\//.test(stdout) && Date.now() - t0 < 90_000 && npm.exitCode === null)
+      await sleep(200);
     const url = stdout.match(/http:\/\/127\.0\.0\.1:\d+\//)?.[0];
     expect(url, stderr).toBeDefined();
     const port = Number(new URL(url!).port);

@@ -20,7 +20,7 @@ const dir = mkdtempSync(join(tmpdir(), 'readme-commands-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Command lines of the README's indented (4-space) code blocks that run the CLI. */
-export function readmeCommands(text: string): string[] {
+function readmeCommands(text: string): string[] {
   return text
     .split('\n')
     .filter((l) => /^ {4,}\S/.test(l))
@@ -48,25 +48,44 @@ cpSync(join(REPO, 'results/examples/memory'), join(results, 'examples/memory'), 
 describe("the README's commands, as written", () => {
   it('finds the commands the issue names', () => {
     const all = runnable.join('\n');
-    for (const c of ['status results/quick', 'fit results/quick', 'report results/quick', 'budget sweeps/quick.yaml', 'tokenizer stats', 'engram-hash --input -', 'bench --which']) {
+    for (const c of [
+      'status results/quick',
+      'fit results/quick',
+      'report results/quick',
+      'budget sweeps/quick.yaml',
+      'tokenizer stats',
+      'engram-hash --input -',
+      'bench --which',
+    ]) {
       expect(all, `README runs no "npx engram-sweep ${c}"`).toContain(c);
     }
     // the retrain example is there, as written (run by test/cli/train-threads.test.ts' kind of check, not here)
-    expect(commands.join('\n')).toMatch(/npx engram-sweep train results\/examples\/ushape\/trials\/t[0-9a-f]{16}\/config\.json/);
+    expect(commands.join('\n')).toMatch(
+      /npx engram-sweep train results\/examples\/ushape\/trials\/t[0-9a-f]{16}\/config\.json/,
+    );
     // no bare engram-sweep command is left in a code block
     const bare = README.split('\n').filter((l) => /^ {4,}engram-sweep /.test(l));
     expect(bare).toEqual([]);
   });
 
-  it.each(runnable)('%s', (command) => {
-    // results/... points at the temporary copy
-    const line = command.replace(/(^|\s)results\//g, `$1${results}/`);
-    const r = spawnSync('bash', ['-c', line], { cwd: REPO, encoding: 'utf8', timeout: 60_000, env: { ...process.env, npm_config_update_notifier: 'false' } });
-    expect(r.status, `${command}\n${r.stderr}`).toBe(0);
-    expect(r.stderr).not.toMatch(/\n\s+at .*:\d+:\d+\)?\n/);
-    if (/ report /.test(command)) expect(existsSync(join(results, 'quick/report.html'))).toBe(true);
-    if (/ fit /.test(command)) expect(r.stdout + r.stderr).toMatch(/wall|shape|U\b/i);
-    if (/bench --which/.test(command)) expect(r.stdout + r.stderr).toMatch(/^backend: /m);
-    if (/engram-hash/.test(command)) expect(JSON.parse(r.stdout).layers['1'].hash_ids).toBeDefined();
-  }, 60_000);
+  it.each(runnable)(
+    '%s',
+    (command) => {
+      // results/... points at the temporary copy
+      const line = command.replace(/(^|\s)results\//g, `$1${results}/`);
+      const r = spawnSync('bash', ['-c', line], {
+        cwd: REPO,
+        encoding: 'utf8',
+        timeout: 60_000,
+        env: { ...process.env, npm_config_update_notifier: 'false' },
+      });
+      expect(r.status, `${command}\n${r.stderr}`).toBe(0);
+      expect(r.stderr).not.toMatch(/\n\s+at .*:\d+:\d+\)?\n/);
+      if (/ report /.test(command)) expect(existsSync(join(results, 'quick/report.html'))).toBe(true);
+      if (/ fit /.test(command)) expect(r.stdout + r.stderr).toMatch(/wall|shape|U\b/i);
+      if (/bench --which/.test(command)) expect(r.stdout + r.stderr).toMatch(/^backend: /m);
+      if (/engram-hash/.test(command)) expect(JSON.parse(r.stdout).layers['1'].hash_ids).toBeDefined();
+    },
+    60_000,
+  );
 });

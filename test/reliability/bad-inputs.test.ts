@@ -33,7 +33,16 @@ axes:
   seeds: [0]
   variants: [engram]
 `;
-const HASH = { vocab_size: 50000, pad_id: 2, max_ngram_size: 3, n_head_per_ngram: 2, engram_vocab_size: [1000, 1000], layer_ids: [1], seed: 0, input_ids: [[5, 7, 9]] };
+const HASH = {
+  vocab_size: 50000,
+  pad_id: 2,
+  max_ngram_size: 3,
+  n_head_per_ngram: 2,
+  engram_vocab_size: [1000, 1000],
+  layer_ids: [1],
+  seed: 0,
+  input_ids: [[5, 7, 9]],
+};
 
 /** The folder each case starts from. */
 function template(dir: string): void {
@@ -48,7 +57,12 @@ function template(dir: string): void {
   w('corpus.yaml', SPEC.replace('data: { vocabSize', 'data: { corpus: missing-corpus, vocabSize'));
   w('tables.yaml', SPEC.replace(/budgets:\n.*\n/, '').replace('rho: [0.5]', 'slots: [3000000000]'));
   w('trial-corpus.json', JSON.stringify({ data: { corpus: 'missing-corpus' } }));
-  w('trial-tables.json', JSON.stringify({ model: { engram: { layerIds: [1], maxNgram: 3, headsPerNgram: 2, dimPerNgram: 16, baseSizes: [1e9, 1e9] } } }));
+  w(
+    'trial-tables.json',
+    JSON.stringify({
+      model: { engram: { layerIds: [1], maxNgram: 3, headsPerNgram: 2, dimPerNgram: 16, baseSizes: [1e9, 1e9] } },
+    }),
+  );
   w('trial-unknown.json', JSON.stringify({ model: { dmodel: 4 } }));
   w('trial-type.json', JSON.stringify({ train: { steps: 'x' } }));
   w('trial-range.json', JSON.stringify({ model: { dModel: 32, nHeads: 3 } }));
@@ -60,7 +74,18 @@ function template(dir: string): void {
   // a results folder another spec file wrote under this spec's name; an empty folder; a broken sweep.json
   mkdirSync(join(dir, 'other/bad'), { recursive: true });
   const history = [{ specHash: 'another-spec-hash', spec: {}, at: '', file: '../../other-spec.yaml' }];
-  w('other/bad/sweep.json', JSON.stringify({ name: 'bad', specHash: 'another-spec-hash', spec: {}, created: '', updated: '', trials: [], history }));
+  w(
+    'other/bad/sweep.json',
+    JSON.stringify({
+      name: 'bad',
+      specHash: 'another-spec-hash',
+      spec: {},
+      created: '',
+      updated: '',
+      trials: [],
+      history,
+    }),
+  );
   mkdirSync(join(dir, 'empty'));
   mkdirSync(join(dir, 'broken'));
   w('broken/sweep.json', '{');
@@ -82,19 +107,55 @@ const CASES: Case[] = [
   { cmd: 'run', args: ['range.yaml'], want: /range\.yaml: budgets\[0\]\.ratio: -4: .*>1/ },
   { cmd: 'run', args: ['spec.yaml', '--set', 'train.steps=0'], want: /train\.steps/ },
   { cmd: 'run', args: ['missing.yaml'], want: /missing\.yaml: file not found/ },
-  { cmd: 'run', args: ['spec.yaml', '--results', 'other'], want: /other\/bad\/sweep\.json: holds the sweep of another spec file \(.*other-spec\.yaml\) under the same name; set name: in .*spec\.yaml .*--results DIR/ },
-  { cmd: 'run', args: ['corpus.yaml'], want: /corpus\.yaml: data\.corpus: "missing-corpus": corpus not found: give a text file or a folder/ },
-  { cmd: 'run', args: ['spec.yaml', '--set', 'data.corpus=missing-corpus'], want: /^engram-sweep: --set data\.corpus=missing-corpus: "missing-corpus": corpus not found/ },
-  { cmd: 'run', args: ['tables.yaml'], want: /tables\.yaml: axes\.slots: trial t[0-9a-f]{16} \(engram slots 3000000000 seed 0\): its model\.engram\.baseSizes \[3000000000,3000000000\] gives a table of \d+ rows .*fewer than 2\^31/ },
+  {
+    cmd: 'run',
+    args: ['spec.yaml', '--results', 'other'],
+    want: /other\/bad\/sweep\.json: holds the sweep of another spec file \(.*other-spec\.yaml\) under the same name; set name: in .*spec\.yaml .*--results DIR/,
+  },
+  {
+    cmd: 'run',
+    args: ['corpus.yaml'],
+    want: /corpus\.yaml: data\.corpus: "missing-corpus": corpus not found: give a text file or a folder/,
+  },
+  {
+    cmd: 'run',
+    args: ['spec.yaml', '--set', 'data.corpus=missing-corpus'],
+    want: /^engram-sweep: --set data\.corpus=missing-corpus: "missing-corpus": corpus not found/,
+  },
+  {
+    cmd: 'run',
+    args: ['tables.yaml'],
+    want: /tables\.yaml: axes\.slots: trial t[0-9a-f]{16} \(engram slots 3000000000 seed 0\): its model\.engram\.baseSizes \[3000000000,3000000000\] gives a table of \d+ rows .*fewer than 2\^31/,
+  },
   { cmd: 'run', args: ['spec.yaml', '--workers', '0'], want: /--workers: "0" is not a whole number of at least 1/ },
-  { cmd: 'run', args: ['spec.yaml', '--backend', 'gpu'], want: /--backend: "gpu" is not one of auto, tensorflow, wasm, cpu/ },
+  {
+    cmd: 'run',
+    args: ['spec.yaml', '--backend', 'gpu'],
+    want: /--backend: "gpu" is not one of auto, tensorflow, wasm, cpu/,
+  },
   { cmd: 'run', args: ['spec.yaml', '--executor', 'lambda'], want: /--executor: "lambda" is not one of local, redis/ },
   { cmd: 'run', args: ['spec.yaml', '--executor', 'redis'], want: /--redis: is required with --executor redis/ },
   { cmd: 'run', args: ['spec.yaml', '--redis', unreachable], want: /--redis: is only used with --executor redis/ },
-  { cmd: 'run', args: ['spec.yaml', '--executor', 'redis', '--redis', 'http://127.0.0.1:1'], want: /--redis: "http:\/\/127\.0\.0\.1:1": the scheme must be redis:\/\/ or rediss:\/\// },
-  { cmd: 'run', args: ['spec.yaml', '--executor', 'redis', '--redis', unreachable], want: /--redis: cannot reach redis:\/\/127\.0\.0\.1:1 \(.*ECONNREFUSED.*\): start redis-server there/ },
-  { cmd: 'run', args: ['spec.yaml', '--executor', 'redis', '--redis', unreachable, '--attempts', '0'], want: /--attempts: "0" is not a whole number in \[1, 100\]/ },
-  { cmd: 'run', args: ['spec.yaml', '--executor', 'redis', '--redis', unreachable, '--workers', '2'], want: /--workers: does not apply to --executor redis/ },
+  {
+    cmd: 'run',
+    args: ['spec.yaml', '--executor', 'redis', '--redis', 'http://127.0.0.1:1'],
+    want: /--redis: "http:\/\/127\.0\.0\.1:1": the scheme must be redis:\/\/ or rediss:\/\//,
+  },
+  {
+    cmd: 'run',
+    args: ['spec.yaml', '--executor', 'redis', '--redis', unreachable],
+    want: /--redis: cannot reach redis:\/\/127\.0\.0\.1:1 \(.*ECONNREFUSED.*\): start redis-server there/,
+  },
+  {
+    cmd: 'run',
+    args: ['spec.yaml', '--executor', 'redis', '--redis', unreachable, '--attempts', '0'],
+    want: /--attempts: "0" is not a whole number in \[1, 100\]/,
+  },
+  {
+    cmd: 'run',
+    args: ['spec.yaml', '--executor', 'redis', '--redis', unreachable, '--workers', '2'],
+    want: /--workers: does not apply to --executor redis/,
+  },
   { cmd: 'run', args: ['spec.yaml', '--colour'], want: /error: unknown option '--colour'/ },
   // budget
   { cmd: 'budget', args: ['malformed.yaml'], want: /malformed\.yaml: malformed YAML/ },
@@ -108,8 +169,16 @@ const CASES: Case[] = [
   { cmd: 'train', args: ['trial-type.json'], want: /trial-type\.json: train\.steps: "x": .*expected number/ },
   { cmd: 'train', args: ['trial-range.json'], want: /trial-range\.json: model\.nHeads: 3 does not divide dModel 32/ },
   { cmd: 'train', args: ['missing.json'], want: /missing\.json: file not found/ },
-  { cmd: 'train', args: ['trial-corpus.json', '--out', 'out'], want: /trial-corpus\.json: data\.corpus: "missing-corpus": corpus not found/ },
-  { cmd: 'train', args: ['trial-tables.json', '--out', 'out'], want: /trial-tables\.json: model\.engram\.baseSizes: \[1000000000,1000000000\]: gives a table of \d+ rows .*fewer than 2\^31/ },
+  {
+    cmd: 'train',
+    args: ['trial-corpus.json', '--out', 'out'],
+    want: /trial-corpus\.json: data\.corpus: "missing-corpus": corpus not found/,
+  },
+  {
+    cmd: 'train',
+    args: ['trial-tables.json', '--out', 'out'],
+    want: /trial-tables\.json: model\.engram\.baseSizes: \[1000000000,1000000000\]: gives a table of \d+ rows .*fewer than 2\^31/,
+  },
   { cmd: 'train', args: ['trial-unknown.json', '--backend', 'gpu'], want: /--backend: "gpu" is not one of/ },
   // status
   { cmd: 'status', args: ['missing'], want: /missing: has no sweep\.json: not a sweep results folder/ },
@@ -124,38 +193,93 @@ const CASES: Case[] = [
   { cmd: 'report', args: ['missing'], want: /missing: is not a folder/ },
   { cmd: 'report', args: ['empty'], want: /empty: not a results folder/ },
   // tokenizer
-  { cmd: 'tokenizer', args: ['train', '--vocab-size', '100'], want: /--vocab-size: vocab size 100 is not allowed: use an integer in 257\.\.32768/ },
+  {
+    cmd: 'tokenizer',
+    args: ['train', '--vocab-size', '100'],
+    want: /--vocab-size: vocab size 100 is not allowed: use an integer in 257\.\.32768/,
+  },
   { cmd: 'tokenizer', args: ['train', '--corpus', 'missing'], want: /missing: corpus not found/ },
   { cmd: 'tokenizer', args: ['stats', '--top', '-1'], want: /--top: "-1" is not allowed/ },
-  { cmd: 'tokenizer', args: ['stats', '--vocab', 'nope:x'], want: /--vocab: unknown vocabulary "nope:x"; allowed: cl100k, o200k/ },
-  { cmd: 'tokenizer', args: ['stats', '--vocab', 'hf:missing.json'], want: /missing\.json: cannot read the tokenizer file \(ENOENT\)/ },
+  {
+    cmd: 'tokenizer',
+    args: ['stats', '--vocab', 'nope:x'],
+    want: /--vocab: unknown vocabulary "nope:x"; allowed: cl100k, o200k/,
+  },
+  {
+    cmd: 'tokenizer',
+    args: ['stats', '--vocab', 'hf:missing.json'],
+    want: /missing\.json: cannot read the tokenizer file \(ENOENT\)/,
+  },
   // engram-hash
   { cmd: 'engram-hash', args: ['--input', 'missing.json'], want: /missing\.json: file not found/ },
   { cmd: 'engram-hash', args: ['--input', 'hash-malformed.json'], want: /hash-malformed\.json: malformed JSON/ },
-  { cmd: 'engram-hash', args: ['--input', 'hash-type.json'], want: /hash-type\.json: max_ngram_size: "3" is not allowed: expected an integer/ },
-  { cmd: 'engram-hash', args: ['--input', 'hash-range.json'], want: /hash-range\.json: input_ids\[0\]\[2\]: 99999 is not allowed/ },
+  {
+    cmd: 'engram-hash',
+    args: ['--input', 'hash-type.json'],
+    want: /hash-type\.json: max_ngram_size: "3" is not allowed: expected an integer/,
+  },
+  {
+    cmd: 'engram-hash',
+    args: ['--input', 'hash-range.json'],
+    want: /hash-range\.json: input_ids\[0\]\[2\]: 99999 is not allowed/,
+  },
   { cmd: 'engram-hash', args: [], want: /error: required option '--input <file>' not specified/ },
   // engram-forward
-  { cmd: 'engram-forward', args: ['--weights', 'weights.json', '--input', 'forward-unknown.json'], want: /forward-unknown\.json: config\.colour: unknown field; allowed: hidden_size/ },
-  { cmd: 'engram-forward', args: ['--weights', 'missing.json', '--input', 'forward-unknown.json'], want: /missing\.json: file not found/ },
-  { cmd: 'engram-forward', args: ['--input', 'forward-unknown.json'], want: /error: required option '--weights <file>' not specified/ },
+  {
+    cmd: 'engram-forward',
+    args: ['--weights', 'weights.json', '--input', 'forward-unknown.json'],
+    want: /forward-unknown\.json: config\.colour: unknown field; allowed: hidden_size/,
+  },
+  {
+    cmd: 'engram-forward',
+    args: ['--weights', 'missing.json', '--input', 'forward-unknown.json'],
+    want: /missing\.json: file not found/,
+  },
+  {
+    cmd: 'engram-forward',
+    args: ['--input', 'forward-unknown.json'],
+    want: /error: required option '--weights <file>' not specified/,
+  },
   // worker
   { cmd: 'worker', args: [], want: /error: required option '--redis <url>' not specified/ },
-  { cmd: 'worker', args: ['--redis', 'localhost'], want: /--redis: "localhost" is not a URL: expected redis:\/\/HOST:PORT/ },
-  { cmd: 'worker', args: ['--redis', 'redis://127.0.0.1:99999'], want: /--redis: "redis:\/\/127\.0\.0\.1:99999" is not a URL/ },
-  { cmd: 'worker', args: ['--redis', unreachable, '--backend', 'wasm'], want: /--redis: cannot reach redis:\/\/127\.0\.0\.1:1 \(.*ECONNREFUSED/ },
-  { cmd: 'worker', args: ['--redis', unreachable, '--concurrency', '0'], want: /--concurrency: "0" is not a whole number in \[1, 1024\]/ },
-  { cmd: 'worker', args: ['--redis', unreachable, '--lock-duration', 'abc'], want: /--lock-duration: "abc" is not a number of seconds/ },
+  {
+    cmd: 'worker',
+    args: ['--redis', 'localhost'],
+    want: /--redis: "localhost" is not a URL: expected redis:\/\/HOST:PORT/,
+  },
+  {
+    cmd: 'worker',
+    args: ['--redis', 'redis://127.0.0.1:99999'],
+    want: /--redis: "redis:\/\/127\.0\.0\.1:99999" is not a URL/,
+  },
+  {
+    cmd: 'worker',
+    args: ['--redis', unreachable, '--backend', 'wasm'],
+    want: /--redis: cannot reach redis:\/\/127\.0\.0\.1:1 \(.*ECONNREFUSED/,
+  },
+  {
+    cmd: 'worker',
+    args: ['--redis', unreachable, '--concurrency', '0'],
+    want: /--concurrency: "0" is not a whole number in \[1, 1024\]/,
+  },
+  {
+    cmd: 'worker',
+    args: ['--redis', unreachable, '--lock-duration', 'abc'],
+    want: /--lock-duration: "abc" is not a number of seconds/,
+  },
   { cmd: 'worker', args: ['--redis', unreachable, '--backend', 'gpu'], want: /--backend: "gpu" is not one of/ },
   { cmd: 'worker', args: ['--redis', unreachable, '--corpus', 'missing'], want: /--corpus: "missing" not found/ },
   { cmd: 'worker', args: ['--redis', unreachable, '--queue', 'a:b'], want: /--queue: "a:b" is not a queue name/ },
 ];
 
 /** names, sizes and mtimes of everything under dir */
-const listing = (dir: string) => readdirSync(dir, { recursive: true, encoding: 'utf8' }).sort().map((f) => {
-  const s = statSync(join(dir, f));
-  return `${f} ${s.size} ${s.mtimeMs}`;
-});
+const listing = (dir: string) =>
+  readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .sort()
+    .map((f) => {
+      const s = statSync(join(dir, f));
+      return `${f} ${s.size} ${s.mtimeMs}`;
+    });
 
 type Write = typeof process.stderr.write;
 
@@ -169,13 +293,19 @@ async function runCase(c: Case, k: number): Promise<{ code: number | null; stder
   cpSync(join(root, 'template'), cwd, { recursive: true, preserveTimestamps: true });
   const before = listing(cwd);
   let stderr = '';
-  const capture = (keep: boolean): Write => ((chunk: string | Uint8Array, ...rest: unknown[]) => {
-    if (keep) stderr += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
-    const done = rest.find((r) => typeof r === 'function') as (() => void) | undefined;
-    done?.();
-    return true;
-  }) as Write;
-  const saved = { cwd: process.cwd(), cache: process.env.ENGRAM_SWEEP_CACHE, err: process.stderr.write, out: process.stdout.write };
+  const capture = (keep: boolean): Write =>
+    ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+      if (keep) stderr += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
+      const done = rest.find((r) => typeof r === 'function') as (() => void) | undefined;
+      done?.();
+      return true;
+    }) as Write;
+  const saved = {
+    cwd: process.cwd(),
+    cache: process.env.ENGRAM_SWEEP_CACHE,
+    err: process.stderr.write,
+    out: process.stdout.write,
+  };
   let code: number | null;
   process.chdir(cwd);
   process.env.ENGRAM_SWEEP_CACHE = join(cwd, '.cache');
@@ -194,7 +324,11 @@ async function runCase(c: Case, k: number): Promise<{ code: number | null; stder
     else process.env.ENGRAM_SWEEP_CACHE = saved.cache;
   }
   const after = listing(cwd);
-  return { code, stderr, changed: [...after.filter((l) => !before.includes(l)), ...before.filter((l) => !after.includes(l))] };
+  return {
+    code,
+    stderr,
+    changed: [...after.filter((l) => !before.includes(l)), ...before.filter((l) => !after.includes(l))],
+  };
 }
 
 it('every command: bad input exits 2 with one clear line and writes nothing', async () => {
@@ -211,6 +345,8 @@ it('every command: bad input exits 2 with one clear line and writes nothing', as
   });
   const per = new Map<string, number>();
   for (const c of CASES) per.set(c.cmd, (per.get(c.cmd) ?? 0) + 1);
-  console.log(`bad inputs: ${CASES.length} cases, ${per.size} commands (${[...per].map(([k, n]) => `${k} ${n}`).join(', ')})`);
+  console.log(
+    `bad inputs: ${CASES.length} cases, ${per.size} commands (${[...per].map(([k, n]) => `${k} ${n}`).join(', ')})`,
+  );
   expect(per.size).toBe(10);
 }, 120_000); // in process, one case at a time: a few seconds (the spawned form took ~90 s)

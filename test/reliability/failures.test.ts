@@ -12,7 +12,19 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { skipWithoutRedis, type RedisServer } from '../helpers/redis-server.js';
-import { cli, expectSweepComplete, FAST_WORKER, start, startedIn, tinyTrial, trialPath, writePlan, type Proc, openRedisSandbox, closeRedisSandbox } from './fixture.js';
+import {
+  cli,
+  expectSweepComplete,
+  FAST_WORKER,
+  start,
+  startedIn,
+  tinyTrial,
+  trialPath,
+  writePlan,
+  type Proc,
+  openRedisSandbox,
+  closeRedisSandbox,
+} from './fixture.js';
 
 const skip = skipWithoutRedis('failure tests');
 
@@ -25,7 +37,24 @@ describe.skipIf(skip)('trials that fail', () => {
   beforeAll(async () => ({ root, corpus, wtmp, redis } = await openRedisSandbox('es-rel-fail-')));
   afterAll(() => closeRedisSandbox({ root, redis }, procs));
   const coordinator = (plan: string, ...extra: string[]) => {
-    const p = start(cli('run', plan, '--plan', '--executor', 'redis', '--redis', redis.url, '--results', join(root, 'results'), '--attempts', '2', '--backoff', '0.2', ...extra));
+    const p = start(
+      cli(
+        'run',
+        plan,
+        '--plan',
+        '--executor',
+        'redis',
+        '--redis',
+        redis.url,
+        '--results',
+        join(root, 'results'),
+        '--attempts',
+        '2',
+        '--backoff',
+        '0.2',
+        ...extra,
+      ),
+    );
     procs.push(p);
     return p;
   };
@@ -40,7 +69,10 @@ describe.skipIf(skip)('trials that fail', () => {
     writePlan(join(root, 'mix.json'), 'mix', trials);
     const sweep = join(root, 'results/mix');
     // 16 GB of address space: room for V8 and the wasm heap's reservation, not for the tables
-    const worker = start(cli('worker', '--redis', redis.url, ...FAST_WORKER), { env: { TMPDIR: wtmp }, shell: 'ulimit -v 16000000;' });
+    const worker = start(cli('worker', '--redis', redis.url, ...FAST_WORKER), {
+      env: { TMPDIR: wtmp },
+      shell: 'ulimit -v 16000000;',
+    });
     procs.push(worker);
     const coord = coordinator(join(root, 'mix.json'));
     expect(await coord.exited, coord.log()).toBe(0);
@@ -59,7 +91,9 @@ describe.skipIf(skip)('trials that fail', () => {
     expect(starts.filter((id) => id === oom.id)).toHaveLength(2);
     expect(starts.filter((id) => id === nan.id)).toHaveLength(1);
     expect(starts.filter((id) => id === ok.id)).toHaveLength(1);
-    expect(coord.log()).toMatch(new RegExp(`${throws.id}: attempt 1/2 failed: error: .*corpus too small to split.*; retrying in`));
+    expect(coord.log()).toMatch(
+      new RegExp(`${throws.id}: attempt 1/2 failed: error: .*corpus too small to split.*; retrying in`),
+    );
     expect(coord.log()).toMatch(/sweep mix: 1 done, 3 failed, 0 unfinished/);
 
     // --retry-failed: the three failed ones run again (and fail the same way), the ok one does not
@@ -80,13 +114,17 @@ describe.skipIf(skip)('trials that fail', () => {
     writeFileSync(join(other, 'book.txt'), readFileSync(join(corpus, 'blake-poems.txt'), 'utf8').replace(/e/g, 'E'));
     const t = tinyTrial(corpus, 7);
     writePlan(join(root, 'refuse.json'), 'refuse', [t]);
-    const worker = start(cli('worker', '--redis', redis.url, '--corpus', other, ...FAST_WORKER), { env: { TMPDIR: wtmp } });
+    const worker = start(cli('worker', '--redis', redis.url, '--corpus', other, ...FAST_WORKER), {
+      env: { TMPDIR: wtmp },
+    });
     procs.push(worker);
     const coord = coordinator(join(root, 'refuse.json'));
     expect(await coord.exited, coord.log()).toBe(0);
     const r = JSON.parse(readFileSync(trialPath(join(root, 'results/refuse'), t.id, 'result.json'), 'utf8'));
     expect(r).toMatchObject({ status: 'failed', reason: 'error' });
-    expect(r.message).toMatch(/^corpus .*other on worker .* has content hash [0-9a-f]{12}, the coordinator's has [0-9a-f]{12}: refused .*\(after 2 attempt\(s\)/);
+    expect(r.message).toMatch(
+      /^corpus .*other on worker .* has content hash [0-9a-f]{12}, the coordinator's has [0-9a-f]{12}: refused .*\(after 2 attempt\(s\)/,
+    );
     expect(worker.log()).toMatch(new RegExp(`refused ${t.id}: corpus`));
     expect(startedIn(worker.log())).toEqual([]);
     worker.child.kill('SIGTERM');

@@ -43,20 +43,44 @@ export interface TinyOptions {
 
 /** An Engram trial of a 2-layer, d=32 model: ~0.1 s a step on wasm. */
 export function tinyTrial(corpus: string, seed: number, o: TinyOptions = {}): Trial {
-  const config = parseTrial({
-    data: { corpus: o.corpus ?? corpus, vocabSize: 512, seqLen: 32, valTokens: 2048, valFraction: 0.1 },
-    model: {
-      dModel: 32, nLayers: 2, nHeads: 2,
-      ...(o.dense ? { ffnHidden: 64 } : { moe: { shared: 1, routed: 4, topK: 2, expertHidden: 16 } }),
-      engram: { layerIds: [1], maxNgram: 3, headsPerNgram: 2, dimPerNgram: 16, baseSizes: o.baseSizes ?? [3000, 3000] },
+  const config = parseTrial(
+    {
+      data: { corpus: o.corpus ?? corpus, vocabSize: 512, seqLen: 32, valTokens: 2048, valFraction: 0.1 },
+      model: {
+        dModel: 32,
+        nLayers: 2,
+        nHeads: 2,
+        ...(o.dense ? { ffnHidden: 64 } : { moe: { shared: 1, routed: 4, topK: 2, expertHidden: 16 } }),
+        engram: {
+          layerIds: [1],
+          maxNgram: 3,
+          headsPerNgram: 2,
+          dimPerNgram: 16,
+          baseSizes: o.baseSizes ?? [3000, 3000],
+        },
+      },
+      train: { steps: o.steps ?? 12, batchSize: 8, warmup: 2, lr: o.lr ?? 1e-2, logEvery: 1, seed },
     },
-    train: { steps: o.steps ?? 12, batchSize: 8, warmup: 2, lr: o.lr ?? 1e-2, logEvery: 1, seed },
-  }, 'test');
-  return { id: trialId(config), config, meta: { kind: 'allocation', variant: 'engram', seed, budget: 'tiny', rho: 0.5 } };
+    'test',
+  );
+  return {
+    id: trialId(config),
+    config,
+    meta: { kind: 'allocation', variant: 'engram', seed, budget: 'tiny', rho: 0.5 },
+  };
 }
 
 export function writePlan(file: string, name: string, trials: Trial[]): SweepPlan {
-  const plan: SweepPlan = { name, specHash: `${name}-${trials.map((t) => t.id).join('').slice(0, 24)}`, spec: { test: name }, trials, warnings: [] };
+  const plan: SweepPlan = {
+    name,
+    specHash: `${name}-${trials
+      .map((t) => t.id)
+      .join('')
+      .slice(0, 24)}`,
+    spec: { test: name },
+    trials,
+    warnings: [],
+  };
   writeFileSync(file, JSON.stringify(plan));
   return plan;
 }
@@ -72,8 +96,16 @@ export interface Proc {
 /** A CLI process (argv from cli()) with stdout/stderr captured; env adds to process.env. */
 export function start(argv: string[], o: { cwd?: string; env?: Record<string, string>; shell?: string } = {}): Proc {
   const child = o.shell
-    ? spawn('/bin/sh', ['-c', `${o.shell} exec "$0" "$@"`, process.execPath, ...argv], { cwd: o.cwd, env: { ...process.env, ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] })
-    : spawn(process.execPath, argv, { cwd: o.cwd, env: { ...process.env, ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    ? spawn('/bin/sh', ['-c', `${o.shell} exec "$0" "$@"`, process.execPath, ...argv], {
+        cwd: o.cwd,
+        env: { ...process.env, ...o.env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      })
+    : spawn(process.execPath, argv, {
+        cwd: o.cwd,
+        env: { ...process.env, ...o.env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
   let err = '';
   let out = '';
   child.stderr!.on('data', (d) => (err += d));
@@ -84,7 +116,12 @@ export function start(argv: string[], o: { cwd?: string; env?: Record<string, st
 
 /** Run a CLI command to its end. */
 export function runCli(argv: string[], o: { cwd?: string; env?: Record<string, string> } = {}) {
-  const r = spawnSync(process.execPath, argv, { cwd: o.cwd, env: { ...process.env, ...o.env }, encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(process.execPath, argv, {
+    cwd: o.cwd,
+    env: { ...process.env, ...o.env },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -106,26 +143,39 @@ export const startedIn = (log: string) => [...log.matchAll(/^start (t[0-9a-f]{16
 
 /** Live processes whose command line mentions `marker` (a test's own folder). */
 export function processesWith(marker: string): string[] {
-  return spawnSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' }).stdout.split('\n').filter((l) => l.includes(marker) && !l.includes('ps -eo'));
+  return spawnSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' })
+    .stdout.split('\n')
+    .filter((l) => l.includes(marker) && !l.includes('ps -eo'));
 }
 
 /** Every file under dir whose name ends in .tmp (a writer killed between write and rename). */
-export const tempFiles = (dir: string) => (existsSync(dir) ? readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.tmp')) : []);
+export const tempFiles = (dir: string) =>
+  existsSync(dir) ? readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.tmp')) : [];
 
 /**
  * The end state every scenario asserts: each trial has a valid result.json of the expected
  * status; an ok trial's metrics hold steps 1..N exactly once (one clean run, nothing appended by
  * a second); no temp files; sweep.json lists them all.
  */
-export function expectSweepComplete(sweepDir: string, trials: Trial[], status: Record<string, 'ok' | string> = {}): void {
+export function expectSweepComplete(
+  sweepDir: string,
+  trials: Trial[],
+  status: Record<string, 'ok' | string> = {},
+): void {
   for (const t of trials) {
     const text = readFileSync(trialPath(sweepDir, t.id, 'result.json'), 'utf8');
     const r = JSON.parse(text);
     const want = status[t.id] ?? 'ok';
     if (want === 'ok') {
-      expect(r, t.id).toMatchObject({ status: 'ok', tokens: t.config.train.steps * t.config.train.batchSize * t.config.data.seqLen });
+      expect(r, t.id).toMatchObject({
+        status: 'ok',
+        tokens: t.config.train.steps * t.config.train.batchSize * t.config.data.seqLen,
+      });
       expect(Number.isFinite(r.valLoss)).toBe(true);
-      const steps = readFileSync(trialPath(sweepDir, t.id, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).step);
+      const steps = readFileSync(trialPath(sweepDir, t.id, 'metrics.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).step);
       expect(steps, t.id).toEqual(Array.from({ length: t.config.train.steps }, (_, k) => k + 1));
       expect(JSON.parse(readFileSync(trialPath(sweepDir, t.id, 'config.json'), 'utf8')).meta).toEqual(t.meta);
     } else {
@@ -133,7 +183,11 @@ export function expectSweepComplete(sweepDir: string, trials: Trial[], status: R
     }
   }
   expect(tempFiles(sweepDir)).toEqual([]);
-  expect(JSON.parse(readFileSync(join(sweepDir, 'sweep.json'), 'utf8')).trials.map((t: { id: string }) => t.id).sort()).toEqual(trials.map((t) => t.id).sort());
+  expect(
+    JSON.parse(readFileSync(join(sweepDir, 'sweep.json'), 'utf8'))
+      .trials.map((t: { id: string }) => t.id)
+      .sort(),
+  ).toEqual(trials.map((t) => t.id).sort());
 }
 
 /** Worker flags that notice a dead worker within ~3 s (the defaults are sized for long trials). */

@@ -12,7 +12,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { Rng } from '../../src/util/rng.js';
-import { cli, expectSweepComplete, hasResult, makeCorpus, processesWith, runCli, sleep, start, startedIn, tinyTrial, trialPath, until, writePlan } from './fixture.js';
+import {
+  cli,
+  expectSweepComplete,
+  hasResult,
+  makeCorpus,
+  processesWith,
+  runCli,
+  sleep,
+  start,
+  startedIn,
+  tinyTrial,
+  trialPath,
+  until,
+  writePlan,
+} from './fixture.js';
 
 const root = mkdtempSync(join(tmpdir(), 'es-rel-local-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -22,7 +36,17 @@ it('kill -9 at three random points, then finish: every trial done once, nothing 
   const trials = Array.from({ length: 8 }, (_, s) => tinyTrial(corpus, s, { steps: 16 }));
   writePlan(join(root, 'plan.json'), 'kills', trials);
   const sweep = join(root, 'results/kills');
-  const argv = cli('run', join(root, 'plan.json'), '--plan', '--workers', '2', '--backend', 'wasm', '--results', join(root, 'results'));
+  const argv = cli(
+    'run',
+    join(root, 'plan.json'),
+    '--plan',
+    '--workers',
+    '2',
+    '--backend',
+    'wasm',
+    '--results',
+    join(root, 'results'),
+  );
   const seed = Number(process.env.ENGRAM_SWEEP_KILL_SEED ?? Date.now() % 100_000);
   const rng = new Rng(seed);
   const finished = new Map<string, string>();
@@ -31,7 +55,11 @@ it('kill -9 at three random points, then finish: every trial done once, nothing 
     const before = new Set(finished.keys());
     const run = start(argv);
     const target = Math.min(trials.length - 2, before.size + 1 + rng.int(2));
-    await until(() => trials.filter((t) => hasResult(sweep, t.id)).length >= target, 60_000, `${target} finished trials`);
+    await until(
+      () => trials.filter((t) => hasResult(sweep, t.id)).length >= target,
+      60_000,
+      `${target} finished trials`,
+    );
     const ms = rng.int(1500);
     await sleep(ms);
     run.child.kill('SIGKILL');

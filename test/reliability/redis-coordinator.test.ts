@@ -11,7 +11,21 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REGISTRY_KEY } from '../../src/sweep/redis.js';
 import { skipWithoutRedis, type RedisServer } from '../helpers/redis-server.js';
-import { cli, expectSweepComplete, FAST_WORKER, hasResult, start, startedIn, tinyTrial, trialPath, until, writePlan, type Proc, openRedisSandbox, closeRedisSandbox } from './fixture.js';
+import {
+  cli,
+  expectSweepComplete,
+  FAST_WORKER,
+  hasResult,
+  start,
+  startedIn,
+  tinyTrial,
+  trialPath,
+  until,
+  writePlan,
+  type Proc,
+  openRedisSandbox,
+  closeRedisSandbox,
+} from './fixture.js';
 
 const skip = skipWithoutRedis('redis coordinator restart test');
 
@@ -28,9 +42,24 @@ describe.skipIf(skip)('coordinator restarted mid-sweep', () => {
     const trials = Array.from({ length: 6 }, (_, s) => tinyTrial(corpus, s, { steps: 16 }));
     writePlan(join(root, 'plan.json'), 'restart', trials);
     const sweep = join(root, 'results/restart');
-    const workers = [0, 1].map(() => start(cli('worker', '--redis', redis.url, ...FAST_WORKER), { env: { TMPDIR: wtmp } }));
+    const workers = [0, 1].map(() =>
+      start(cli('worker', '--redis', redis.url, ...FAST_WORKER), { env: { TMPDIR: wtmp } }),
+    );
     procs.push(...workers);
-    const run = () => start(cli('run', join(root, 'plan.json'), '--plan', '--executor', 'redis', '--redis', redis.url, '--results', join(root, 'results')));
+    const run = () =>
+      start(
+        cli(
+          'run',
+          join(root, 'plan.json'),
+          '--plan',
+          '--executor',
+          'redis',
+          '--redis',
+          redis.url,
+          '--results',
+          join(root, 'results'),
+        ),
+      );
     const done = () => workers.flatMap((w) => [...w.log().matchAll(/^done (t[0-9a-f]{16})/gm)].map((m) => m[1]));
 
     const first = run();
@@ -38,9 +67,17 @@ describe.skipIf(skip)('coordinator restarted mid-sweep', () => {
     await until(() => trials.some((t) => hasResult(sweep, t.id)), 60_000, 'a collected trial');
     first.child.kill('SIGKILL');
     await first.exited;
-    const collected = new Map(trials.filter((t) => hasResult(sweep, t.id)).map((t) => [t.id, readFileSync(trialPath(sweep, t.id, 'result.json'), 'utf8')]));
+    const collected = new Map(
+      trials
+        .filter((t) => hasResult(sweep, t.id))
+        .map((t) => [t.id, readFileSync(trialPath(sweep, t.id, 'result.json'), 'utf8')]),
+    );
     // a trial finishes while no coordinator runs: its result exists only in Redis
-    await until(() => done().some((id) => !collected.has(id)), 60_000, 'a trial finished while the coordinator is away');
+    await until(
+      () => done().some((id) => !collected.has(id)),
+      60_000,
+      'a trial finished while the coordinator is away',
+    );
     const away = done().filter((id) => !collected.has(id));
     for (const id of away) expect(hasResult(sweep, id)).toBe(false);
 

@@ -10,7 +10,21 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { skipWithoutRedis, type RedisServer } from '../helpers/redis-server.js';
-import { cli, expectSweepComplete, FAST_WORKER, hasResult, sleep, start, tinyTrial, trialPath, until, writePlan, type Proc, openRedisSandbox, closeRedisSandbox } from './fixture.js';
+import {
+  cli,
+  expectSweepComplete,
+  FAST_WORKER,
+  hasResult,
+  sleep,
+  start,
+  tinyTrial,
+  trialPath,
+  until,
+  writePlan,
+  type Proc,
+  openRedisSandbox,
+  closeRedisSandbox,
+} from './fixture.js';
 
 const skip = skipWithoutRedis('redis outage test');
 
@@ -27,14 +41,40 @@ describe.skipIf(skip)('Redis stopped mid-sweep', () => {
     const trials = Array.from({ length: 4 }, (_, s) => tinyTrial(corpus, s, { steps: 30 }));
     writePlan(join(root, 'plan.json'), 'outage', trials);
     const sweep = join(root, 'results/outage');
-    const worker = start(cli('worker', '--redis', redis.url, '--concurrency', '2', ...FAST_WORKER), { env: { TMPDIR: wtmp } });
-    const coord = start(cli('run', join(root, 'plan.json'), '--plan', '--executor', 'redis', '--redis', redis.url, '--results', join(root, 'results')));
+    const worker = start(cli('worker', '--redis', redis.url, '--concurrency', '2', ...FAST_WORKER), {
+      env: { TMPDIR: wtmp },
+    });
+    const coord = start(
+      cli(
+        'run',
+        join(root, 'plan.json'),
+        '--plan',
+        '--executor',
+        'redis',
+        '--redis',
+        redis.url,
+        '--results',
+        join(root, 'results'),
+      ),
+    );
     procs.push(worker, coord);
-    await until(() => trials.some((t) => hasResult(sweep, t.id)) && (coord.log().match(/^start /gm) ?? []).length >= 3, 90_000, 'one trial collected, more running');
-    const before = new Map(trials.filter((t) => hasResult(sweep, t.id)).map((t) => [t.id, readFileSync(trialPath(sweep, t.id, 'result.json'), 'utf8')]));
+    await until(
+      () => trials.some((t) => hasResult(sweep, t.id)) && (coord.log().match(/^start /gm) ?? []).length >= 3,
+      90_000,
+      'one trial collected, more running',
+    );
+    const before = new Map(
+      trials
+        .filter((t) => hasResult(sweep, t.id))
+        .map((t) => [t.id, readFileSync(trialPath(sweep, t.id, 'result.json'), 'utf8')]),
+    );
 
     await redis.down('SIGTERM');
-    await until(() => /redis at redis:\/\/127\.0\.0\.1:\d+ is unreachable: waiting for it to come back/.test(coord.log()), 10_000, 'the coordinator to say Redis is gone');
+    await until(
+      () => /redis at redis:\/\/127\.0\.0\.1:\d+ is unreachable: waiting for it to come back/.test(coord.log()),
+      10_000,
+      'the coordinator to say Redis is gone',
+    );
     await until(() => /is unreachable: waiting for it/.test(worker.log()), 10_000, 'the worker to say Redis is gone');
     await sleep(1500);
     expect(coord.child.exitCode).toBeNull();
@@ -42,7 +82,9 @@ describe.skipIf(skip)('Redis stopped mid-sweep', () => {
 
     expect(await coord.exited, coord.log()).toBe(0);
     expect(coord.log()).toMatch(/redis is back after/);
-    expect(coord.log()).toMatch(/trial\(s\) missing from the queue \(Redis restarted without its data\?\): enqueued again/);
+    expect(coord.log()).toMatch(
+      /trial\(s\) missing from the queue \(Redis restarted without its data\?\): enqueued again/,
+    );
     expectSweepComplete(sweep, trials);
     for (const [id, text] of before) expect(readFileSync(trialPath(sweep, id, 'result.json'), 'utf8')).toBe(text);
     expect(coord.log()).toMatch(/sweep outage: 4 done, 0 failed, 0 unfinished/);

@@ -9,7 +9,20 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sweepStatus } from '../../src/sweep/status.js';
 import { skipWithoutRedis, type RedisServer } from '../helpers/redis-server.js';
-import { cli, expectSweepComplete, FAST_WORKER, processesWith, start, startedIn, tinyTrial, until, writePlan, type Proc, openRedisSandbox, closeRedisSandbox } from './fixture.js';
+import {
+  cli,
+  expectSweepComplete,
+  FAST_WORKER,
+  processesWith,
+  start,
+  startedIn,
+  tinyTrial,
+  until,
+  writePlan,
+  type Proc,
+  openRedisSandbox,
+  closeRedisSandbox,
+} from './fixture.js';
 
 const skip = skipWithoutRedis('redis worker tests');
 
@@ -28,7 +41,9 @@ describe.skipIf(skip)('redis workers killed mid-trial', () => {
     return p;
   };
   const coordinator = (plan: string, results: string) => {
-    const p = start(cli('run', plan, '--plan', '--executor', 'redis', '--redis', redis.url, '--results', results, '--backoff', '0.2'));
+    const p = start(
+      cli('run', plan, '--plan', '--executor', 'redis', '--redis', redis.url, '--results', results, '--backoff', '0.2'),
+    );
     procs.push(p);
     return p;
   };
@@ -41,9 +56,17 @@ describe.skipIf(skip)('redis workers killed mid-trial', () => {
     const coord = coordinator(join(root, 'two.json'), join(root, 'results'));
     // both trials running, one on each worker, a few steps in
     const stepping = (id: string) => new RegExp(`^${id} .* step [1-9][0-9]*/40`, 'm').test(coord.log());
-    await until(() => startedIn(a.log()).length === 1 && startedIn(b.log()).length === 1 && trials.every((t) => stepping(t.id)), 60_000, 'both trials training');
+    await until(
+      () => startedIn(a.log()).length === 1 && startedIn(b.log()).length === 1 && trials.every((t) => stepping(t.id)),
+      60_000,
+      'both trials training',
+    );
     // `status` reads the folder alone: both remote trials show as running, a few steps in
-    await until(() => sweepStatus(join(root, 'results/two')).trials.every((t) => t.status === 'running' && (t.step ?? 0) > 0), 10_000, 'status: both running');
+    await until(
+      () => sweepStatus(join(root, 'results/two')).trials.every((t) => t.status === 'running' && (t.step ?? 0) > 0),
+      10_000,
+      'status: both running',
+    );
     const victim = startedIn(a.log())[0];
     a.child.kill('SIGKILL');
     await a.exited;
@@ -54,7 +77,10 @@ describe.skipIf(skip)('redis workers killed mid-trial', () => {
     expect(coord.log()).toMatch(new RegExp(`${victim}: its worker stopped answering`));
     expectSweepComplete(join(root, 'results/two'), trials);
     // collected: no progress files left, status says done
-    expect(trials.map((t) => existsSync(join(root, 'results/two/trials', t.id, 'progress.json')))).toEqual([false, false]);
+    expect(trials.map((t) => existsSync(join(root, 'results/two/trials', t.id, 'progress.json')))).toEqual([
+      false,
+      false,
+    ]);
     expect(sweepStatus(join(root, 'results/two')).counts).toMatchObject({ done: 2, running: 0, pending: 0 });
     // the killed worker's trial process died with it
     expect(processesWith(wtmp)).toEqual([]);
@@ -70,7 +96,11 @@ describe.skipIf(skip)('redis workers killed mid-trial', () => {
     const coord = coordinator(join(root, 'twelve.json'), join(root, 'results'));
     // kill the first worker once it has finished a trial and is running its next one
     const [victim] = workers;
-    await until(() => done(victim.log()).length >= 1 && startedIn(victim.log()).length > done(victim.log()).length, 90_000, 'a worker mid-way through its second trial');
+    await until(
+      () => done(victim.log()).length >= 1 && startedIn(victim.log()).length > done(victim.log()).length,
+      90_000,
+      'a worker mid-way through its second trial',
+    );
     const lost = startedIn(victim.log()).at(-1)!;
     victim.child.kill('SIGKILL');
     await victim.exited;

@@ -38,7 +38,8 @@ function layerValues(spec: unknown, mark: string): Record<string, number>[][] {
     const d = (s.data as { values?: unknown[] } | undefined)?.values ?? data;
     const m = s.mark as string | { type: string } | undefined;
     if (m && (typeof m === 'string' ? m : m.type) === mark) out.push(d as Record<string, number>[]);
-    for (const k of ['layer', 'concat', 'vconcat', 'hconcat']) for (const c of (s[k] as Record<string, unknown>[] | undefined) ?? []) walk(c, d);
+    for (const k of ['layer', 'concat', 'vconcat', 'hconcat'])
+      for (const c of (s[k] as Record<string, unknown>[] | undefined) ?? []) walk(c, d);
   };
   walk(spec as Record<string, unknown>);
   return out;
@@ -73,7 +74,10 @@ describe('what the charts draw', () => {
     expect(count(svgs.get('ushape')!, 'point')).toBe(2 * perBudget);
     const points = layerValues(charts.get('ushape'), 'point').flat();
     expect(points.map((p) => p.valLoss).sort()).toEqual(
-      data.rows.filter((r) => r.kind === 'allocation' && r.status === 'ok').map((r) => Number(r.valLoss!.toPrecision(6))).sort(),
+      data.rows
+        .filter((r) => r.kind === 'allocation' && r.status === 'ok')
+        .map((r) => Number(r.valLoss!.toPrecision(6)))
+        .sort(),
     );
   });
 
@@ -95,7 +99,9 @@ describe('what the charts draw', () => {
     const ticks = layerValues(charts.get('ushape'), 'tick');
     const engramSmall = ticks[1].filter((t) => (t as unknown as { variant: string }).variant === 'engram');
     for (const t of engramSmall) expect(t.mean).toBeCloseTo(uLoss('small', t.rho, 0) - 0.004, 5); // seed noise averages out
-    const rules = layerValues(charts.get('ushape'), 'rule').flat().filter((r) => 'label' in r);
+    const rules = layerValues(charts.get('ushape'), 'rule')
+      .flat()
+      .filter((r) => 'label' in r);
     expect(rules.length).toBe(2);
     rules.forEach((r, i) => expect(r.loss).toBeCloseTo(uLoss(['large', 'small'][i], 1, 0) - 0.004 + 0.01, 5));
   });
@@ -105,14 +111,20 @@ describe('what the charts draw', () => {
       .filter((r) => r.variant !== 'moe')
       .map((r) => (r.kind === 'allocation' && r.rho === 1 ? { ...r, rhoActual: 0.998 } : r));
     const spec = ushapeChart({ ...data, rows });
-    const rules = layerValues(spec, 'rule').flat().filter((r) => 'label' in r) as unknown as { loss: number; label: string }[];
-    expect(rules.map((r) => r.loss)).toEqual(['large', 'small'].map((b) => Number((uLoss(b, 1, 0) - 0.004).toPrecision(6))));
+    const rules = layerValues(spec, 'rule')
+      .flat()
+      .filter((r) => 'label' in r) as unknown as { loss: number; label: string }[];
+    expect(rules.map((r) => r.loss)).toEqual(
+      ['large', 'small'].map((b) => Number((uLoss(b, 1, 0) - 0.004).toPrecision(6))),
+    );
     expect(rules.map((r) => r.label)).toEqual(Array(2).fill('rho = 1 with the Engram module kept (1-slot tables)'));
     const subtitle = (spec as unknown as { title: { subtitle: string } }).title.subtitle;
     expect(subtitle).toContain('dashed: rho = 1 with the Engram module kept (1-slot tables)');
     expect(subtitle).not.toContain('pure MoE');
     // with the moe variant it is pure MoE
-    expect((charts.get('ushape') as unknown as { title: { subtitle: string } }).title.subtitle).toContain('dashed: pure MoE');
+    expect((charts.get('ushape') as unknown as { title: { subtitle: string } }).title.subtitle).toContain(
+      'dashed: pure MoE',
+    );
   });
 
   it('ushape without fits: points and bars only, no curve, band or vertex', () => {
@@ -145,15 +157,24 @@ describe('what the charts draw', () => {
     const svg = svgs.get('gates')!;
     expect(count(svg, 'text mark')).toBe(GATE_TOKENS.length);
     expect(count(svg, 'rect mark')).toBe(GATE_TOKENS.length);
-    const best = data.rows.filter((r) => r.variant === 'engram' && r.status === 'ok').sort((a, b) => a.valLoss! - b.valLoss!)[0];
+    const best = data.rows
+      .filter((r) => r.variant === 'engram' && r.status === 'ok')
+      .sort((a, b) => a.valLoss! - b.valLoss!)[0];
     expect(data.gates!.id).toBe(best.id);
     expect(svg).toContain('&lt;/script&gt;&lt;b&gt;x');
   });
 
   it('gates: cell colour darkens with the gate (luminance falls as the gate rises)', () => {
-    const cells = [...svgs.get('gates')!.matchAll(/gate: ([\d.]+);[^>]*aria-roledescription="rect mark"[^>]*fill="rgb\((\d+), (\d+), (\d+)\)"/g)];
+    const cells = [
+      ...svgs
+        .get('gates')!
+        .matchAll(/gate: ([\d.]+);[^>]*aria-roledescription="rect mark"[^>]*fill="rgb\((\d+), (\d+), (\d+)\)"/g),
+    ];
     expect(cells.length).toBe(GATE_TOKENS.length);
-    const pts = cells.map((m) => ({ gate: Number(m[1]), lum: 0.2126 * Number(m[2]) + 0.7152 * Number(m[3]) + 0.0722 * Number(m[4]) }));
+    const pts = cells.map((m) => ({
+      gate: Number(m[1]),
+      lum: 0.2126 * Number(m[2]) + 0.7152 * Number(m[3]) + 0.0722 * Number(m[4]),
+    }));
     pts.sort((a, b) => a.gate - b.gate);
     for (let i = 1; i < pts.length; i++) expect(pts[i].lum).toBeLessThan(pts[i - 1].lum);
     // the mean over the two branches: g and g + 0.1
@@ -172,7 +193,13 @@ describe('what the charts draw', () => {
   });
 
   it('load: one row of cells per (MoE configuration, layer), seeds averaged, known relative loads', () => {
-    const [cells] = layerValues(charts.get('load'), 'rect') as unknown as { label: string; layer: number; expert: number; relative: number; seeds: number }[][];
+    const [cells] = layerValues(charts.get('load'), 'rect') as unknown as {
+      label: string;
+      layer: number;
+      expert: number;
+      relative: number;
+      seeds: number;
+    }[][];
     const moeTrials = data.rows.filter((r) => r.status === 'ok' && r.routedExperts);
     const labels = new Set(moeTrials.map((r) => trialLabel(r)));
     expect(new Set(cells.map((c) => `${c.label}/${c.layer}`)).size).toBe(2 * labels.size);

@@ -33,7 +33,8 @@ function layerValues(spec: unknown, mark: string): Record<string, number | strin
   const out: Record<string, number | string>[][] = [];
   const walk = (s: Record<string, unknown>) => {
     const m = s.mark as string | { type: string } | undefined;
-    if (m && (typeof m === 'string' ? m : m.type) === mark) out.push((s.data as { values: Record<string, number>[] }).values);
+    if (m && (typeof m === 'string' ? m : m.type) === mark)
+      out.push((s.data as { values: Record<string, number>[] }).values);
     for (const k of ['layer', 'concat']) for (const c of (s[k] as Record<string, unknown>[] | undefined) ?? []) walk(c);
   };
   walk(spec as Record<string, unknown>);
@@ -58,7 +59,9 @@ describe('horizon charts', () => {
   }
 
   it('horizons: one curve per (budget, horizon) through the seed means of the closed form', () => {
-    const [, lines] = layerValues(charts.get('horizons'), 'line').map((v, i) => [i, v] as const).find(([i]) => i === 0)!;
+    const [, lines] = layerValues(charts.get('horizons'), 'line')
+      .map((v, i) => [i, v] as const)
+      .find(([i]) => i === 0)!;
     // panels in budget order: large, small; the first line layer is large's
     expect(lines).toHaveLength(H_TOKENS.length * H_RHOS.length);
     for (const p of lines) {
@@ -70,10 +73,18 @@ describe('horizon charts', () => {
   it('rhostar: the trend points of the fit, the paper band at 0.75-0.8', () => {
     const trends = built.data.fits!.ushape!.trends!;
     const points = layerValues(charts.get('rhostar'), 'point')[0];
-    expect(points.map((p) => [p.budget, p.tokens, p.rhoStar])).toEqual(trends.flatMap((t) => t.points.map((p) => [t.budget, p.tokens, r6(p.rhoStar!)])));
-    expect(layerValues(charts.get('rhostar'), 'rect')[0]).toEqual([{ lo: TRENDS.paperBand[0], hi: TRENDS.paperBand[1] }]);
+    expect(points.map((p) => [p.budget, p.tokens, p.rhoStar])).toEqual(
+      trends.flatMap((t) => t.points.map((p) => [t.budget, p.tokens, r6(p.rhoStar!)])),
+    );
+    expect(layerValues(charts.get('rhostar'), 'rect')[0]).toEqual([
+      { lo: TRENDS.paperBand[0], hi: TRENDS.paperBand[1] },
+    ]);
     // small starts with rho = 0 best: its first rho* is the best arm, 0
-    expect(points.find((p) => p.budget === 'small' && p.tokens === H_TOKENS[0])).toMatchObject({ rhoStar: 0, source: 'best arm', shape: 'rho = 0 best' });
+    expect(points.find((p) => p.budget === 'small' && p.tokens === H_TOKENS[0])).toMatchObject({
+      rhoStar: 0,
+      source: 'best arm',
+      shape: 'rho = 0 best',
+    });
   });
 
   it('walls: dL0 and dL1 per horizon as the fit has them, zero line drawn', () => {
@@ -87,7 +98,7 @@ describe('horizon charts', () => {
     expect(layerValues(charts.get('walls'), 'rule').filter((v) => 'zero' in v[0])).toHaveLength(2);
   });
 
-  it('the U-shape chart of a horizons sweep draws the longest horizon\'s parabola', () => {
+  it("the U-shape chart of a horizons sweep draws the longest horizon's parabola", () => {
     const g = built.data.fits!.ushape!.groups.find((x) => x.key === `large@${H_TOKENS[3]}`)!;
     const c = g.coefficients as { a: number; b: number; c: number };
     const [curve] = layerValues(charts.get('ushape'), 'line');
@@ -95,7 +106,12 @@ describe('horizon charts', () => {
   });
 
   it('no horizon charts without horizons in the fit', () => {
-    const d = { ...built.data, fits: { ushape: { kind: 'ushape', groups: built.data.fits!.ushape!.groups.map((g) => ({ ...g, horizon: null })) } } };
+    const d = {
+      ...built.data,
+      fits: {
+        ushape: { kind: 'ushape', groups: built.data.fits!.ushape!.groups.map((g) => ({ ...g, horizon: null })) },
+      },
+    };
     expect(horizonCurvesChart(d)).toBeNull();
     expect(rhoStarChart(d)).toBeNull();
     expect(wallsChart(d)).toBeNull();
@@ -105,8 +121,14 @@ describe('horizon charts', () => {
 describe('the headline of a horizons sweep', () => {
   it('each budget at its longest horizon, with tokens per active parameter, then its trend', () => {
     const s = built.summary;
-    expect(s.headline).toMatch(/^Budget large at 1\.05M tokens \(2\.6 per active parameter\): U \(both walls resolved: .*\): rho\* = 0\.71 \[[\d.]+, [\d.]+\] \(quadratic vertex\); dL0 \+0\.15\d\d/);
-    expect(s.details[0]).toMatch(/^Budget large across 4 horizons \(131\.1k\.\.1\.05M tokens, 0\.3\.\.2\.6 per active parameter\), per doubling of tokens: rho\* \+0\.12\d/);
-    expect(s.details.some((d) => d.startsWith('Budget small at 1.05M tokens (10.5 per active parameter): U'))).toBe(true);
+    expect(s.headline).toMatch(
+      /^Budget large at 1\.05M tokens \(2\.6 per active parameter\): U \(both walls resolved: .*\): rho\* = 0\.71 \[[\d.]+, [\d.]+\] \(quadratic vertex\); dL0 \+0\.15\d\d/,
+    );
+    expect(s.details[0]).toMatch(
+      /^Budget large across 4 horizons \(131\.1k\.\.1\.05M tokens, 0\.3\.\.2\.6 per active parameter\), per doubling of tokens: rho\* \+0\.12\d/,
+    );
+    expect(s.details.some((d) => d.startsWith('Budget small at 1.05M tokens (10.5 per active parameter): U'))).toBe(
+      true,
+    );
   });
 });

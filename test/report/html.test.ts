@@ -97,6 +97,8 @@ describe('page content', () => {
     expect(body.match(/<tr class="failed">/g)!.length).toBe(1);
     expect(body).toContain('failed (diverged)');
     expect(body.match(/<tr class="best">/g)!.length).toBe(1);
-    expect(body).toMatch(/<tr class="best"><td><code>t[0-9a-f]{16}<\/code><\/td><td>allocation<\/td><td>engram<\/td><td>large<\/td><td class="n">0\.750<\/td>/);
+    expect(body).toMatch(
+      /<tr class="best"><td><code>t[0-9a-f]{16}<\/code><\/td><td>allocation<\/td><td>engram<\/td><td>large<\/td><td class="n">0\.750<\/td>/,
+    );
   });
 });

@@ -3,7 +3,16 @@
  * PNG of twice its size), and bad input refused with InputError before anything is written.
  */
 import { Command } from 'commander';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -28,11 +37,13 @@ const fixture = (opts = {}) => {
 /** Every path under dir with its size and mtime: proof that nothing was written. */
 function snapshotTree(dir: string): string[] {
   if (!existsSync(dir)) return [];
-  return readdirSync(dir, { recursive: true, withFileTypes: true }).map((e) => {
-    const p = join(e.parentPath ?? e.path, e.name);
-    const s = statSync(p);
-    return `${p} ${s.size} ${s.mtimeMs}`;
-  }).sort();
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .map((e) => {
+      const p = join(e.parentPath ?? e.path, e.name);
+      const s = statSync(p);
+      return `${p} ${s.size} ${s.mtimeMs}`;
+    })
+    .sort();
 }
 
 /** PNG width and height from the IHDR chunk. */
@@ -54,7 +65,10 @@ describe('writeReport', () => {
     for (const name of out.charts) {
       const svg = readFileSync(join(dir, 'plots', `${name}.svg`), 'utf8');
       const [, w, h] = svg.match(/<svg[^>]* width="([\d.]+)" height="([\d.]+)"/)!;
-      expect(pngSize(readFileSync(join(dir, 'plots', `${name}.png`)))).toEqual([Math.round(2 * Number(w)), Math.round(2 * Number(h))]);
+      expect(pngSize(readFileSync(join(dir, 'plots', `${name}.png`)))).toEqual([
+        Math.round(2 * Number(w)),
+        Math.round(2 * Number(h)),
+      ]);
     }
     // no temp files left behind by the atomic writes
     expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
@@ -73,43 +87,71 @@ describe('bad input: InputError, nothing written', () => {
   const cases: [string, () => string, RegExp][] = [
     ['a missing folder', () => join(tmp(), 'nope'), /is not a folder/],
     ['a folder without trials/', () => tmp(), /not a results folder/],
-    ['no finished trials', () => {
-      const d = tmp();
-      mkdirSync(join(d, 'trials', 't1'), { recursive: true });
-      writeFileSync(join(d, 'trials', 't1', 'config.json'), '{}');
-      return d;
-    }, /nothing to report: no finished trials/],
-    ['only failed trials', () => {
-      const d = tmp();
-      mkdirSync(join(d, 'trials', 't1'), { recursive: true });
-      writeFileSync(join(d, 'trials', 't1', 'config.json'), '{}');
-      writeFileSync(join(d, 'trials', 't1', 'result.json'), JSON.stringify({ status: 'failed', reason: 'oom' }));
-      return d;
-    }, /all 1 finished trials failed/],
-    ['a malformed fits.json', () => {
-      const d = fixture();
-      writeFileSync(join(d, 'fits.json'), '{"ushape": ');
-      return d;
-    }, /fits\.json: malformed JSON/],
-    ['a gates.json with the wrong shape', () => {
-      const d = fixture();
-      const t = readdirSync(join(d, 'trials')).find((id) => existsSync(join(d, 'trials', id, 'gates.json')))!;
-      for (const id of readdirSync(join(d, 'trials'))) if (existsSync(join(d, 'trials', id, 'gates.json'))) writeFileSync(join(d, 'trials', id, 'gates.json'), JSON.stringify({ tokens: ['a', 'b'], layers: { 1: [[0.5]] } }));
-      return join(d, 'trials', t, '..', '..');
-    }, /layer 1 must hold 2 arrays/],
-    ['a damaged metrics line', () => {
-      const d = fixture();
-      const t = readdirSync(join(d, 'trials'))[0];
-      const f = join(d, 'trials', t, 'metrics.jsonl');
-      writeFileSync(f, '{"step":1,"tokens":1,"loss":2}\n{oops\n{"step":2,"tokens":2,"loss":1}\n');
-      return d;
-    }, /metrics\.jsonl: line 2: malformed JSON/],
+    [
+      'no finished trials',
+      () => {
+        const d = tmp();
+        mkdirSync(join(d, 'trials', 't1'), { recursive: true });
+        writeFileSync(join(d, 'trials', 't1', 'config.json'), '{}');
+        return d;
+      },
+      /nothing to report: no finished trials/,
+    ],
+    [
+      'only failed trials',
+      () => {
+        const d = tmp();
+        mkdirSync(join(d, 'trials', 't1'), { recursive: true });
+        writeFileSync(join(d, 'trials', 't1', 'config.json'), '{}');
+        writeFileSync(join(d, 'trials', 't1', 'result.json'), JSON.stringify({ status: 'failed', reason: 'oom' }));
+        return d;
+      },
+      /all 1 finished trials failed/,
+    ],
+    [
+      'a malformed fits.json',
+      () => {
+        const d = fixture();
+        writeFileSync(join(d, 'fits.json'), '{"ushape": ');
+        return d;
+      },
+      /fits\.json: malformed JSON/,
+    ],
+    [
+      'a gates.json with the wrong shape',
+      () => {
+        const d = fixture();
+        const t = readdirSync(join(d, 'trials')).find((id) => existsSync(join(d, 'trials', id, 'gates.json')))!;
+        for (const id of readdirSync(join(d, 'trials')))
+          if (existsSync(join(d, 'trials', id, 'gates.json')))
+            writeFileSync(
+              join(d, 'trials', id, 'gates.json'),
+              JSON.stringify({ tokens: ['a', 'b'], layers: { 1: [[0.5]] } }),
+            );
+        return join(d, 'trials', t, '..', '..');
+      },
+      /layer 1 must hold 2 arrays/,
+    ],
+    [
+      'a damaged metrics line',
+      () => {
+        const d = fixture();
+        const t = readdirSync(join(d, 'trials'))[0];
+        const f = join(d, 'trials', t, 'metrics.jsonl');
+        writeFileSync(f, '{"step":1,"tokens":1,"loss":2}\n{oops\n{"step":2,"tokens":2,"loss":1}\n');
+        return d;
+      },
+      /metrics\.jsonl: line 2: malformed JSON/,
+    ],
   ];
   for (const [what, make, message] of cases) {
     it(what, async () => {
       const dir = make();
       const before = snapshotTree(dir);
-      const err = await writeReport(dir, { png: true }).then(() => null, (e) => e);
+      const err = await writeReport(dir, { png: true }).then(
+        () => null,
+        (e) => e,
+      );
       expect(err).toBeInstanceOf(InputError);
       expect((err as InputError).line()).toMatch(message);
       expect(snapshotTree(dir)).toEqual(before);
@@ -119,7 +161,10 @@ describe('bad input: InputError, nothing written', () => {
   it('a torn last metrics line (a killed trial) and a NaN loss written as null are skipped, not refused', async () => {
     const d = fixture({ fits: false });
     const t = readdirSync(join(d, 'trials'))[0];
-    writeFileSync(join(d, 'trials', t, 'metrics.jsonl'), '{"step":1,"tokens":1,"loss":2}\n{"step":2,"tokens":2,"loss":null}\n{"step":3,"tok');
+    writeFileSync(
+      join(d, 'trials', t, 'metrics.jsonl'),
+      '{"step":1,"tokens":1,"loss":2}\n{"step":2,"tokens":2,"loss":null}\n{"step":3,"tok',
+    );
     await expect(writeReport(d)).resolves.toMatchObject({ charts: expect.arrayContaining(['training']) });
   });
 });
@@ -135,7 +180,7 @@ describe('report command', () => {
     const dir = fixture({ fits: false });
     const lines: string[] = [];
     const write = process.stdout.write.bind(process.stdout);
-    process.stdout.write = ((s: string) => (lines.push(s), true)) as typeof process.stdout.write;
+    process.stdout.write = ((s: string) => lines.push(s) > 0) as typeof process.stdout.write;
     try {
       await program().parseAsync(['node', 'engram-sweep', 'report', dir, '--json']);
     } finally {
@@ -147,6 +192,8 @@ describe('report command', () => {
   });
 
   it('bad input surfaces as InputError (the CLI exits 2 with its line)', async () => {
-    await expect(program().parseAsync(['node', 'engram-sweep', 'report', join(tmp(), 'nope')])).rejects.toBeInstanceOf(InputError);
+    await expect(program().parseAsync(['node', 'engram-sweep', 'report', join(tmp(), 'nope')])).rejects.toBeInstanceOf(
+      InputError,
+    );
   });
 });

@@ -12,13 +12,34 @@ import type { MetricRow } from '../../src/report/data.js';
 import type { TrialRow } from '../../src/results/table.js';
 
 const row = (over: Partial<TrialRow>): TrialRow => ({
-  id: 't0', kind: 'allocation', variant: 'engram', seed: 0, budget: 'b', rho: 0.5, rhoActual: 0.5, slots: 10, status: 'ok', reason: null,
-  valLoss: 3, valBpb: 1, tokens: 1000, seconds: 1, pTot: 1, pAct: 1, pSparse: 0, routedExperts: 4, ...over,
+  id: 't0',
+  kind: 'allocation',
+  variant: 'engram',
+  seed: 0,
+  budget: 'b',
+  rho: 0.5,
+  rhoActual: 0.5,
+  slots: 10,
+  status: 'ok',
+  reason: null,
+  valLoss: 3,
+  valBpb: 1,
+  tokens: 1000,
+  seconds: 1,
+  pTot: 1,
+  pAct: 1,
+  pSparse: 0,
+  routedExperts: 4,
+  ...over,
 });
 
 describe('ushape parts', () => {
   it('seed means: mean and sample standard error (known: 1, 2, 3 -> 2 +/- 1/sqrt(3))', () => {
-    const m = seedMeans([1, 2, 3].map((v, i) => row({ id: `t${i}`, seed: i, valLoss: v })).concat(row({ id: 'x', rhoActual: 1, valLoss: 5 })));
+    const m = seedMeans(
+      [1, 2, 3]
+        .map((v, i) => row({ id: `t${i}`, seed: i, valLoss: v }))
+        .concat(row({ id: 'x', rhoActual: 1, valLoss: 5 })),
+    );
     expect(m).toHaveLength(2);
     expect(m[0].mean).toBe(2);
     expect(m[0].hi - m[0].mean).toBeCloseTo(1 / Math.sqrt(3), 5);
@@ -40,7 +61,11 @@ describe('ushape parts', () => {
 describe('powerlaw parts', () => {
   it('A M^-alpha (+ E) on a log-even grid (10 M^-0.5: 1 at 100, 0.1 at 10^4)', () => {
     const c = powerCurve(10, 0.5, null, 100, 10000, 3);
-    expect(c).toEqual([{ slots: 100, loss: 1 }, { slots: 1000, loss: Number((10 / Math.sqrt(1000)).toPrecision(6)) }, { slots: 10000, loss: 0.1 }]);
+    expect(c).toEqual([
+      { slots: 100, loss: 1 },
+      { slots: 1000, loss: Number((10 / Math.sqrt(1000)).toPrecision(6)) },
+      { slots: 10000, loss: 0.1 },
+    ]);
     expect(powerCurve(10, 0.5, 2, 100, 10000, 3)[2].loss).toBe(2.1);
   });
 });
@@ -55,7 +80,12 @@ describe('training parts', () => {
   });
 
   it('a trial curve: strided train loss, every validation loss, and the final validation pass', () => {
-    const metrics: MetricRow[] = Array.from({ length: 400 }, (_, i) => ({ step: i, tokens: i * 10, loss: 5 - i / 100, ...(i % 100 === 99 ? { valLoss: 4 } : {}) }));
+    const metrics: MetricRow[] = Array.from({ length: 400 }, (_, i) => ({
+      step: i,
+      tokens: i * 10,
+      loss: 5 - i / 100,
+      ...(i % 100 === 99 ? { valLoss: 4 } : {}),
+    }));
     const pts = trialCurve(row({ tokens: 4000, valLoss: 3.5 }), metrics, 50);
     expect(pts.filter((p) => p.metric === 'train')).toHaveLength(50);
     const val = pts.filter((p) => p.metric === 'validation');
@@ -66,18 +96,38 @@ describe('training parts', () => {
 
 describe('load parts', () => {
   it('averages the last quarter of the logged loads', () => {
-    const m: MetricRow[] = [[8, 0], [8, 0], [8, 0], [6, 2], [8, 0], [8, 0], [2, 6], [4, 4]].map((l, i) => ({ step: i, tokens: i, loss: 1, expertLoad: [l] }));
+    const m: MetricRow[] = [
+      [8, 0],
+      [8, 0],
+      [8, 0],
+      [6, 2],
+      [8, 0],
+      [8, 0],
+      [2, 6],
+      [4, 4],
+    ].map((l, i) => ({ step: i, tokens: i, loss: 1, expertLoad: [l] }));
     expect(tailLoad(m)).toEqual([[3, 5]]); // rows 7 and 8
     expect(tailLoad([{ step: 1, tokens: 1, loss: 1 }])).toBeNull();
   });
 
   it('relative load: share over an even split; nothing routed gives 0s', () => {
-    expect(relativeLoad([[3, 1], [0, 0]])).toEqual([[1.5, 0.5], [0, 0]]);
+    expect(
+      relativeLoad([
+        [3, 1],
+        [0, 0],
+      ]),
+    ).toEqual([
+      [1.5, 0.5],
+      [0, 0],
+    ]);
   });
 
   it('averages seeds of one configuration cell by cell', () => {
     const cells = loadCells('cfg', [[[3, 1]], [[1, 1]]]);
-    expect(cells.map((c) => [c.expert, c.load, c.relative, c.seeds])).toEqual([[0, 2, 1.25, 2], [1, 1, 0.75, 2]]);
+    expect(cells.map((c) => [c.expert, c.load, c.relative, c.seeds])).toEqual([
+      [0, 2, 1.25, 2],
+      [1, 1, 0.75, 2],
+    ]);
   });
 });
 
@@ -96,7 +146,11 @@ describe('gate text layout', () => {
 
   it('a token longer than a line sits alone on its line', () => {
     const p = layoutTokens(['ab', 'x'.repeat(30), 'c'], 10);
-    expect(p.map((t) => [t.line, t.col])).toEqual([[0, 0], [1, 0], [2, 0]]);
+    expect(p.map((t) => [t.line, t.col])).toEqual([
+      [0, 0],
+      [1, 0],
+      [2, 0],
+    ]);
   });
 
   it('a token gate is the mean over branches', () => {

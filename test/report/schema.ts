@@ -13,7 +13,8 @@ export function vegaLiteValidator(): (spec: unknown) => string[] {
   const Ajv = require('ajv') as new (o: object) => { compile(schema: object): Validate };
   const schema = require('vega-lite/vega-lite-schema.json') as object;
   const validate = new Ajv({ strict: false, allowUnionTypes: true, validateFormats: false }).compile(schema);
-  return (spec) => (validate(spec) ? [] : (validate.errors ?? []).slice(0, 5).map((e) => `${e.instancePath} ${e.message}`));
+  return (spec) =>
+    validate(spec) ? [] : (validate.errors ?? []).slice(0, 5).map((e) => `${e.instancePath} ${e.message}`);
 }
 
 /**

@@ -14,7 +14,12 @@ import { bundleSweep, downsample, MAX_METRIC_ROWS, writeBundle } from '../../src
 const root = mkdtempSync(join(tmpdir(), 'es-bundle-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-const row = (step: number, val = false) => ({ step, tokens: step * 64, loss: 10 / step, ...(val ? { valLoss: 9 / step } : {}) });
+const row = (step: number, val = false) => ({
+  step,
+  tokens: step * 64,
+  loss: 10 / step,
+  ...(val ? { valLoss: 9 / step } : {}),
+});
 
 describe('downsample', () => {
   it('keeps short curves whole (a copy)', () => {
@@ -33,7 +38,9 @@ describe('downsample', () => {
     expect(steps[0]).toBe(1);
     expect(steps.at(-1)).toBe(5000);
     for (let i = 1; i < steps.length; i++) expect(steps[i]).toBeGreaterThan(steps[i - 1]);
-    expect(out.filter((r) => 'valLoss' in r).map((r) => r.step)).toEqual(Array.from({ length: 20 }, (_, k) => 250 * (k + 1)));
+    expect(out.filter((r) => 'valLoss' in r).map((r) => r.step)).toEqual(
+      Array.from({ length: 20 }, (_, k) => 250 * (k + 1)),
+    );
     // evenly spread: 200 rows over 5000 steps leave no gap much wider than 5000 / 180
     const gaps = steps.slice(1).map((s, i) => s - steps[i]);
     expect(Math.max(...gaps)).toBeLessThanOrEqual(Math.ceil(5000 / 180) + 1);
@@ -68,13 +75,25 @@ function makeSweep(): { dir: string; gates: unknown; fits: unknown; longRows: Re
     mkdirSync(join(dir, 'trials', id), { recursive: true });
     for (const [f, text] of Object.entries(files)) writeFileSync(join(dir, 'trials', id, f), text);
   };
-  const cfg = (meta: object) => JSON.stringify({ model: { dModel: 8, moe: { routed: 4 } }, meta, accounting: { pTot: 100, pAct: 10, pSparse: 90, slots: 1000 } });
+  const cfg = (meta: object) =>
+    JSON.stringify({
+      model: { dModel: 8, moe: { routed: 4 } },
+      meta,
+      accounting: { pTot: 100, pAct: 10, pSparse: 90, slots: 1000 },
+    });
   const gates = { tokens: ['a', ' b'], layers: { '1': [[0.25], [0.75]] } };
   const longRows = Array.from({ length: 450 }, (_, i) => row(i + 1, i === 449));
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'sweep.json'), JSON.stringify({ name: 'sw', specHash: 'h', spec: {}, trials: plan.map((t) => ({ ...t, steps: 3 })) }));
+  writeFileSync(
+    join(dir, 'sweep.json'),
+    JSON.stringify({ name: 'sw', specHash: 'h', spec: {}, trials: plan.map((t) => ({ ...t, steps: 3 })) }),
+  );
   // the OverEncoding trial has a gates.json (it should not: the rule wants an Engram trial)
-  trial(plan[0].id, { 'config.json': cfg(plan[0].meta), 'result.json': JSON.stringify({ status: 'failed', reason: 'diverged', valLoss: null }), 'gates.json': JSON.stringify({ tokens: ['x'], layers: {} }) });
+  trial(plan[0].id, {
+    'config.json': cfg(plan[0].meta),
+    'result.json': JSON.stringify({ status: 'failed', reason: 'diverged', valLoss: null }),
+    'gates.json': JSON.stringify({ tokens: ['x'], layers: {} }),
+  });
   trial(plan[1].id, {
     'config.json': cfg(plan[1].meta),
     'result.json': JSON.stringify({ status: 'ok', valLoss: 4.5, valBpb: 2, tokens: 192, seconds: 1 }),
@@ -84,7 +103,10 @@ function makeSweep(): { dir: string; gates: unknown; fits: unknown; longRows: Re
   // unfinished: no result.json, and a metrics line cut in half by the running writer
   trial(plan[2].id, { 'config.json': cfg(plan[2].meta), 'metrics.jsonl': JSON.stringify(row(1)) + '\n{"step":2,"tok' });
   trial('tz000000000000000', { 'metrics.jsonl': '' });
-  const fits = { sweep: 'sw', fits: [{ kind: 'powerlaw', x: 'slots', y: 'valLoss', by: 'variant', groups: [{ key: 'engram', n: 1 }] }] };
+  const fits = {
+    sweep: 'sw',
+    fits: [{ kind: 'powerlaw', x: 'slots', y: 'valLoss', by: 'variant', groups: [{ key: 'engram', n: 1 }] }],
+  };
   writeFileSync(join(dir, 'fits.json'), JSON.stringify(fits));
   return { dir, gates, fits, longRows };
 }
@@ -96,7 +118,12 @@ describe('bundleSweep / writeBundle', () => {
     const b = bundleSweep(dir);
     expect(b.format).toBe(1);
     expect(b.sweep.name).toBe('sw');
-    expect(b.trials.map((t) => t.id)).toEqual(['tb000000000000000', 'ta000000000000000', 'tc000000000000000', 'tz000000000000000']);
+    expect(b.trials.map((t) => t.id)).toEqual([
+      'tb000000000000000',
+      'ta000000000000000',
+      'tc000000000000000',
+      'tz000000000000000',
+    ]);
   });
 
   it('carries meta, result, accounting and model from the trial files', () => {

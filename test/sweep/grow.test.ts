@@ -24,16 +24,37 @@ afterAll(() => rmSync(base, { recursive: true, force: true }));
 const root = () => mkdtempSync(join(base, 'r-'));
 
 const trial = (seed: number): Trial => {
-  const config = parseTrial({ data: { corpus: '/nowhere' }, model: { dModel: 16, nLayers: 1, nHeads: 2 }, train: { steps: 10, seed } }, 'test');
+  const config = parseTrial(
+    { data: { corpus: '/nowhere' }, model: { dModel: 16, nLayers: 1, nHeads: 2 }, train: { steps: 10, seed } },
+    'test',
+  );
   return { id: trialId(config), config, meta: { kind: 'allocation', variant: 'engram', seed, budget: 'b', rho: 0.5 } };
 };
-const plan = (hash: string, seeds: number[], file?: string): SweepPlan =>
-  ({ name: 'sw', specHash: hash, spec: { hash }, trials: seeds.map(trial), warnings: [], ...(file ? { file } : {}) });
-const okResult = { status: 'ok', valLoss: 4.5, valBpb: 1.2, tokens: 100, seconds: 1, backend: 'wasm', native: false, threads: 1 };
+const plan = (hash: string, seeds: number[], file?: string): SweepPlan => ({
+  name: 'sw',
+  specHash: hash,
+  spec: { hash },
+  trials: seeds.map(trial),
+  warnings: [],
+  ...(file ? { file } : {}),
+});
+const okResult = {
+  status: 'ok',
+  valLoss: 4.5,
+  valBpb: 1.2,
+  tokens: 100,
+  seconds: 1,
+  backend: 'wasm',
+  native: false,
+  threads: 1,
+};
 /** A finished ok trial: config.json (meta, accounting) and result.json. */
 function finish(dir: string, t: Trial, valLoss = 4.5): void {
   mkdirSync(trialDir(dir, t.id), { recursive: true });
-  writeFileSync(join(trialDir(dir, t.id), 'config.json'), JSON.stringify({ ...t.config, meta: t.meta, accounting: { pTot: 100, pAct: 10, pSparse: 90 } }));
+  writeFileSync(
+    join(trialDir(dir, t.id), 'config.json'),
+    JSON.stringify({ ...t.config, meta: t.meta, accounting: { pTot: 100, pAct: 10, pSparse: 90 } }),
+  );
   writeFileSync(join(trialDir(dir, t.id), 'result.json'), JSON.stringify({ ...okResult, valLoss }));
 }
 const lineOf = (f: () => unknown): string => {
@@ -68,7 +89,10 @@ describe('a results folder holds every version of its spec', () => {
     expect(onDisk).toEqual(rec);
     expect(onDisk.specHash).toBe('B');
     expect(onDisk.trials.map((t) => t.id)).toEqual(v2.trials.map((t) => t.id));
-    expect(onDisk.history!.map((h) => [h.specHash, h.spec, h.file])).toEqual([['A', { hash: 'A' }, '../spec.yaml'], ['B', { hash: 'B' }, '../spec.yaml']]);
+    expect(onDisk.history!.map((h) => [h.specHash, h.spec, h.file])).toEqual([
+      ['A', { hash: 'A' }, '../spec.yaml'],
+      ['B', { hash: 'B' }, '../spec.yaml'],
+    ]);
     expect(onDisk.created).toBe(onDisk.history![0].at);
 
     // the same version again adds nothing; going back to the first is a new entry, with its trials
@@ -83,7 +107,17 @@ describe('a results folder holds every version of its spec', () => {
   it('a folder written before history (no history, no file) grows too, its old version kept', () => {
     const dir = join(root(), 'sw');
     mkdirSync(dir);
-    writeFileSync(join(dir, 'sweep.json'), JSON.stringify({ name: 'sw', specHash: 'OLD', spec: { old: 1 }, created: '2026-01-01T00:00:00.000Z', updated: '', trials: [] }));
+    writeFileSync(
+      join(dir, 'sweep.json'),
+      JSON.stringify({
+        name: 'sw',
+        specHash: 'OLD',
+        spec: { old: 1 },
+        created: '2026-01-01T00:00:00.000Z',
+        updated: '',
+        trials: [],
+      }),
+    );
     openSweep(dir, plan('NEW', [0], '/x/spec.yaml'));
     const h = readSweepRecord(dir)!.history!;
     expect(h.map((v) => v.specHash)).toEqual(['OLD', 'NEW']);
@@ -104,7 +138,9 @@ describe('a results folder holds every version of its spec', () => {
     openSweep(dir, a);
     const copy = plan('C', [0, 1], join(r, 'my-quick.yaml'));
     const line = lineOf(() => chooseResultsDir(r, copy));
-    expect(line).toMatch(/sw\/sweep\.json: holds the sweep of another spec file \(.*quick\.yaml\) under the same name; set name: in .*my-quick\.yaml .*--results DIR/);
+    expect(line).toMatch(
+      /sw\/sweep\.json: holds the sweep of another spec file \(.*quick\.yaml\) under the same name; set name: in .*my-quick\.yaml .*--results DIR/,
+    );
     // under the lock too (another file may claim the folder between the choice and the lock)
     expect(lineOf(() => openSweep(dir, copy))).toMatch(/another spec file/);
     expect(readSweepRecord(dir)!.specHash).toBe('A');
@@ -130,8 +166,14 @@ describe('fits and reports use the trials of the current version', () => {
     expect([...new Set(readHorizonRows(dir).map((t) => t.id))].sort()).toEqual(current);
     expect(loadReportData(dir).rows.map((t) => t.id)).toEqual(current);
     expect(loadReportData(dir).otherVersions).toBe(1);
-    expect(bundleSweep(dir).trials.map((t) => t.id).sort()).toEqual(current);
-    expect(otherVersionsNote(dir)).toMatch(/using the 2 trial folders of the current spec \(sweep\.json\); 1 finished trial\(s\) of other versions of the spec left out/);
+    expect(
+      bundleSweep(dir)
+        .trials.map((t) => t.id)
+        .sort(),
+    ).toEqual(current);
+    expect(otherVersionsNote(dir)).toMatch(
+      /using the 2 trial folders of the current spec \(sweep\.json\); 1 finished trial\(s\) of other versions of the spec left out/,
+    );
     // back to the first version: all three count, nothing is left out
     openSweep(dir, v1);
     expect(readTrialRows(dir).length).toBe(3);
@@ -152,7 +194,9 @@ describe('fits and reports use the trials of the current version', () => {
     finish(dir, old, 9);
     const r = runCli([CLI, 'fit', dir, '--kind', 'ushape', '--json']);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/fit: using the 9 trial folders of the current spec \(sweep\.json\); 1 finished trial\(s\) of other versions of the spec left out/);
+    expect(r.stderr).toMatch(
+      /fit: using the 9 trial folders of the current spec \(sweep\.json\); 1 finished trial\(s\) of other versions of the spec left out/,
+    );
     const fits = JSON.parse(readFileSync(join(dir, 'fits.json'), 'utf8')).fits[0];
     const xs = fits.groups.flatMap((g: { residuals: { x: number }[] }) => g.residuals.map((p) => p.x));
     expect([...new Set(xs)].sort()).toEqual([0, 0.5, 1]);
@@ -162,7 +206,10 @@ describe('fits and reports use the trials of the current version', () => {
     const dir = join(root(), 'old');
     finish(dir, trial(0));
     finish(dir, trial(1));
-    writeFileSync(join(dir, 'sweep.json'), JSON.stringify({ name: 'old', specHash: 'x', spec: {}, created: '', updated: '', trials: [] }));
+    writeFileSync(
+      join(dir, 'sweep.json'),
+      JSON.stringify({ name: 'old', specHash: 'x', spec: {}, created: '', updated: '', trials: [] }),
+    );
     expect(readTrialRows(dir).length).toBe(2);
     expect(otherVersionsNote(dir)).toBeNull();
   });
@@ -201,7 +248,10 @@ axes:
     corpus = makeCorpus(join(dir, 'corpus'));
   });
   const run = (spec: string, ...extra: string[]) =>
-    runCli([CLI, 'run', spec, '--results', join(dir, 'results'), '--workers', '1', '--backend', 'wasm', ...extra], { cwd: dir, env: { ENGRAM_SWEEP_CACHE: join(dir, 'cache') } });
+    runCli([CLI, 'run', spec, '--results', join(dir, 'results'), '--workers', '1', '--backend', 'wasm', ...extra], {
+      cwd: dir,
+      env: { ENGRAM_SWEEP_CACHE: join(dir, 'cache') },
+    });
 
   it('trains 1 trial, then with a second seed only that one; sweep.json keeps both versions', () => {
     writeFileSync(join(dir, 'grow.yaml'), SPEC([0], corpus));
@@ -229,7 +279,9 @@ axes:
     const r = run('copy.yaml');
     expect(r.code).toBe(2);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
-    expect(r.stderr).toMatch(/grow\/sweep\.json: holds the sweep of another spec file \(.*grow\.yaml\) under the same name; set name: in .*copy\.yaml/);
+    expect(r.stderr).toMatch(
+      /grow\/sweep\.json: holds the sweep of another spec file \(.*grow\.yaml\) under the same name; set name: in .*copy\.yaml/,
+    );
     expect(readFileSync(join(dir, 'results/grow/sweep.json'), 'utf8')).toBe(before);
     expect(readdirSync(join(dir, 'results'))).toEqual(['grow']);
   });

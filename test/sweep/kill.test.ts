@@ -26,16 +26,25 @@ for (const f of ['carroll-alice.txt', 'blake-poems.txt', 'burgess-busterbrown.tx
 }
 const STEPS = 60;
 const trials = [0, 1, 2, 3].map((seed) => {
-  const config = parseTrial({
-    data: { corpus, vocabSize: 512, seqLen: 32, valTokens: 2048, valFraction: 0.1 },
-    model: {
-      dModel: 32, nLayers: 2, nHeads: 2,
-      moe: { shared: 1, routed: 4, topK: 2, expertHidden: 16 },
-      engram: { layerIds: [1], maxNgram: 3, headsPerNgram: 2, dimPerNgram: 16, baseSizes: [3000, 3000] },
+  const config = parseTrial(
+    {
+      data: { corpus, vocabSize: 512, seqLen: 32, valTokens: 2048, valFraction: 0.1 },
+      model: {
+        dModel: 32,
+        nLayers: 2,
+        nHeads: 2,
+        moe: { shared: 1, routed: 4, topK: 2, expertHidden: 16 },
+        engram: { layerIds: [1], maxNgram: 3, headsPerNgram: 2, dimPerNgram: 16, baseSizes: [3000, 3000] },
+      },
+      train: { steps: STEPS, batchSize: 8, warmup: 2, lr: 1e-2, logEvery: 1, seed },
     },
-    train: { steps: STEPS, batchSize: 8, warmup: 2, lr: 1e-2, logEvery: 1, seed },
-  }, 'test');
-  return { id: trialId(config), config, meta: { kind: 'allocation' as const, variant: 'engram' as const, seed, rho: 0.5 } };
+    'test',
+  );
+  return {
+    id: trialId(config),
+    config,
+    meta: { kind: 'allocation' as const, variant: 'engram' as const, seed, rho: 0.5 },
+  };
 });
 const plan: SweepPlan = { name: 'kill', specHash: 'kill-test', spec: { steps: STEPS }, trials, warnings: [] };
 const planFile = join(root, 'plan.json');
@@ -47,7 +56,10 @@ const tdir = (id: string) => join(sweepDir, 'trials', id);
 const has = (id: string, f: string) => existsSync(join(tdir(id), f));
 const readIf = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8') : '');
 /** Processes whose command line names this test's folder: the coordinator and trial processes. */
-const ours = () => spawnSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' }).stdout.split('\n').filter((l) => l.includes(root) && !l.includes('ps -eo'));
+const ours = () =>
+  spawnSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' })
+    .stdout.split('\n')
+    .filter((l) => l.includes(root) && !l.includes('ps -eo'));
 /** The last step in a trial's metrics.jsonl so far (0 before the first). */
 const lastStep = (id: string): number => {
   const rows = readIf(join(tdir(id), 'metrics.jsonl')).split('\n');
@@ -92,7 +104,11 @@ it('kill -9 mid-sweep loses only the running trials; the rerun completes each tr
   // one trial finished and another running, early in its 60 steps: it cannot finish within
   // the second the orphan check allows
   const early = (id: string) => !has(id, 'result.json') && lastStep(id) >= 1 && lastStep(id) <= 20;
-  await until(() => trials.some((t) => has(t.id, 'result.json')) && trials.some((t) => early(t.id)), 40_000, 'a finished and a running trial');
+  await until(
+    () => trials.some((t) => has(t.id, 'result.json')) && trials.some((t) => early(t.id)),
+    40_000,
+    'a finished and a running trial',
+  );
   const runningAtKill = trials.filter((t) => early(t.id)).map((t) => t.id);
   first.kill('SIGKILL');
   await firstExit;
@@ -103,7 +119,11 @@ it('kill -9 mid-sweep loses only the running trials; the rerun completes each tr
   const orphanMs = Date.now() - tKill;
   expect(runningAtKill.length).toBeGreaterThanOrEqual(1);
   for (const id of runningAtKill) expect(has(id, 'result.json')).toBe(false);
-  const doneBefore = new Map(trials.filter((t) => has(t.id, 'result.json')).map((t) => [t.id, readFileSync(join(tdir(t.id), 'result.json'), 'utf8')]));
+  const doneBefore = new Map(
+    trials
+      .filter((t) => has(t.id, 'result.json'))
+      .map((t) => [t.id, readFileSync(join(tdir(t.id), 'result.json'), 'utf8')]),
+  );
   expect(doneBefore.size).toBeGreaterThanOrEqual(1);
   expect(doneBefore.size).toBeLessThan(4);
   for (const r of doneBefore.values()) expect(JSON.parse(r).status).toBe('ok');
@@ -117,7 +137,12 @@ it('kill -9 mid-sweep loses only the running trials; the rerun completes each tr
   const total = Date.now() - t0;
 
   // completed trials were not run again and their files are untouched
-  expect(started(log2).sort()).toEqual(trials.map((t) => t.id).filter((id) => !doneBefore.has(id)).sort());
+  expect(started(log2).sort()).toEqual(
+    trials
+      .map((t) => t.id)
+      .filter((id) => !doneBefore.has(id))
+      .sort(),
+  );
   for (const [id, text] of doneBefore) expect(readFileSync(join(tdir(id), 'result.json'), 'utf8')).toBe(text);
   for (const id of started(log1)) expect(trials.map((t) => t.id)).toContain(id);
   // every trial: ok, and its metrics come from exactly one run (steps 1..N once, no leftovers)
@@ -125,7 +150,10 @@ it('kill -9 mid-sweep loses only the running trials; the rerun completes each tr
     const result = JSON.parse(readFileSync(join(tdir(t.id), 'result.json'), 'utf8'));
     expect(result).toMatchObject({ status: 'ok', tokens: STEPS * 8 * 32, backend: 'wasm' });
     expect(Number.isFinite(result.valLoss)).toBe(true);
-    const steps = readFileSync(join(tdir(t.id), 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).step);
+    const steps = readFileSync(join(tdir(t.id), 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l).step);
     expect(steps).toEqual(Array.from({ length: STEPS }, (_, k) => k + 1));
   }
   expect(readdirSync(sweepDir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.tmp'))).toEqual([]);
@@ -133,5 +161,7 @@ it('kill -9 mid-sweep loses only the running trials; the rerun completes each tr
   expect(JSON.parse(readFileSync(join(sweepDir, 'sweep.json'), 'utf8')).trials).toHaveLength(4);
   expect(ours()).toEqual([]);
   expect(log2).toMatch(/sweep kill: 4 done, 0 failed, 0 unfinished/);
-  process.stderr.write(`kill test: orphans gone ${orphanMs} ms after the kill; whole scenario ${(total / 1000).toFixed(1)} s\n`);
+  process.stderr.write(
+    `kill test: orphans gone ${orphanMs} ms after the kill; whole scenario ${(total / 1000).toFixed(1)} s\n`,
+  );
 }, 90_000);

@@ -5,7 +5,14 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultCorpusDir } from '../../src/data/corpus.js';
 import { account } from '../../src/model/accounting.js';
-import { crashReason, estimateRss, nextToStart, planWorkers, runLocal, type SweepEvent } from '../../src/sweep/local.js';
+import {
+  crashReason,
+  estimateRss,
+  nextToStart,
+  planWorkers,
+  runLocal,
+  type SweepEvent,
+} from '../../src/sweep/local.js';
 import { readResult, trialDir } from '../../src/sweep/store.js';
 import type { Trial } from '../../src/sweep/types.js';
 import { parseTrial } from '../../src/train/config.js';
@@ -22,16 +29,31 @@ for (const f of ['carroll-alice.txt', 'blake-poems.txt', 'burgess-busterbrown.tx
 }
 
 const tiny = (seed: number, o: { steps?: number; corpus?: string; baseSizes?: number[] } = {}): Trial => {
-  const config = parseTrial({
-    data: { corpus: o.corpus ?? corpusDir, vocabSize: 512, seqLen: 32, valTokens: 2048, valFraction: 0.1 },
-    model: {
-      dModel: 32, nLayers: 2, nHeads: 2,
-      moe: { shared: 1, routed: 4, topK: 2, expertHidden: 16 },
-      engram: { layerIds: [1], maxNgram: 3, headsPerNgram: 2, dimPerNgram: 16, baseSizes: o.baseSizes ?? [3000, 3000] },
+  const config = parseTrial(
+    {
+      data: { corpus: o.corpus ?? corpusDir, vocabSize: 512, seqLen: 32, valTokens: 2048, valFraction: 0.1 },
+      model: {
+        dModel: 32,
+        nLayers: 2,
+        nHeads: 2,
+        moe: { shared: 1, routed: 4, topK: 2, expertHidden: 16 },
+        engram: {
+          layerIds: [1],
+          maxNgram: 3,
+          headsPerNgram: 2,
+          dimPerNgram: 16,
+          baseSizes: o.baseSizes ?? [3000, 3000],
+        },
+      },
+      train: { steps: o.steps ?? 12, batchSize: 8, warmup: 2, lr: 1e-2, logEvery: 1, seed },
     },
-    train: { steps: o.steps ?? 12, batchSize: 8, warmup: 2, lr: 1e-2, logEvery: 1, seed },
-  }, 'test');
-  return { id: trialId(config), config, meta: { kind: 'allocation', variant: 'engram', seed, budget: 'tiny', rho: 0.5 } };
+    'test',
+  );
+  return {
+    id: trialId(config),
+    config,
+    meta: { kind: 'allocation', variant: 'engram', seed, budget: 'tiny', rho: 0.5 },
+  };
 };
 const backendInfo = { name: 'wasm', native: false, threads: 1 };
 
@@ -57,9 +79,15 @@ describe('memory estimate and workers', () => {
     const est = estimateRss(trials[0].config);
     expect(planWorkers(trials, { workers: 3, cores: 16, memory: 1e12 })).toMatchObject({ workers: 3, threads: 5 });
     expect(planWorkers(trials, { cores: 4, memory: 1e12 })).toMatchObject({ workers: 4, threads: 1 });
-    expect(planWorkers(trials.slice(0, 2), { workers: 8, cores: 8, memory: 1e12 })).toMatchObject({ workers: 2, threads: 4 });
+    expect(planWorkers(trials.slice(0, 2), { workers: 8, cores: 8, memory: 1e12 })).toMatchObject({
+      workers: 2,
+      threads: 4,
+    });
     // a worker running jobs side by side asks for its share explicitly (one trial per runLocal)
-    expect(planWorkers(trials.slice(0, 1), { workers: 1, cores: 8, memory: 1e12, threads: 2 })).toMatchObject({ workers: 1, threads: 2 });
+    expect(planWorkers(trials.slice(0, 1), { workers: 1, cores: 8, memory: 1e12, threads: 2 })).toMatchObject({
+      workers: 1,
+      threads: 2,
+    });
     const capped = planWorkers(trials, { workers: 8, cores: 8, memory: 2.5 * est });
     expect(capped).toMatchObject({ workers: 2, threads: 4 });
     expect(capped.capped).toMatch(/2 worker\(s\)/);
@@ -74,10 +102,21 @@ describe('memory estimate and workers', () => {
   });
 
   it('classifies deaths: V8 heap limit is oom, anything else crashed', () => {
-    expect(crashReason(null, 'SIGABRT', '<--- Last few GCs --->\nFATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory\n'))
-      .toEqual({ reason: 'oom', message: 'killed by SIGABRT: JavaScript heap out of memory' });
-    expect(crashReason(null, 'SIGKILL', '', 2 ** 31)).toEqual({ reason: 'crashed', message: "killed by SIGKILL without result.json (last RSS 2.0 GB; the kernel's OOM killer?)" });
-    expect(crashReason(3, null, 'warn\nboom\n')).toEqual({ reason: 'crashed', message: 'exited with code 3 without result.json: boom' });
+    expect(
+      crashReason(
+        null,
+        'SIGABRT',
+        '<--- Last few GCs --->\nFATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory\n',
+      ),
+    ).toEqual({ reason: 'oom', message: 'killed by SIGABRT: JavaScript heap out of memory' });
+    expect(crashReason(null, 'SIGKILL', '', 2 ** 31)).toEqual({
+      reason: 'crashed',
+      message: "killed by SIGKILL without result.json (last RSS 2.0 GB; the kernel's OOM killer?)",
+    });
+    expect(crashReason(3, null, 'warn\nboom\n')).toEqual({
+      reason: 'crashed',
+      message: 'exited with code 3 without result.json: boom',
+    });
   });
 });
 
@@ -91,7 +130,10 @@ describe('runLocal', () => {
     let live = 0;
     let maxLive = 0;
     const run = await runLocal(trials, {
-      dir, backend: 'wasm', backendInfo, workers: 2,
+      dir,
+      backend: 'wasm',
+      backendInfo,
+      workers: 2,
       onEvent: (e) => {
         events.push(e);
         if (e.type === 'start') {
@@ -100,13 +142,19 @@ describe('runLocal', () => {
         }
         if (e.type === 'end') live--;
         // a real crash: the process dies mid-training, as a segfault or the OOM killer would
-        if (e.type === 'step' && e.trial.id === crashId && e.step === 2) process.kill(pidOf(events, crashId), 'SIGKILL');
+        if (e.type === 'step' && e.trial.id === crashId && e.step === 2)
+          process.kill(pidOf(events, crashId), 'SIGKILL');
       },
     });
     expect(maxLive).toBe(2);
     expect(run.interrupted).toEqual([]);
     const status = trials.map((t) => [run.results.get(t.id)?.status, run.results.get(t.id)?.reason]);
-    expect(status).toEqual([['ok', undefined], ['failed', 'error'], ['failed', 'crashed'], ['ok', undefined]]);
+    expect(status).toEqual([
+      ['ok', undefined],
+      ['failed', 'error'],
+      ['failed', 'crashed'],
+      ['ok', undefined],
+    ]);
     // what runLocal returns is what the folders hold
     for (const t of trials) expect(readResult(dir, t.id)).toEqual(run.results.get(t.id));
     expect(run.results.get(trials[1].id)!.message).toMatch(/missing: corpus not found/);
@@ -118,9 +166,14 @@ describe('runLocal', () => {
       const r = run.results.get(trials[i].id)!;
       expect(r.valLoss).toBeGreaterThan(0);
       expect(r.valLoss).toBeLessThan(Math.log(512));
-      const steps = readFileSync(join(trialDir(dir, trials[i].id), 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).step);
+      const steps = readFileSync(join(trialDir(dir, trials[i].id), 'metrics.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).step);
       expect(steps).toEqual(Array.from({ length: 12 }, (_, k) => k + 1));
-      expect(JSON.parse(readFileSync(join(trialDir(dir, trials[i].id), 'config.json'), 'utf8')).meta).toEqual(trials[i].meta);
+      expect(JSON.parse(readFileSync(join(trialDir(dir, trials[i].id), 'config.json'), 'utf8')).meta).toEqual(
+        trials[i].meta,
+      );
     }
     // each trial process had OPENBLAS_NUM_THREADS = cores / workers
     const threads = String(Math.max(1, Math.floor(os.availableParallelism() / 2)));
@@ -132,7 +185,11 @@ describe('runLocal', () => {
     const dir = mkdtempSync(join(base, 'oom-'));
     const t = tiny(5);
     const run = await runLocal([t], { dir, backend: 'wasm', backendInfo, execArgv: ['--max-old-space-size=8'] });
-    expect(run.results.get(t.id)).toMatchObject({ status: 'failed', reason: 'oom', message: expect.stringMatching(/heap out of memory/) });
+    expect(run.results.get(t.id)).toMatchObject({
+      status: 'failed',
+      reason: 'oom',
+      message: expect.stringMatching(/heap out of memory/),
+    });
     expect(readResult(dir, t.id)?.reason).toBe('oom');
   }, 30_000);
 
@@ -142,7 +199,11 @@ describe('runLocal', () => {
     const ac = new AbortController();
     const seen: string[] = [];
     const run = await runLocal(trials, {
-      dir, backend: 'wasm', backendInfo, workers: 1, signal: ac.signal,
+      dir,
+      backend: 'wasm',
+      backendInfo,
+      workers: 1,
+      signal: ac.signal,
       onEvent: (e) => {
         seen.push(`${e.type}:${e.trial.id}`);
         if (e.type === 'step' && e.step === 1) ac.abort();
@@ -151,7 +212,10 @@ describe('runLocal', () => {
     expect(run.interrupted).toEqual([trials[0].id]);
     expect(run.results.size).toBe(0);
     expect(readResult(dir, trials[0].id)).toBeNull();
-    expect(seen.filter((s) => !s.startsWith('step') && !s.startsWith('log'))).toEqual([`start:${trials[0].id}`, `interrupted:${trials[0].id}`]);
+    expect(seen.filter((s) => !s.startsWith('step') && !s.startsWith('log'))).toEqual([
+      `start:${trials[0].id}`,
+      `interrupted:${trials[0].id}`,
+    ]);
   }, 30_000);
 });
 

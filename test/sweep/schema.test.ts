@@ -12,6 +12,7 @@ describe('generated sweep schema and docs', () => {
     const s = sweepJsonSchema() as { additionalProperties: boolean };
     expect(s.additionalProperties).toBe(false);
     const docs = sweepDocsTable();
-    for (const f of ['axes.rho', 'axes.slots', 'axes.seeds', 'axes.variants', 'budgets[].ratio', 'rhoOne']) expect(docs).toContain(`\`${f}\``);
+    for (const f of ['axes.rho', 'axes.slots', 'axes.seeds', 'axes.variants', 'budgets[].ratio', 'rhoOne'])
+      expect(docs).toContain(`\`${f}\``);
   });
 });

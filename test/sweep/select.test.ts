@@ -14,11 +14,16 @@ import { CLI, makeCorpus, REPO, runCli, startedIn } from '../reliability/fixture
 const base = mkdtempSync(join(tmpdir(), 'es-select-'));
 afterAll(() => rmSync(base, { recursive: true, force: true }));
 
-const t = (id: string, meta: Partial<TrialMeta>): Trial =>
-  ({ id, config: {} as Trial['config'], meta: { kind: 'allocation', variant: 'engram', seed: 0, ...meta } });
+const t = (id: string, meta: Partial<TrialMeta>): Trial => ({
+  id,
+  config: {} as Trial['config'],
+  meta: { kind: 'allocation', variant: 'engram', seed: 0, ...meta },
+});
 const trials = [
-  t('a', { budget: 'd64', rho: 0, seed: 0 }), t('b', { budget: 'd64', rho: 0.5, seed: 1 }),
-  t('c', { budget: 'd128', rho: 0.5, seed: 1 }), t('d', { budget: 'd128', rho: 1, seed: 2, variant: 'moe' }),
+  t('a', { budget: 'd64', rho: 0, seed: 0 }),
+  t('b', { budget: 'd64', rho: 0.5, seed: 1 }),
+  t('c', { budget: 'd128', rho: 0.5, seed: 1 }),
+  t('d', { budget: 'd128', rho: 1, seed: 2, variant: 'moe' }),
 ];
 const ids = (args: string[]) => selectTrials(trials, parseSelection(args, trials)).map((x) => x.id);
 const lineOf = (args: string[]): string => {
@@ -46,8 +51,12 @@ describe('parseSelection / selectTrials', () => {
   });
 
   it('an unknown axis, a value no trial has and a malformed argument name the argument and what is allowed', () => {
-    expect(lineOf(['colour=red'])).toMatch(/--only colour=red: "colour" is not one of variant, budget, rho, seed, slots/);
-    expect(lineOf(['budget=d96'])).toMatch(/--only budget=d96: no trial has budget "d96"; values in this sweep: d64, d128/);
+    expect(lineOf(['colour=red'])).toMatch(
+      /--only colour=red: "colour" is not one of variant, budget, rho, seed, slots/,
+    );
+    expect(lineOf(['budget=d96'])).toMatch(
+      /--only budget=d96: no trial has budget "d96"; values in this sweep: d64, d128/,
+    );
     expect(lineOf(['slots=100'])).toMatch(/no trial of this sweep has a slots/);
     expect(lineOf(['d64'])).toMatch(/--only d64: is not axis=value/);
   });
@@ -77,8 +86,10 @@ axes:
     writeFileSync(join(dir, 'part.yaml'), SPEC(makeCorpus(join(dir, 'corpus'))));
   });
   const run = (...extra: string[]) =>
-    runCli([CLI, 'run', 'part.yaml', '--results', join(dir, 'results'), '--workers', '1', '--backend', 'wasm', ...extra],
-      { cwd: dir, env: { ENGRAM_SWEEP_CACHE: join(dir, 'cache') } });
+    runCli(
+      [CLI, 'run', 'part.yaml', '--results', join(dir, 'results'), '--workers', '1', '--backend', 'wasm', ...extra],
+      { cwd: dir, env: { ENGRAM_SWEEP_CACHE: join(dir, 'cache') } },
+    );
 
   it('a value no trial has exits 2 with one line and writes nothing', () => {
     const r = run('--only', 'seed=7');

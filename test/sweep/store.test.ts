@@ -5,8 +5,18 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { InputError } from '../../src/cli/errors.js';
 import {
-  acquireLock, chooseResultsDir, LOCK_FILE, lockAlive, openSweep, prepareResume, readLock, readResult,
-  readSweepRecord, resetTrial, trialDir, writeFailedResult,
+  acquireLock,
+  chooseResultsDir,
+  LOCK_FILE,
+  lockAlive,
+  openSweep,
+  prepareResume,
+  readLock,
+  readResult,
+  readSweepRecord,
+  resetTrial,
+  trialDir,
+  writeFailedResult,
 } from '../../src/sweep/store.js';
 import { formatStatus, lastMetrics, sweepStatus } from '../../src/sweep/status.js';
 import type { SweepPlan, Trial } from '../../src/sweep/types.js';
@@ -14,14 +24,32 @@ import { parseTrial } from '../../src/train/config.js';
 import { trialId } from '../../src/train/trial-id.js';
 
 const trial = (seed: number, steps = 10): Trial => {
-  const config = parseTrial({ data: { corpus: '/nowhere' }, model: { dModel: 16, nLayers: 1, nHeads: 2 }, train: { steps, seed } }, 'test');
+  const config = parseTrial(
+    { data: { corpus: '/nowhere' }, model: { dModel: 16, nLayers: 1, nHeads: 2 }, train: { steps, seed } },
+    'test',
+  );
   return { id: trialId(config), config, meta: { kind: 'dense', variant: 'dense', seed } };
 };
-const plan = (hash: string, trials = [trial(0), trial(1)], name = 'sw'): SweepPlan => ({ name, specHash: hash, spec: { hash }, trials, warnings: [] });
+const plan = (hash: string, trials = [trial(0), trial(1)], name = 'sw'): SweepPlan => ({
+  name,
+  specHash: hash,
+  spec: { hash },
+  trials,
+  warnings: [],
+});
 const base = mkdtempSync(join(tmpdir(), 'es-store-'));
 const root = () => mkdtempSync(join(base, 'r-'));
 afterAll(() => rmSync(base, { recursive: true, force: true }));
-const okResult = { status: 'ok', valLoss: 4.5, valBpb: 1.2, tokens: 100, seconds: 1, backend: 'wasm', native: false, threads: 1 };
+const okResult = {
+  status: 'ok',
+  valLoss: 4.5,
+  valBpb: 1.2,
+  tokens: 100,
+  seconds: 1,
+  backend: 'wasm',
+  native: false,
+  threads: 1,
+};
 const put = (dir: string, id: string, file: string, text: string) => {
   mkdirSync(join(trialDir(dir, id), file, '..'), { recursive: true });
   writeFileSync(join(trialDir(dir, id), file), text);
@@ -49,7 +77,9 @@ describe('results folder choice', () => {
     }
     expect(err).toBeInstanceOf(InputError);
     expect((err as InputError).code).toBe(2);
-    expect((err as InputError).line()).toMatch(/sweep\.json: holds the sweep of another spec file .*set name: .*--results DIR/);
+    expect((err as InputError).line()).toMatch(
+      /sweep\.json: holds the sweep of another spec file .*set name: .*--results DIR/,
+    );
   });
 
   it('--new: the first <name>-k that is free or holds this spec (so it resumes there)', () => {
@@ -90,7 +120,12 @@ describe('resume', () => {
     const trials = [done, failed, partial, fresh];
     put(dir, done.id, 'result.json', JSON.stringify(okResult));
     put(dir, done.id, 'metrics.jsonl', '{"step":1,"loss":5}\n');
-    writeFailedResult(dir, failed.id, { reason: 'crashed', message: 'killed by SIGKILL', step: 3, seconds: 2 }, { name: 'wasm', native: false, threads: 1 });
+    writeFailedResult(
+      dir,
+      failed.id,
+      { reason: 'crashed', message: 'killed by SIGKILL', step: 3, seconds: 2 },
+      { name: 'wasm', native: false, threads: 1 },
+    );
     // a killed run: partial metrics, a half-written line, temp files of interrupted atomic writes
     put(dir, partial.id, 'metrics.jsonl', '{"step":1,"loss":5}\n{"step":2,"lo');
     put(dir, partial.id, 'config.json', '{}');
@@ -161,9 +196,19 @@ describe('status', () => {
     const dir = join(root(), 'sw');
     const [done, failed, running, pending] = [trial(0), trial(1), trial(2), trial(3)];
     openSweep(dir, plan('A', [done, failed, running, pending]));
-    put(dir, done.id, 'metrics.jsonl', '{"step":1,"loss":6}\n{"step":10,"loss":5.5,"valLoss":5.7,"tokensPerSec":900}\n');
+    put(
+      dir,
+      done.id,
+      'metrics.jsonl',
+      '{"step":1,"loss":6}\n{"step":10,"loss":5.5,"valLoss":5.7,"tokensPerSec":900}\n',
+    );
     put(dir, done.id, 'result.json', JSON.stringify(okResult));
-    writeFailedResult(dir, failed.id, { reason: 'oom', message: 'heap', seconds: 1 }, { name: 'wasm', native: false, threads: 1 });
+    writeFailedResult(
+      dir,
+      failed.id,
+      { reason: 'oom', message: 'heap', seconds: 1 },
+      { name: 'wasm', native: false, threads: 1 },
+    );
     put(dir, running.id, 'metrics.jsonl', '{"step":1,"loss":6.2}\n{"step":4,"loss":5.9}\n{"step":5,"lo');
 
     const release = acquireLock(dir);
@@ -171,7 +216,14 @@ describe('status', () => {
     expect(s.counts).toEqual({ done: 1, failed: 1, running: 1, pending: 1 });
     expect(s.lock?.pid).toBe(process.pid);
     const byId = new Map(s.trials.map((t) => [t.id, t]));
-    expect(byId.get(done.id)).toMatchObject({ status: 'done', step: 10, loss: 5.5, valLoss: 4.5, steps: 10, meta: done.meta });
+    expect(byId.get(done.id)).toMatchObject({
+      status: 'done',
+      step: 10,
+      loss: 5.5,
+      valLoss: 4.5,
+      steps: 10,
+      meta: done.meta,
+    });
     expect(byId.get(failed.id)).toMatchObject({ status: 'failed', reason: 'oom', valLoss: null });
     expect(byId.get(running.id)).toMatchObject({ status: 'running', step: 4, loss: 5.9, valLoss: null });
     expect(byId.get(pending.id)).toMatchObject({ status: 'pending', step: null, loss: null });
@@ -191,7 +243,9 @@ describe('status', () => {
 
   it('reads the last row of a long metrics file from its tail', () => {
     const dir = root();
-    const rows = Array.from({ length: 5000 }, (_, i) => JSON.stringify({ step: i + 1, loss: 10 - i / 1000, tokensPerSec: 1 }));
+    const rows = Array.from({ length: 5000 }, (_, i) =>
+      JSON.stringify({ step: i + 1, loss: 10 - i / 1000, tokensPerSec: 1 }),
+    );
     writeFileSync(join(dir, 'm.jsonl'), rows.join('\n') + '\n');
     expect(lastMetrics(join(dir, 'm.jsonl'))).toEqual({ step: 5000, loss: 10 - 4999 / 1000, tokensPerSec: 1 });
     expect(lastMetrics(join(dir, 'missing.jsonl'))).toBeNull();

@@ -14,10 +14,18 @@ describe('trial config', () => {
   });
 
   it('rejects bad input with the field path and what is allowed', () => {
-    expect(bad({ model: { dModel: 30, nHeads: 4 } })).toMatch(/^trial\.yaml: model\.nHeads: 4 does not divide dModel 30/);
-    expect(bad({ model: { moe: { routed: 4, topK: 6 } } })).toMatch(/model\.moe\.topK: 6 is larger than routed experts 4/);
-    expect(bad({ model: { nLayers: 2, engram: { layerIds: [2], baseSizes: [10, 10] } } })).toMatch(/model\.engram\.layerIds\[0\]: 2 is beyond the last block \(allowed 0\.\.1\)/);
-    expect(bad({ model: { engram: { baseSizes: [10] } } })).toMatch(/model\.engram\.baseSizes: has 1 entries; maxNgram 3 needs 2/);
+    expect(bad({ model: { dModel: 30, nHeads: 4 } })).toMatch(
+      /^trial\.yaml: model\.nHeads: 4 does not divide dModel 30/,
+    );
+    expect(bad({ model: { moe: { routed: 4, topK: 6 } } })).toMatch(
+      /model\.moe\.topK: 6 is larger than routed experts 4/,
+    );
+    expect(bad({ model: { nLayers: 2, engram: { layerIds: [2], baseSizes: [10, 10] } } })).toMatch(
+      /model\.engram\.layerIds\[0\]: 2 is beyond the last block \(allowed 0\.\.1\)/,
+    );
+    expect(bad({ model: { engram: { baseSizes: [10] } } })).toMatch(
+      /model\.engram\.baseSizes: has 1 entries; maxNgram 3 needs 2/,
+    );
     expect(bad({ train: { stepz: 3 } })).toMatch(/train: unknown key\(s\) "stepz"/);
     expect(bad({ train: { steps: 1.5 } })).toMatch(/train\.steps: /);
     expect(bad({ data: { vocabSize: 100 } })).toMatch(/data\.vocabSize: .*257/);
@@ -37,7 +45,9 @@ describe('trial config', () => {
 
   it("a trial folder's config.json (config + meta, accounting, data.stats) parses back to the same trial", () => {
     const c = parseTrial({ model: { engram: { layerIds: [1], baseSizes: [101, 103] } }, train: { steps: 7 } }, 'x');
-    const written = JSON.parse(JSON.stringify({ ...c, meta: { seed: 0 }, accounting: { pTot: 1 }, data: { ...c.data, stats: { valBytes: 9 } } }));
+    const written = JSON.parse(
+      JSON.stringify({ ...c, meta: { seed: 0 }, accounting: { pTot: 1 }, data: { ...c.data, stats: { valBytes: 9 } } }),
+    );
     const back = parseTrial(withoutRecorded(written), 'config.json');
     expect(back).toEqual(c);
     expect(trialId(back)).toBe(trialId(c));

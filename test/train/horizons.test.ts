@@ -18,13 +18,16 @@ import { runTrial } from '../../src/train/trial.js';
 import { CLI, runCli } from '../helpers/cli.js';
 
 const corpusDir = mkdtempSync(join(tmpdir(), 'es-corpus-'));
-for (const f of ['carroll-alice.txt', 'blake-poems.txt']) writeFileSync(join(corpusDir, f), readFileSync(join(defaultCorpusDir(), f)));
+for (const f of ['carroll-alice.txt', 'blake-poems.txt'])
+  writeFileSync(join(corpusDir, f), readFileSync(join(defaultCorpusDir(), f)));
 
 // 8 x 32 = 256 tokens per step; horizons of 10 and 20 steps branch at 8 and 16 (cooldown 20%)
 const input = (horizons: number[]) => ({
   data: { corpus: corpusDir, vocabSize: 512, seqLen: 32, valTokens: 2048, valFraction: 0.1 },
   model: {
-    dModel: 32, nLayers: 2, nHeads: 2,
+    dModel: 32,
+    nLayers: 2,
+    nHeads: 2,
     moe: { shared: 1, routed: 4, topK: 2, expertHidden: 16 },
     engram: { layerIds: [1], maxNgram: 3, headsPerNgram: 2, dimPerNgram: 16, baseSizes: [3000, 3000] },
   },
@@ -39,10 +42,13 @@ beforeAll(async () => {
 const run = (horizons: number[], dir = mkdtempSync(join(tmpdir(), 'es-hz-')), onStep?: (s: { step: number }) => void) =>
   runTrial(trial(horizons), { dir, backend, onStep });
 const lossesOf = (dir: string) =>
-  readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => {
-    const r = JSON.parse(l);
-    return [r.step, r.branch ?? null, r.loss, r.valLoss ?? null];
-  });
+  readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => {
+      const r = JSON.parse(l);
+      return [r.step, r.branch ?? null, r.loss, r.valLoss ?? null];
+    });
 
 describe('WSD schedule', () => {
   it('rounds horizons to whole steps and branches 20% before each', () => {
@@ -67,7 +73,10 @@ describe('horizons trial', () => {
     const first = await run([2560]);
     const second = await run([5120]);
     expect(both.status).toBe('ok');
-    expect(both.horizons!.map((h) => [h.tokens, h.step])).toEqual([[2560, 10], [5120, 20]]);
+    expect(both.horizons!.map((h) => [h.tokens, h.step])).toEqual([
+      [2560, 10],
+      [5120, 20],
+    ]);
     expect(both.horizons![0].valLoss).toBe(first.valLoss);
     expect(both.horizons![1].valLoss).toBe(second.valLoss);
     expect(both.valLoss).toBe(second.valLoss); // the trial's own loss is the longest horizon's
@@ -77,10 +86,18 @@ describe('horizons trial', () => {
   it('marks the branches in metrics.jsonl and logs the horizon rows', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'es-hz-'));
     await run([2560, 5120], dir);
-    const rows = readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-    expect(rows.filter((r) => r.branch === undefined).map((r) => r.step)).toEqual(Array.from({ length: 16 }, (_, i) => i + 1));
+    const rows = readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(rows.filter((r) => r.branch === undefined).map((r) => r.step)).toEqual(
+      Array.from({ length: 16 }, (_, i) => i + 1),
+    );
     expect(rows.filter((r) => r.branch === 2560).map((r) => r.step)).toEqual([9, 10]);
-    expect(rows.filter((r) => r.horizon).map((r) => [r.branch, r.step, typeof r.valBpb])).toEqual([[2560, 10, 'number'], [5120, 20, 'number']]);
+    expect(rows.filter((r) => r.horizon).map((r) => [r.branch, r.step, typeof r.valBpb])).toEqual([
+      [2560, 10, 'number'],
+      [5120, 20, 'number'],
+    ]);
     expect(rows.find((r) => r.branch === 2560 && r.step === 10).lr).toBeCloseTo(1e-2 * (1 - Math.sqrt(0.5)), 12);
   });
 
@@ -89,9 +106,11 @@ describe('horizons trial', () => {
     const cut = mkdtempSync(join(tmpdir(), 'es-hz-'));
     const ref = await run([2560, 5120], whole);
     // stop between the branch points: 10 trunk+branch steps done, then 3 trunk steps after step 8
-    await expect(run([2560, 5120], cut, (s) => {
-      if (s.step === 13) throw new Error('cut');
-    })).rejects.toThrow('cut');
+    await expect(
+      run([2560, 5120], cut, (s) => {
+        if (s.step === 13) throw new Error('cut');
+      }),
+    ).rejects.toThrow('cut');
     expect(existsSync(join(cut, 'snapshot', 'state.json'))).toBe(true);
     expect(existsSync(join(cut, 'result.json'))).toBe(false);
     const resumed = await run([2560, 5120], cut);
@@ -104,7 +123,10 @@ describe('horizons trial', () => {
   it('resumes after SIGKILL of the train command, and the result matches an uninterrupted run', async () => {
     const cfg = join(mkdtempSync(join(tmpdir(), 'es-hz-')), 'trial.json');
     // a long trunk between the branch points (steps 8 and 40), so the kill lands between them
-    writeFileSync(cfg, JSON.stringify({ ...input([2560, 12800]), train: { ...input([]).train, steps: 50, horizons: [2560, 12800] } }));
+    writeFileSync(
+      cfg,
+      JSON.stringify({ ...input([2560, 12800]), train: { ...input([]).train, steps: 50, horizons: [2560, 12800] } }),
+    );
     const whole = mkdtempSync(join(tmpdir(), 'es-hz-'));
     const cut = mkdtempSync(join(tmpdir(), 'es-hz-'));
     const env = { ...process.env, OPENBLAS_NUM_THREADS: '1' };
@@ -115,7 +137,12 @@ describe('horizons trial', () => {
     const exited = new Promise((r) => child.once('exit', r));
     const trunkAfterFirstBranch = () => {
       const f = join(cut, 'metrics.jsonl');
-      const rows = existsSync(f) ? readFileSync(f, 'utf8').split('\n').filter((l) => l.endsWith('}')).map((l) => JSON.parse(l)) : [];
+      const rows = existsSync(f)
+        ? readFileSync(f, 'utf8')
+            .split('\n')
+            .filter((l) => l.endsWith('}'))
+            .map((l) => JSON.parse(l))
+        : [];
       return rows.some((r) => r.branch === undefined && r.step >= 14);
     };
     await new Promise<void>((resolve) => {
@@ -135,7 +162,9 @@ describe('horizons trial', () => {
     const a = JSON.parse(ref.stdout);
     const b = JSON.parse(again.stdout);
     expect(b.resumedFrom).toBe(8);
-    expect(b.horizons.map((h: { valLoss: number }) => h.valLoss)).toEqual(a.horizons.map((h: { valLoss: number }) => h.valLoss));
+    expect(b.horizons.map((h: { valLoss: number }) => h.valLoss)).toEqual(
+      a.horizons.map((h: { valLoss: number }) => h.valLoss),
+    );
     expect(lossesOf(cut)).toEqual(lossesOf(whole));
     // finished: the snapshot is gone (a finished trial never resumes)
     expect(readdirSync(cut).sort()).toEqual(['config.json', 'gates.json', 'metrics.jsonl', 'result.json']);
@@ -158,7 +187,11 @@ describe('horizons: bad input', () => {
     fails([5120, 2560], {}, /train\.horizons: horizons\[1\] = 2560 is not above the previous horizon/);
     fails([2560, 2600], {}, /not above the previous horizon once rounded to whole steps/);
     fails([2560, 10240], {}, /train\.horizons: 10240 tokens \(40 steps of 256\) is beyond train\.steps 20/);
-    fails([512], {}, /train\.horizons: horizons\[0\] = 512 tokens \(2 steps\) leaves 1 steps before its cooldown of 1, fewer than warmup 2/);
+    fails(
+      [512],
+      {},
+      /train\.horizons: horizons\[0\] = 512 tokens \(2 steps\) leaves 1 steps before its cooldown of 1, fewer than warmup 2/,
+    );
   });
   it('refuses a cooldown fraction outside (0, 1), and a cooldown without horizons', () => {
     fails([2560], { cooldown: 1 }, /train\.cooldown: 1: /);
@@ -179,11 +212,18 @@ describe('horizons: bad input', () => {
   it('sweep: axes.horizons beyond train.steps exits 2 naming axes.horizons, nothing written', () => {
     const dir = mkdtempSync(join(tmpdir(), 'es-hz-spec-'));
     const spec = join(dir, 'h.yaml');
-    writeFileSync(spec, [
-      'name: h', `data: { corpus: ${JSON.stringify(corpusDir)}, vocabSize: 512, seqLen: 32, valTokens: 2048 }`,
-      'backbone: { dModel: 32, nLayers: 2, nHeads: 2, moe: { shared: 1, topK: 2, expertHidden: 16 }, engram: { layerIds: [1], headsPerNgram: 2, dimPerNgram: 16 } }',
-      'budgets: [{ name: b, ratio: 4 }]', 'train: { steps: 20, batchSize: 8, warmup: 2 }', 'axes: { rho: [0, 1], horizons: [2560, 10240] }', '',
-    ].join('\n'));
+    writeFileSync(
+      spec,
+      [
+        'name: h',
+        `data: { corpus: ${JSON.stringify(corpusDir)}, vocabSize: 512, seqLen: 32, valTokens: 2048 }`,
+        'backbone: { dModel: 32, nLayers: 2, nHeads: 2, moe: { shared: 1, topK: 2, expertHidden: 16 }, engram: { layerIds: [1], headsPerNgram: 2, dimPerNgram: 16 } }',
+        'budgets: [{ name: b, ratio: 4 }]',
+        'train: { steps: 20, batchSize: 8, warmup: 2 }',
+        'axes: { rho: [0, 1], horizons: [2560, 10240] }',
+        '',
+      ].join('\n'),
+    );
     const r = runCli(['run', spec, '--results', join(dir, 'results')]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/h\.yaml: axes\.horizons: 10240 tokens .* beyond train\.steps 20/);

@@ -25,17 +25,17 @@ const big = tiny.replace('baseSizes: [20000, 20000]', `baseSizes: [${BIG}, ${BIG
 describe('estimated memory', () => {
   it('tables dominate a huge-table trial and exceed this machine; the tiny trial fits', () => {
     expect(big).not.toEqual(tiny);
-    const small = estimateMemory(parseTrial(parse(tiny), "test"));
+    const small = estimateMemory(parseTrial(parse(tiny), 'test'));
     expect(small.total).toBeLessThan(1e9);
-    expect(memoryProblem(parseTrial(parse(tiny), "test"))).toBeNull();
-    const e = estimateMemory(parseTrial(parse(big), "test"));
+    expect(memoryProblem(parseTrial(parse(tiny), 'test'))).toBeNull();
+    const e = estimateMemory(parseTrial(parse(big), 'test'));
     expect(e.tables).toBeGreaterThan(os.totalmem());
     // 12 bytes per table parameter: 2 orders x 4 heads x >= BIG rows x 8 floats (dim 32 / 4 heads)
     expect(e.tables).toBeGreaterThanOrEqual(2 * 4 * BIG * 8 * 12);
-    const p = memoryProblem(parseTrial(parse(big), "test"));
+    const p = memoryProblem(parseTrial(parse(big), 'test'));
     expect(p?.field).toBe('model.engram.baseSizes');
     // a machine with memory to spare passes it
-    expect(memoryProblem(parseTrial(parse(big), "test"), e.total * 2)).toBeNull();
+    expect(memoryProblem(parseTrial(parse(big), 'test'), e.total * 2)).toBeNull();
   });
 });
 
@@ -51,7 +51,9 @@ describe('train and run refuse a trial larger than the machine', () => {
 
   it('run: exit 2, one line with the spec and its budget, no results folder', () => {
     const spec = join(dir, 'bigsweep.yaml');
-    writeFileSync(spec, `name: bigsweep
+    writeFileSync(
+      spec,
+      `name: bigsweep
 data: { vocabSize: 2048, seqLen: 64, valTokens: 32768 }
 backbone:
   dModel: 64
@@ -62,7 +64,8 @@ backbone:
 budgets: [{ name: huge, pTot: 12000000000 }]
 train: { steps: 10, batchSize: 16, warmup: 2 }
 axes: { rho: [0] }
-`);
+`,
+    );
     const results = join(dir, 'results');
     const r = runCli(['run', spec, '--results', results]);
     expectInputErrorExit(r, /bigsweep\.yaml: budgets\[0\].*model\.engram\.baseSizes.*more than this machine's/);

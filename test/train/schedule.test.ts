@@ -23,9 +23,9 @@ describe('learningRate (cosine)', () => {
 
   it('decays on a half cosine from lr to minLrRatio lr', () => {
     close(at(10), 1e-3); // progress 0
-    close(at(35), 1e-4 + 9e-4 * (2 + Math.SQRT2) / 4); // progress 1/4: (1 + cos(pi/4)) / 2 = (2 + sqrt 2) / 4
+    close(at(35), 1e-4 + (9e-4 * (2 + Math.SQRT2)) / 4); // progress 1/4: (1 + cos(pi/4)) / 2 = (2 + sqrt 2) / 4
     close(at(60), 5.5e-4); // progress 1/2: the mean of lr and the floor
-    close(at(85), 1e-4 + 9e-4 * (2 - Math.SQRT2) / 4); // progress 3/4
+    close(at(85), 1e-4 + (9e-4 * (2 - Math.SQRT2)) / 4); // progress 3/4
   });
 
   it('ends at minLrRatio lr as training ends, one cosine increment above it on the last trained step', () => {

@@ -18,7 +18,9 @@ const tiny = (steps: number, extra: Record<string, unknown> = {}) =>
     {
       data: { corpus: corpusDir, vocabSize: 512, seqLen: 32, valTokens: 2048, valFraction: 0.1 },
       model: {
-        dModel: 32, nLayers: 2, nHeads: 2,
+        dModel: 32,
+        nLayers: 2,
+        nHeads: 2,
         moe: { shared: 1, routed: 4, topK: 2, expertHidden: 16 },
         engram: { layerIds: [1], maxNgram: 3, headsPerNgram: 2, dimPerNgram: 16, baseSizes: [3000, 3000] },
         ...extra,
@@ -34,7 +36,10 @@ beforeAll(async () => {
 });
 
 const losses = (dir: string) =>
-  readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).loss as number);
+  readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l).loss as number);
 
 describe('runTrial', () => {
   it('trains MoE + Engram for 20 steps: loss falls, files of the results contract written', async () => {
@@ -55,7 +60,10 @@ describe('runTrial', () => {
     const gates = JSON.parse(readFileSync(join(dir, 'gates.json'), 'utf8'));
     expect(gates.tokens).toHaveLength(32);
     expect(gates.layers['1']).toHaveLength(32);
-    for (const [g] of gates.layers['1']) expect(g).toBeGreaterThan(0), expect(g).toBeLessThan(1);
+    for (const [g] of gates.layers['1']) {
+      expect(g).toBeGreaterThan(0);
+      expect(g).toBeLessThan(1);
+    }
     const metric = readFileSync(join(dir, 'metrics.jsonl'), 'utf8').split('\n')[0];
     expect(JSON.parse(metric)).toHaveProperty('expertLoad');
     expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
@@ -70,7 +78,10 @@ describe('runTrial', () => {
   });
 
   it('trains OverEncoding and dense variants', async () => {
-    const oe = { engram: undefined, overEncoding: { maxNgram: 3, headsPerNgram: 2, dimPerNgram: 16, baseSizes: [3000, 3000] } };
+    const oe = {
+      engram: undefined,
+      overEncoding: { maxNgram: 3, headsPerNgram: 2, dimPerNgram: 16, baseSizes: [3000, 3000] },
+    };
     for (const extra of [oe, { engram: undefined, moe: undefined }]) {
       const dir = mkdtempSync(join(tmpdir(), 'es-var-'));
       const r = await runTrial(tiny(5, extra), { dir, backend });

@@ -35,12 +35,7 @@ export interface MatMulDims {
   batchOut: number[];
 }
 
-export function matMulDims(
-  aShape: number[],
-  bShape: number[],
-  transposeA: boolean,
-  transposeB: boolean,
-): MatMulDims {
+export function matMulDims(aShape: number[], bShape: number[], transposeA: boolean, transposeB: boolean): MatMulDims {
   const ra = aShape.length;
   const rb = bShape.length;
   if (ra < 2 || rb < 2) throw new Error(`matMul needs rank >= 2, got ${aShape} and ${bShape}`);
@@ -83,9 +78,7 @@ export function broadcastIndex(o: number, outShape: number[], shape: number[]): 
   return idx;
 }
 
-const BATCH_MATMUL_ARGS = [
-  'number', 'array', 'number', 'number', 'array', 'number', 'number', 'number', 'number',
-];
+const BATCH_MATMUL_ARGS = ['number', 'array', 'number', 'number', 'array', 'number', 'number', 'number', 'number'];
 
 /**
  * out = a x b with a [..., M, K] and b [..., K, N] laid out plainly (no transposes).

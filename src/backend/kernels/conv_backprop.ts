@@ -57,8 +57,15 @@ function conv2DBackpropFilter(args: KernelArgs): tf.TensorInfo {
   const dy = input(args, 'dy');
   const a = (args.attrs ?? {}) as unknown as tf.Conv2DBackpropFilterAttrs;
   const info = tf.backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number], a.filterShape, a.strides, 1, a.pad,
-    a.dimRoundingMode, false, tf.backend_util.convertConv2DDataFormat(a.dataFormat));
+    x.shape as [number, number, number, number],
+    a.filterShape,
+    a.strides,
+    1,
+    a.pad,
+    a.dimRoundingMode,
+    false,
+    tf.backend_util.convertConv2DDataFormat(a.dataFormat),
+  );
   const [xb, xr, xc, xd] = actStrides(info, 'in');
   const [yb, yr, yc, yd] = actStrides(info, 'out');
   const inC = info.inChannels;
@@ -82,8 +89,14 @@ function conv2DBackpropFilter(args: KernelArgs): tf.TensorInfo {
 function depthwiseInfo(inShape: number[], filterShape: number[], a: tf.NamedAttrMap): Conv2DInfo {
   const attrs = a as unknown as tf.DepthwiseConv2dNativeBackpropFilterAttrs;
   return tf.backend_util.computeConv2DInfo(
-    inShape as [number, number, number, number], filterShape as [number, number, number, number],
-    attrs.strides, attrs.dilations, attrs.pad, attrs.dimRoundingMode, true);
+    inShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    attrs.strides,
+    attrs.dilations,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    true,
+  );
 }
 
 /** dW[wR, wC, d1, q] = sum over taps of x[b, xR, xC, d1] * dy[b, yR, yC, d1 * chMul + q]. */

@@ -27,7 +27,11 @@ function gatherKernel(args: KernelArgs): tf.TensorInfo {
   const { axis, batchDims } = (args.attrs ?? {}) as unknown as tf.GatherV2Attrs;
   const ax = tf.util.parseAxisParam(axis, x.shape)[0];
   const info = tf.backend_util.segment_util.collectGatherOpShapeInfo(
-    x as tf.Tensor, indices as tf.Tensor, ax, batchDims ?? 0);
+    x as tf.Tensor,
+    indices as tf.Tensor,
+    ax,
+    batchDims ?? 0,
+  );
   if (indices.dtype !== 'int32') throw new Error(`GatherV2: indices must be int32, got ${indices.dtype}`);
   const out = backend.makeOutput(info.outputShape, x.dtype);
   const nIdx = tf.util.sizeFromShape(indices.shape) / info.batchSize;

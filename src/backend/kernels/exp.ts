@@ -9,7 +9,7 @@
  * arguments, where 1 - s cancels, take Math.exp; a mostly positive input goes to the stock
  * kernel.
  */
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs';
 import { type KernelArgs, type WasmBackend, asWasm, callKernel, disposeInfo, f32, input } from './wasm_util.js';
 import { stockKernel } from './registry.js';
 
@@ -19,7 +19,11 @@ const PROBE = 4096;
 function stockExp(args: KernelArgs, backend: WasmBackend): tf.TensorInfo | tf.TensorInfo[] {
   const stock = stockKernel('Exp', 'wasm');
   if (stock == null) throw new Error('Exp: the stock wasm kernel is missing');
-  return stock.kernelFunc({ inputs: args.inputs, attrs: args.attrs ?? {}, backend: backend as unknown as tf.KernelBackend });
+  return stock.kernelFunc({
+    inputs: args.inputs,
+    attrs: args.attrs ?? {},
+    backend: backend as unknown as tf.KernelBackend,
+  });
 }
 
 function expKernel(args: KernelArgs): tf.TensorInfo | tf.TensorInfo[] {

@@ -46,8 +46,13 @@ function applyActivation(
   }
 }
 
-function stockIsFast(a: tf.TensorInfo, b: tf.TensorInfo, bias: tf.TensorInfo | undefined,
-  prelu: tf.TensorInfo | undefined, attrs: FusedAttrs): boolean {
+function stockIsFast(
+  a: tf.TensorInfo,
+  b: tf.TensorInfo,
+  bias: tf.TensorInfo | undefined,
+  prelu: tf.TensorInfo | undefined,
+  attrs: FusedAttrs,
+): boolean {
   if (attrs.transposeA || attrs.transposeB || prelu != null) return false;
   const act = attrs.activation ?? 'linear';
   if (act !== 'linear' && act !== 'relu' && act !== 'relu6') return false;
@@ -64,8 +69,11 @@ function fusedMatMulKernel(args: KernelArgs): tf.TensorInfo {
   const attrs = (args.attrs ?? {}) as FusedAttrs;
   const stock = stockKernel('_FusedMatMul', 'wasm');
   if (stock != null && stockIsFast(a, b, bias, prelu, attrs)) {
-    const out = stock.kernelFunc({ inputs: args.inputs, attrs: args.attrs ?? {},
-      backend: backend as unknown as tf.KernelBackend });
+    const out = stock.kernelFunc({
+      inputs: args.inputs,
+      attrs: args.attrs ?? {},
+      backend: backend as unknown as tf.KernelBackend,
+    });
     return Array.isArray(out) ? out[0] : out;
   }
   const product = wasmMatMul(backend, a, b, !!attrs.transposeA, !!attrs.transposeB);

@@ -24,7 +24,8 @@ function logicalAndKernel(args: KernelArgs): tf.TensorInfo {
   const backend = asWasm(args.backend);
   const a = input(args, 'a');
   const b = input(args, 'b');
-  if (a.dtype !== 'bool' || b.dtype !== 'bool') throw new Error(`LogicalAnd needs bool inputs, got ${a.dtype}, ${b.dtype}`);
+  if (a.dtype !== 'bool' || b.dtype !== 'bool')
+    throw new Error(`LogicalAnd needs bool inputs, got ${a.dtype}, ${b.dtype}`);
   const outShape = tf.broadcast_util.assertAndGetBroadcastShape(a.shape, b.shape);
   const out = backend.makeOutput(outShape, 'bool');
   const n = tf.util.sizeFromShape(outShape);

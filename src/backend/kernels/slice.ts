@@ -94,8 +94,14 @@ function concatKernel(args: KernelArgs): tf.TensorInfo {
   const inputs = Object.keys(args.inputs).map((k) => input(args, k));
   checkDtype('Concat', inputs[0].dtype);
   const axis = tf.util.parseAxisParam((args.attrs as unknown as tf.ConcatAttrs).axis, inputs[0].shape)[0];
-  tf.backend_util.assertParamsConsistent(inputs.map((t) => t.shape), axis);
-  const outShape = tf.backend_util.computeOutShape(inputs.map((t) => t.shape), axis);
+  tf.backend_util.assertParamsConsistent(
+    inputs.map((t) => t.shape),
+    axis,
+  );
+  const outShape = tf.backend_util.computeOutShape(
+    inputs.map((t) => t.shape),
+    axis,
+  );
   const out = backend.makeOutput(outShape, inputs[0].dtype);
   if (tf.util.sizeFromShape(outShape) === 0) return out;
   const parts = inputs.filter((t) => tf.util.sizeFromShape(t.shape) > 0);

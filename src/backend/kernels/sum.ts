@@ -25,7 +25,11 @@ function sumKernel(args: KernelArgs): tf.TensorInfo | tf.TensorInfo[] {
   if (x.dtype !== 'float32' || k === 0) {
     const stock = stockKernel('Sum', 'wasm');
     if (stock == null) throw new Error('Sum: the stock wasm kernel is missing');
-    return stock.kernelFunc({ inputs: args.inputs, attrs: args.attrs ?? {}, backend: backend as unknown as tf.KernelBackend });
+    return stock.kernelFunc({
+      inputs: args.inputs,
+      attrs: args.attrs ?? {},
+      backend: backend as unknown as tf.KernelBackend,
+    });
   }
   const rest = x.shape.slice(k);
   const outShape = keepDims ? [...x.shape.slice(0, k).map(() => 1), ...rest] : rest;

@@ -93,7 +93,8 @@ function transposeKernel(args: KernelArgs): tf.TensorInfo {
   const x = input(args, 'x');
   const perm = (args.attrs?.perm ?? []) as number[];
   const outShape = perm.map((a) => x.shape[a]);
-  if (x.dtype === 'string' || x.dtype === 'complex64') throw new Error(`Transpose: ${x.dtype} is not supported on wasm`);
+  if (x.dtype === 'string' || x.dtype === 'complex64')
+    throw new Error(`Transpose: ${x.dtype} is not supported on wasm`);
   const out = backend.makeOutput(outShape, x.dtype);
   if (tf.util.sizeFromShape(x.shape) === 0) return out;
   const s = simplifyPermutation(x.shape, perm);

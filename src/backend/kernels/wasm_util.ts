@@ -119,11 +119,7 @@ export function callKernel(
  */
 const wrapped = new WeakMap<WasmModule, Map<string, (...args: unknown[]) => unknown>>();
 
-export function cFunction(
-  backend: WasmBackend,
-  name: string,
-  args: string[],
-): (...args: unknown[]) => unknown {
+export function cFunction(backend: WasmBackend, name: string, args: string[]): (...args: unknown[]) => unknown {
   let byName = wrapped.get(backend.wasm);
   if (byName == null) {
     byName = new Map();

@@ -27,8 +27,23 @@ type H = Uint8Array;
 export interface NativeAddon {
   info(): BlasInfo;
   setThreads(n: number): void;
-  sgemm(heap: H, batch: number, ta: number, tb: number, M: number, N: number, K: number, alpha: number,
-    aOff: number, sa: number, bOff: number, sb: number, beta: number, cOff: number, sc: number): void;
+  sgemm(
+    heap: H,
+    batch: number,
+    ta: number,
+    tb: number,
+    M: number,
+    N: number,
+    K: number,
+    alpha: number,
+    aOff: number,
+    sa: number,
+    bOff: number,
+    sb: number,
+    beta: number,
+    cOff: number,
+    sc: number,
+  ): void;
   /** dims = [shape | strides of a | strides of b], one entry per collapsed axis */
   binary(heap: H, op: number, outOff: number, aOff: number, bOff: number, dims: Int32Array): void;
   /** dims = [shape | out strides | x strides]; 4-byte elements */
@@ -37,30 +52,126 @@ export interface NativeAddon {
   /** leading = 1: [outer, inner] -> [inner]; 0: [outer, inner] -> [outer] */
   reduce(heap: H, op: number, outOff: number, xOff: number, outer: number, inner: number, leading: number): void;
   softmax(heap: H, outOff: number, xOff: number, rows: number, cols: number): void;
-  rmsnormFwd(heap: H, yOff: number, invOff: number, xOff: number, wOff: number, rows: number, d: number, eps: number): void;
-  rmsnormBwd(heap: H, dxOff: number, dwOff: number, dyOff: number, xOff: number, wOff: number, invOff: number,
-    rows: number, d: number): void;
+  rmsnormFwd(
+    heap: H,
+    yOff: number,
+    invOff: number,
+    xOff: number,
+    wOff: number,
+    rows: number,
+    d: number,
+    eps: number,
+  ): void;
+  rmsnormBwd(
+    heap: H,
+    dxOff: number,
+    dwOff: number,
+    dyOff: number,
+    xOff: number,
+    wOff: number,
+    invOff: number,
+    rows: number,
+    d: number,
+  ): void;
   swigluFwd(heap: H, yOff: number, guOff: number, rows: number, h: number): void;
   swigluBwd(heap: H, dguOff: number, dyOff: number, guOff: number, rows: number, h: number): void;
   /** returns the first row whose label is outside [0, v), or -1 */
-  softmaxCE(heap: H, lossOff: number, bpOff: number, logitsOff: number, labelsOff: number, rows: number, v: number): number;
+  softmaxCE(
+    heap: H,
+    lossOff: number,
+    bpOff: number,
+    logitsOff: number,
+    labelsOff: number,
+    rows: number,
+    v: number,
+  ): number;
   softmaxBwd(heap: H, dxOff: number, dyOff: number, yOff: number, rows: number, cols: number): void;
-  attentionFwd(heap: H, outOff: number, qrOff: number, krOff: number, probsOff: number, qkvOff: number, cosOff: number,
-    sinOff: number, B: number, T: number, heads: number, dh: number, scale: number): void;
-  attentionBwd(heap: H, dqkvOff: number, doutOff: number, qrOff: number, krOff: number, probsOff: number, qkvOff: number,
-    cosOff: number, sinOff: number, B: number, T: number, heads: number, dh: number, scale: number): void;
+  attentionFwd(
+    heap: H,
+    outOff: number,
+    qrOff: number,
+    krOff: number,
+    probsOff: number,
+    qkvOff: number,
+    cosOff: number,
+    sinOff: number,
+    B: number,
+    T: number,
+    heads: number,
+    dh: number,
+    scale: number,
+  ): void;
+  attentionBwd(
+    heap: H,
+    dqkvOff: number,
+    doutOff: number,
+    qrOff: number,
+    krOff: number,
+    probsOff: number,
+    qkvOff: number,
+    cosOff: number,
+    sinOff: number,
+    B: number,
+    T: number,
+    heads: number,
+    dh: number,
+    scale: number,
+  ): void;
   /** AdamW in place; see native/src/fused.c for the argument order */
-  adamw(heap: H, pOff: number, mOff: number, vOff: number, gOff: number, n: number, scale: number, b1: number, c1: number,
-    b2: number, c2: number, bc1: number, bc2: number, eps: number, keep: number, lr: number, scaled: number, decayed: number): void;
+  adamw(
+    heap: H,
+    pOff: number,
+    mOff: number,
+    vOff: number,
+    gOff: number,
+    n: number,
+    scale: number,
+    b1: number,
+    c1: number,
+    b2: number,
+    c2: number,
+    bc1: number,
+    bc2: number,
+    eps: number,
+    keep: number,
+    lr: number,
+    scaled: number,
+    decayed: number,
+  ): void;
   sumSquares(heap: H, xOff: number, n: number): number;
-  rope(heap: H, outOff: number, xOff: number, cosOff: number, sinOff: number, outer: number, T: number, dh: number,
-    inverse: number): void;
+  rope(
+    heap: H,
+    outOff: number,
+    xOff: number,
+    cosOff: number,
+    sinOff: number,
+    outer: number,
+    T: number,
+    dh: number,
+    inverse: number,
+  ): void;
 }
 
 /** Operation codes shared with native/src/common.h. */
-export const BINARY = { Add: 0, Sub: 1, Multiply: 2, RealDiv: 3, Maximum: 4, Minimum: 5, SquaredDifference: 6 } as const;
+export const BINARY = {
+  Add: 0,
+  Sub: 1,
+  Multiply: 2,
+  RealDiv: 3,
+  Maximum: 4,
+  Minimum: 5,
+  SquaredDifference: 6,
+} as const;
 export const UNARY = {
-  Exp: 0, Sigmoid: 1, Neg: 2, Square: 3, Sqrt: 4, Rsqrt: 5, Reciprocal: 6, Abs: 7, Relu: 8,
+  Exp: 0,
+  Sigmoid: 1,
+  Neg: 2,
+  Square: 3,
+  Sqrt: 4,
+  Rsqrt: 5,
+  Reciprocal: 6,
+  Abs: 7,
+  Relu: 8,
 } as const;
 export const REDUCE = { Sum: 0, Max: 1, Mean: 2, Min: 3 } as const;
 
@@ -78,7 +189,9 @@ export const SOURCES_DIR = fileURLToPath(new URL('../../../native/src', import.m
 export function sourcesHash(dir: string = SOURCES_DIR): string | undefined {
   if (!existsSync(dir)) return undefined;
   const h = createHash('sha256');
-  for (const name of readdirSync(dir).filter((n) => /\.[ch]$/.test(n)).sort()) {
+  for (const name of readdirSync(dir)
+    .filter((n) => /\.[ch]$/.test(n))
+    .sort()) {
     const bytes = readFileSync(path.join(dir, name));
     h.update(`${name}\n${bytes.length}\n`);
     h.update(bytes);
@@ -133,9 +246,12 @@ export function loadAddon(opts: LoadOptions = {}): NativeState {
   const want = sourcesHash(opts.sourcesDir ?? SOURCES_DIR);
   const built = addon.info().sourcesHash ?? 'unknown';
   if (want != null && built !== want) {
-    const reason = `stale build: ${file} was compiled from other sources than native/src holds ` +
+    const reason =
+      `stale build: ${file} was compiled from other sources than native/src holds ` +
       `(built ${built.slice(0, 12)}, sources ${want.slice(0, 12)}); run npm run build:native`;
-    (opts.warn ?? ((l: string) => process.stderr.write(`${l}\n`)))(`engram-sweep: native addon refused, ${reason}; the wasm path is used`);
+    (opts.warn ?? ((l: string) => process.stderr.write(`${l}\n`)))(
+      `engram-sweep: native addon refused, ${reason}; the wasm path is used`,
+    );
     return { ok: false, reason, stale: true };
   }
   return { ok: true, addon, path: file };

@@ -37,8 +37,17 @@ export function copyDims(shape: number[], os: number[], xs: number[]): Int32Arra
 
 const strides = (shape: number[]) => (shape.length === 0 ? [] : [...tf.util.computeStrides(shape), 1]);
 
-function copy(addon: NativeAddon, b: WasmBackend, out: tf.TensorInfo, outElem: number, os: number[],
-  x: tf.TensorInfo, xElem: number, xs: number[], shape: number[]): boolean {
+function copy(
+  addon: NativeAddon,
+  b: WasmBackend,
+  out: tf.TensorInfo,
+  outElem: number,
+  os: number[],
+  x: tf.TensorInfo,
+  xElem: number,
+  xs: number[],
+  shape: number[],
+): boolean {
   if (tf.util.sizeFromShape(shape) === 0) return true;
   const dims = copyDims(shape, os, xs);
   if (dims == null) return false;
@@ -57,14 +66,33 @@ const transpose: NativeKernelFactory = (addon, prev) => ({
     const outShape = perm.map((p) => x.shape[p]);
     const xs = strides(x.shape);
     const out = b.makeOutput(outShape, x.dtype);
-    if (copy(addon, b, out, 0, strides(outShape), x, 0, perm.map((p) => xs[p]), outShape)) return out;
+    if (
+      copy(
+        addon,
+        b,
+        out,
+        0,
+        strides(outShape),
+        x,
+        0,
+        perm.map((p) => xs[p]),
+        outShape,
+      )
+    )
+      return out;
     b.disposeData(out.dataId);
     return delegate(prev, 'Transpose', args);
   }) as unknown as tf.KernelFunc,
 });
 
 /** x[begin : begin + size] into a new tensor, or null when the copy has too many axes. */
-function sliceInto(addon: NativeAddon, b: WasmBackend, x: tf.TensorInfo, begin: number[], size: number[]): tf.TensorInfo | null {
+function sliceInto(
+  addon: NativeAddon,
+  b: WasmBackend,
+  x: tf.TensorInfo,
+  begin: number[],
+  size: number[],
+): tf.TensorInfo | null {
   const out = b.makeOutput(size, x.dtype);
   const xs = strides(x.shape);
   const start = begin.reduce((acc, v, i) => acc + v * xs[i], 0);
@@ -86,7 +114,13 @@ const slice: NativeKernelFactory = (addon, prev) => ({
 });
 
 /** Outputs along `axis` of the given sizes; all-or-nothing (null: let the previous kernel do it). */
-function splitAlong(addon: NativeAddon, b: WasmBackend, x: tf.TensorInfo, axis: number, sizes: number[]): tf.TensorInfo[] | null {
+function splitAlong(
+  addon: NativeAddon,
+  b: WasmBackend,
+  x: tf.TensorInfo,
+  axis: number,
+  sizes: number[],
+): tf.TensorInfo[] | null {
   const begin = new Array<number>(x.shape.length).fill(0);
   const outs: tf.TensorInfo[] = [];
   for (const n of sizes) {
@@ -137,10 +171,17 @@ const concat: NativeKernelFactory = (addon, prev) => ({
   backendName: 'wasm',
   kernelFunc: ((args: KernelArgs) => {
     const inputs = Object.keys(args.inputs).map((k) => input(args, k));
-    if (inputs.length === 0 || !inputs.every((t) => is4(t) && t.dtype === inputs[0].dtype)) return delegate(prev, 'Concat', args);
+    if (inputs.length === 0 || !inputs.every((t) => is4(t) && t.dtype === inputs[0].dtype))
+      return delegate(prev, 'Concat', args);
     const axis = tf.util.parseAxisParam((args.attrs as unknown as tf.ConcatAttrs).axis, inputs[0].shape)[0];
-    tf.backend_util.assertParamsConsistent(inputs.map((t) => t.shape), axis);
-    const outShape = tf.backend_util.computeOutShape(inputs.map((t) => t.shape), axis);
+    tf.backend_util.assertParamsConsistent(
+      inputs.map((t) => t.shape),
+      axis,
+    );
+    const outShape = tf.backend_util.computeOutShape(
+      inputs.map((t) => t.shape),
+      axis,
+    );
     const b = asWasm(args.backend);
     const out = b.makeOutput(outShape, inputs[0].dtype);
     const os = strides(outShape);

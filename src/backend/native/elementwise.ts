@@ -73,7 +73,14 @@ function binaryKernel(name: keyof typeof BINARY): NativeKernelFactory {
       const backend = asWasm(args.backend);
       const out = backend.makeOutput(outShape, 'float32');
       if (tf.util.sizeFromShape(outShape) === 0) return out;
-      addon.binary(backend.wasm.HEAPU8, BINARY[name], offsetOf(backend, out), offsetOf(backend, a), offsetOf(backend, b), dims);
+      addon.binary(
+        backend.wasm.HEAPU8,
+        BINARY[name],
+        offsetOf(backend, out),
+        offsetOf(backend, a),
+        offsetOf(backend, b),
+        dims,
+      );
       return out;
     };
     return { kernelName: name, backendName: 'wasm', kernelFunc: kernelFunc as unknown as tf.KernelFunc };
@@ -96,8 +103,11 @@ function unaryKernel(name: keyof typeof UNARY): NativeKernelFactory {
 }
 
 /** How a reduction over `axes` of `shape` maps onto the addon, or null when it does not. */
-export function reducePlan(shape: number[], axes: number[], leadingOk: boolean):
-  { outer: number; inner: number; leading: boolean } | null {
+export function reducePlan(
+  shape: number[],
+  axes: number[],
+  leadingOk: boolean,
+): { outer: number; inner: number; leading: boolean } | null {
   const r = shape.length;
   const ax = [...new Set(axes)].sort((p, q) => p - q);
   const k = ax.length;
@@ -125,8 +135,15 @@ function reduceKernel(name: keyof typeof REDUCE, axisAttr: 'axis' | 'reductionIn
       const outShape = attrs.keepDims ? kept : x.shape.filter((_, i) => !axes.includes(i));
       const backend = asWasm(args.backend);
       const out = backend.makeOutput(outShape, 'float32');
-      addon.reduce(backend.wasm.HEAPU8, REDUCE[name], offsetOf(backend, out), offsetOf(backend, x),
-        plan.outer, plan.inner, plan.leading ? 1 : 0);
+      addon.reduce(
+        backend.wasm.HEAPU8,
+        REDUCE[name],
+        offsetOf(backend, out),
+        offsetOf(backend, x),
+        plan.outer,
+        plan.inner,
+        plan.leading ? 1 : 0,
+      );
       return out;
     };
     return { kernelName: name, backendName: 'wasm', kernelFunc: kernelFunc as unknown as tf.KernelFunc };

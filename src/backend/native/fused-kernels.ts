@@ -98,7 +98,8 @@ const rope = config(FUSED.rope, (addon, args, b) => {
   f32Only(FUSED.rope, x, cos, sin);
   const [T, dh] = cos.shape;
   const r = x.shape.length;
-  if (x.shape[r - 1] !== dh || x.shape[r - 2] !== T) throw new Error(`${FUSED.rope}: x [${x.shape}] vs tables [${cos.shape}]`);
+  if (x.shape[r - 1] !== dh || x.shape[r - 2] !== T)
+    throw new Error(`${FUSED.rope}: x [${x.shape}] vs tables [${cos.shape}]`);
   const out = b.makeOutput(x.shape, 'float32');
   const { inverse } = (args.attrs ?? {}) as { inverse?: boolean };
   const outer = tf.util.sizeFromShape(x.shape) / (T * dh);
@@ -110,7 +111,7 @@ const rope = config(FUSED.rope, (addon, args, b) => {
 function attentionDims(qkv: tf.TensorInfo, cos: tf.TensorInfo, heads: number): [number, number, number, number] {
   const [B, T, d3] = qkv.shape;
   const [Tc, dh] = cos.shape;
-  if (qkv.shape.length !== 3 || d3 % 3 !== 0 || Tc !== T || (d3 / 3) !== heads * dh) {
+  if (qkv.shape.length !== 3 || d3 % 3 !== 0 || Tc !== T || d3 / 3 !== heads * dh) {
     throw new Error(`${FUSED.attention}: qkv [${qkv.shape}], rope tables [${cos.shape}], ${heads} heads do not fit`);
   }
   return [B, T, heads, dh];
@@ -126,19 +127,48 @@ const attention = config(FUSED.attention, (addon, args, b) => {
   const qr = b.makeOutput([B, H, T, dh], 'float32');
   const kr = b.makeOutput([B, H, T, dh], 'float32');
   const probs = b.makeOutput([B, H, T, T], 'float32');
-  addon.attentionFwd(b.wasm.HEAPU8, off(b, out), off(b, qr), off(b, kr), off(b, probs), off(b, qkv), off(b, cos), off(b, sin),
-    B, T, H, dh, 1 / Math.sqrt(dh));
+  addon.attentionFwd(
+    b.wasm.HEAPU8,
+    off(b, out),
+    off(b, qr),
+    off(b, kr),
+    off(b, probs),
+    off(b, qkv),
+    off(b, cos),
+    off(b, sin),
+    B,
+    T,
+    H,
+    dh,
+    1 / Math.sqrt(dh),
+  );
   return [out, qr, kr, probs];
 });
 
 const attentionGrad = config(FUSED.attentionGrad, (addon, args, b) => {
-  const [dy, qkv, qr, kr, probs, cos, sin] = ['dy', 'qkv', 'qr', 'kr', 'probs', 'cos', 'sin'].map((n) => input(args, n));
+  const [dy, qkv, qr, kr, probs, cos, sin] = ['dy', 'qkv', 'qr', 'kr', 'probs', 'cos', 'sin'].map((n) =>
+    input(args, n),
+  );
   f32Only(FUSED.attentionGrad, dy, qkv, qr, kr, probs, cos, sin);
   const { heads } = args.attrs as unknown as { heads: number };
   const [B, T, H, dh] = attentionDims(qkv, cos, heads);
   const dqkv = b.makeOutput(qkv.shape, 'float32');
-  addon.attentionBwd(b.wasm.HEAPU8, off(b, dqkv), off(b, dy), off(b, qr), off(b, kr), off(b, probs), off(b, qkv), off(b, cos),
-    off(b, sin), B, T, H, dh, 1 / Math.sqrt(dh));
+  addon.attentionBwd(
+    b.wasm.HEAPU8,
+    off(b, dqkv),
+    off(b, dy),
+    off(b, qr),
+    off(b, kr),
+    off(b, probs),
+    off(b, qkv),
+    off(b, cos),
+    off(b, sin),
+    B,
+    T,
+    H,
+    dh,
+    1 / Math.sqrt(dh),
+  );
   return dqkv;
 });
 
@@ -153,7 +183,8 @@ const sparseCE: NativeKernelFactory = (addon, prev) => ({
       return delegate(prev, SPARSE_SOFTMAX_CE, args);
     }
     const [n, v] = logits.shape;
-    if (labels.shape.length !== 1 || labels.shape[0] !== n || n === 0 || v === 0) return delegate(prev, SPARSE_SOFTMAX_CE, args);
+    if (labels.shape.length !== 1 || labels.shape[0] !== n || n === 0 || v === 0)
+      return delegate(prev, SPARSE_SOFTMAX_CE, args);
     const b = asWasm(args.backend);
     const loss = b.makeOutput([n], 'float32');
     const bp = b.makeOutput([n, v], 'float32');

@@ -16,7 +16,15 @@ import { registerSoftmaxGradient } from './softmax-grad.js';
 import { batchMatMulKernel, fusedMatMulKernel } from './matmul.js';
 
 export {
-  ADDON_PATH, SOURCES_DIR, loadAddon, loadNative, nativeDisabled, sourcesHash, type BlasInfo, type NativeAddon, type NativeState,
+  ADDON_PATH,
+  SOURCES_DIR,
+  loadAddon,
+  loadNative,
+  nativeDisabled,
+  sourcesHash,
+  type BlasInfo,
+  type NativeAddon,
+  type NativeState,
 } from './addon.js';
 export { broadcastDims, reducePlan } from './elementwise.js';
 export { FUSED } from './fused-kernels.js';
@@ -75,7 +83,14 @@ export function registerNativeKernels(opts: NativeOptions = {}): NativeInfo {
 export function nativeInfo(): NativeInfo {
   const state = loadNative();
   if (!state.ok) return { active: false, reason: state.reason, broken: state.broken, kernels: [] };
-  if (registered == null) return { active: false, reason: 'addon loaded but kernels not registered', blas: state.addon.info(), path: state.path, kernels: [] };
+  if (registered == null)
+    return {
+      active: false,
+      reason: 'addon loaded but kernels not registered',
+      blas: state.addon.info(),
+      path: state.path,
+      kernels: [],
+    };
   return { active: true, blas: state.addon.info(), path: state.path, kernels: [...registered] };
 }
 

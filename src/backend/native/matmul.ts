@@ -5,14 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { broadcastIndex, matMulDims, type MatMulDims } from '../kernels/batch_matmul.js';
-import {
-  type KernelArgs,
-  type WasmBackend,
-  asWasm,
-  f32,
-  input,
-  offsetOf,
-} from '../kernels/wasm_util.js';
+import { type KernelArgs, type WasmBackend, asWasm, f32, input, offsetOf } from '../kernels/wasm_util.js';
 import { type NativeAddon, UNARY } from './addon.js';
 
 /**
@@ -48,8 +41,23 @@ export function sgemmInto(
   for (let o = 0; o < nOut; o++) {
     const ia = broadcastIndex(o, d.batchOut, d.batchA);
     const ib = broadcastIndex(o, d.batchOut, d.batchB);
-    addon.sgemm(heap, 1, x, y, M, N, K, 1, aOff + ia * M * K * 4, 0, bOff + ib * K * N * 4, 0, beta,
-      oOff + o * M * N * 4, 0);
+    addon.sgemm(
+      heap,
+      1,
+      x,
+      y,
+      M,
+      N,
+      K,
+      1,
+      aOff + ia * M * K * 4,
+      0,
+      bOff + ib * K * N * 4,
+      0,
+      beta,
+      oOff + o * M * N * 4,
+      0,
+    );
   }
 }
 

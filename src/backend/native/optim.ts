@@ -49,11 +49,30 @@ export function adamwInPlace(p: tf.Tensor, m: tf.Tensor, v: tf.Tensor, g: tf.Ten
   const { addon, backend } = a;
   const n = p.size;
   if (m.size !== n || v.size !== n || g.size !== n || g.dtype !== 'float32') return false;
-  if (![p, m, v].every((t) => exclusive(backend, t)) || new Set([p.dataId, m.dataId, v.dataId, g.dataId]).size !== 4) return false;
+  if (![p, m, v].every((t) => exclusive(backend, t)) || new Set([p.dataId, m.dataId, v.dataId, g.dataId]).size !== 4)
+    return false;
   if (n === 0) return true;
   const off = (t: tf.Tensor) => offsetOf(backend, t);
-  addon.adamw(backend.wasm.HEAPU8, off(p), off(m), off(v), off(g), n, s.scale, s.beta1, 1 - s.beta1, s.beta2, 1 - s.beta2,
-    s.bc1, s.bc2, s.eps, 1 - s.lr * s.decay, s.lr, s.scale === 1 ? 0 : 1, s.decay ? 1 : 0);
+  addon.adamw(
+    backend.wasm.HEAPU8,
+    off(p),
+    off(m),
+    off(v),
+    off(g),
+    n,
+    s.scale,
+    s.beta1,
+    1 - s.beta1,
+    s.beta2,
+    1 - s.beta2,
+    s.bc1,
+    s.bc2,
+    s.eps,
+    1 - s.lr * s.decay,
+    s.lr,
+    s.scale === 1 ? 0 : 1,
+    s.decay ? 1 : 0,
+  );
   return true;
 }
 

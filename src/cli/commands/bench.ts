@@ -1,7 +1,15 @@
 import type { Command } from 'commander';
 import { BACKEND_CHOICES, type BackendChoice } from '../../backend/index.js';
 import { EXTRAS, type Extra } from '../../bench/extra.js';
-import { type BenchLine, formatBench, formatWhich, parseConfigs, runBench, runExtras, which } from '../../bench/index.js';
+import {
+  type BenchLine,
+  formatBench,
+  formatWhich,
+  parseConfigs,
+  runBench,
+  runExtras,
+  which,
+} from '../../bench/index.js';
 import { InputError, show } from '../errors.js';
 
 interface Opts {
@@ -26,9 +34,13 @@ function positiveInt(value: string, flag: string, min = 1): number {
 function parseExtras(v: string | boolean | undefined): Extra[] {
   if (v == null || v === false) return [];
   if (v === true) return [...EXTRAS];
-  const names = v.split(',').map((s) => s.trim()).filter(Boolean);
+  const names = v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   for (const n of names) {
-    if (!(EXTRAS as readonly string[]).includes(n)) throw new InputError('--extra', `${show(n)} is not one of ${EXTRAS.join(', ')}`);
+    if (!(EXTRAS as readonly string[]).includes(n))
+      throw new InputError('--extra', `${show(n)} is not one of ${EXTRAS.join(', ')}`);
   }
   return names as Extra[];
 }
@@ -36,7 +48,8 @@ function parseExtras(v: string | boolean | undefined): Extra[] {
 function parseSlots(v: string): number[] {
   return v.split(',').map((s) => {
     const n = Number(s.trim());
-    if (!Number.isInteger(n) || n < 1) throw new InputError('--slots', `${show(s)} is not a positive integer (1e5 is fine)`);
+    if (!Number.isInteger(n) || n < 1)
+      throw new InputError('--slots', `${show(s)} is not a positive integer (1e5 is fine)`);
     return n;
   });
 }
@@ -44,18 +57,29 @@ function parseSlots(v: string): number[] {
 export function register(program: Command): void {
   program
     .command('bench')
-    .description('training speed of the fixed configs (dense-s, moe-s, engram-s), per-kernel profile, and the PyTorch peer')
+    .description(
+      'training speed of the fixed configs (dense-s, moe-s, engram-s), per-kernel profile, and the PyTorch peer',
+    )
     .option('--config <names>', 'comma-separated: dense-s, moe-s, engram-s (default all; none with --extra alone)')
     .option('--steps <n>', 'training steps per run; the median after the first two is reported', '12')
     .option('--threads <n>', 'BLAS threads (ours: OPENBLAS_NUM_THREADS; the peer: torch threads)', '1')
     .option('--backend <name>', `compute backend: ${BACKEND_CHOICES.join('|')}`, 'auto')
-    .option('--json', 'one JSON line per config: {config, backend, native, threads, steps, tokensPerSec, msPerStep, peakRssBytes, profile, ...}')
-    .option('--which', 'print the compute path (backend, native kernels on/off, the BLAS: library, core, threads) and exit')
+    .option(
+      '--json',
+      'one JSON line per config: {config, backend, native, threads, steps, tokensPerSec, msPerStep, peakRssBytes, profile, ...}',
+    )
+    .option(
+      '--which',
+      'print the compute path (backend, native kernels on/off, the BLAS: library, core, threads) and exit',
+    )
     .option('--peer', 'also run bench/peer_torch.py (PyTorch), alternating with ours, and print ours/peer')
     .option('--rounds <n>', 'ours/peer pairs per config with --peer (the best of each side is kept)', '2')
     .option('--extra [names]', `also measure: ${EXTRAS.join(', ')} (default all)`)
     .option('--slots <list>', 'slots per table for --extra slots', '10000,100000,1000000,10000000')
-    .addHelpText('after', '\nExamples:\n  engram-sweep bench --config dense-s --steps 12 --peer\n  engram-sweep bench --which\n  ENGRAM_SWEEP_NATIVE=0 engram-sweep bench --json   (the pure wasm path)\n')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  engram-sweep bench --config dense-s --steps 12 --peer\n  engram-sweep bench --which\n  ENGRAM_SWEEP_NATIVE=0 engram-sweep bench --json   (the pure wasm path)\n',
+    )
     .action(async (opts: Opts) => {
       if (!BACKEND_CHOICES.includes(opts.backend as BackendChoice)) {
         throw new InputError('--backend', `${show(opts.backend)} is not one of ${BACKEND_CHOICES.join(', ')}`);
@@ -77,10 +101,15 @@ export function register(program: Command): void {
       // --extra alone measures the extras only; name configs to have both
       const configs = opts.config == null && extras.length ? [] : parseConfigs(opts.config);
       const slots = parseSlots(opts.slots);
-      const lines: BenchLine[] = await runBench({ configs, steps, threads, backend, peer: !!opts.peer, rounds, log }, (l) => opts.json && print(l));
+      const lines: BenchLine[] = await runBench(
+        { configs, steps, threads, backend, peer: !!opts.peer, rounds, log },
+        (l) => opts.json && print(l),
+      );
       if (!opts.json && lines.length) process.stdout.write(formatBench(lines));
       if (extras.length) {
-        await runExtras({ extras, steps, threads, backend, slots, log }, (l) => (opts.json ? print(l) : process.stdout.write(JSON.stringify(l) + '\n')));
+        await runExtras({ extras, steps, threads, backend, slots, log }, (l) =>
+          opts.json ? print(l) : process.stdout.write(JSON.stringify(l) + '\n'),
+        );
       }
     });
 }

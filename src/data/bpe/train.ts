@@ -36,7 +36,12 @@ const SHIFT = MAX_VOCAB_SIZE;
 export type TrainProgress = (merges: number, total: number) => void;
 
 export function validateVocabSize(vocabSize: unknown, where = '--vocab-size'): number {
-  if (typeof vocabSize !== 'number' || !Number.isInteger(vocabSize) || vocabSize < MIN_VOCAB_SIZE || vocabSize > MAX_VOCAB_SIZE) {
+  if (
+    typeof vocabSize !== 'number' ||
+    !Number.isInteger(vocabSize) ||
+    vocabSize < MIN_VOCAB_SIZE ||
+    vocabSize > MAX_VOCAB_SIZE
+  ) {
     throw new InputError(
       where,
       `vocab size ${String(vocabSize)} is not allowed: use an integer in ${MIN_VOCAB_SIZE}..${MAX_VOCAB_SIZE} ` +
@@ -50,7 +55,12 @@ export function validateVocabSize(vocabSize: unknown, where = '--vocab-size'): n
  * Train on documents (each pre-tokenised on its own). The result has vocabSize tokens, or fewer
  * when the corpus runs out of pairs.
  */
-export function trainBpe(texts: readonly string[], vocabSize: number, onProgress?: TrainProgress, where = '--vocab-size'): BpeTokenizer {
+export function trainBpe(
+  texts: readonly string[],
+  vocabSize: number,
+  onProgress?: TrainProgress,
+  where = '--vocab-size',
+): BpeTokenizer {
   validateVocabSize(vocabSize, where);
   const tokens: string[] = [];
   for (let b = 0; b < 256; b++) tokens.push(byteToChar(b));

@@ -25,7 +25,14 @@ export const CONFIG = {
   background: 'white',
   padding: 8,
   view: { stroke: '#ddd' },
-  axis: { labelFontSize: 11, titleFontSize: 12, titleFontWeight: 'normal', gridColor: '#eee', domainColor: '#888', tickColor: '#888' },
+  axis: {
+    labelFontSize: 11,
+    titleFontSize: 12,
+    titleFontWeight: 'normal',
+    gridColor: '#eee',
+    domainColor: '#888',
+    tickColor: '#888',
+  },
   legend: { labelFontSize: 11, titleFontSize: 12, titleFontWeight: 'normal' },
   title: { fontSize: 14, anchor: 'start', subtitleFontSize: 11, subtitleColor: '#555' },
   header: { labelFontSize: 12, titleFontSize: 12 },
@@ -75,7 +82,15 @@ export function variantScale(variants: string[]) {
 
 /** Trials grouped as the charts read them: kind, budget, variant, rho, slots, seed. */
 export function sortTrials(rows: TrialRow[]): TrialRow[] {
-  const key = (r: TrialRow): (string | number)[] => [r.kind, r.budget ?? '', r.variant, rhoOf(r) ?? -1, r.slots ?? -1, r.seed, r.id];
+  const key = (r: TrialRow): (string | number)[] => [
+    r.kind,
+    r.budget ?? '',
+    r.variant,
+    rhoOf(r) ?? -1,
+    r.slots ?? -1,
+    r.seed,
+    r.id,
+  ];
   return [...rows].sort((a, b) => {
     const ka = key(a);
     const kb = key(b);

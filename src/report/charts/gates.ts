@@ -37,7 +37,10 @@ export interface PlacedToken {
 
 /** What a decoded token shows as. */
 export function displayToken(t: string): string {
-  const s = t.replace(/\r?\n/g, '\u21b5').replace(/\t/g, ' ').replace(/[\u0000-\u001f\u007f]/g, '\u00b7');
+  const s = t
+    .replace(/\r?\n/g, '\u21b5')
+    .replace(/\t/g, ' ')
+    .replace(/[\u0000-\u001f\u007f]/g, '\u00b7');
   return s.length ? s : '\u2205';
 }
 
@@ -63,7 +66,8 @@ export function layoutTokens(tokens: string[], maxChars = GATES.maxChars): Place
 }
 
 /** Mean gate over the hyper-connection branches of one token. */
-export const tokenGate = (branches: number[]): number => branches.reduce((a, b) => a + b, 0) / Math.max(1, branches.length);
+export const tokenGate = (branches: number[]): number =>
+  branches.reduce((a, b) => a + b, 0) / Math.max(1, branches.length);
 
 function layerBlock(g: GateExcerpt, layer: string, placed: PlacedToken[], domain: [number, number]): object {
   const { charWidth: w, lineHeight: h } = GATES;
@@ -91,7 +95,10 @@ function layerBlock(g: GateExcerpt, layer: string, placed: PlacedToken[], domain
       {
         mark: { type: 'rect', cornerRadius: 2 },
         encoding: {
-          x: px('x'), x2: { field: 'x2' }, y: px('y'), y2: { field: 'y2' },
+          x: px('x'),
+          x2: { field: 'x2' },
+          y: px('y'),
+          y2: { field: 'y2' },
           color: { field: 'gate', type: 'quantitative', title: 'gate', scale: { scheme: GATES.scheme, domain } },
           tooltip: [{ field: 'i', title: 'position' }, { field: 'raw', title: 'token' }, { field: 'gate' }],
         },
@@ -99,7 +106,9 @@ function layerBlock(g: GateExcerpt, layer: string, placed: PlacedToken[], domain
       {
         mark: { type: 'text', align: 'left', baseline: 'middle', font: MONO, fontSize: GATES.fontSize },
         encoding: {
-          x: px('tx'), y: px('ty'), text: { field: 'token' },
+          x: px('tx'),
+          y: px('ty'),
+          text: { field: 'token' },
           color: { condition: { test: `datum.gate > ${GATES.darkAbove * domain[1]}`, value: 'white' }, value: '#222' },
         },
       },
@@ -111,7 +120,7 @@ function layerBlock(g: GateExcerpt, layer: string, placed: PlacedToken[], domain
 export function gatesChart(d: ReportData): TopLevelSpec | null {
   const g = d.gates;
   const layerIds = g ? Object.keys(g.layers).sort((a, b) => Number(a) - Number(b)) : [];
-  if (!g || !g.tokens.length || !layerIds.length) return null;
+  if (!g?.tokens.length || !layerIds.length) return null;
   const tokens = g.tokens.slice(0, GATES.maxTokens);
   const placed = layoutTokens(tokens);
   const all = layerIds.flatMap((l) => tokens.map((_, i) => tokenGate(g.layers[l][i])));

@@ -30,15 +30,25 @@ export function horizonGroups(d: ReportData): Map<string, UShapeGroup[]> {
   return out;
 }
 
-const x = { field: 'rho', type: 'quantitative', title: 'rho (share of sparse parameters in routed experts)', scale: { domain: [0, 1], nice: false, padding: 8 } };
+const x = {
+  field: 'rho',
+  type: 'quantitative',
+  title: 'rho (share of sparse parameters in routed experts)',
+  scale: { domain: [0, 1], nice: false, padding: 8 },
+};
 const y = { type: 'quantitative', title: 'validation loss (nats)', scale: { zero: false } };
 
 /** One budget's panel: means joined per horizon, +/- s.e. bars, rho* as a triangle. */
 function panel(budget: string, groups: UShapeGroup[], color: object): object {
   const means = groups.flatMap((g) =>
     (g.residuals ?? []).map((r) => ({
-      horizon: tokensText(g.horizon!), tokens: g.horizon!, rho: round(r.x), mean: round(r.y),
-      lo: round(r.y - (r.se ?? 0)), hi: round(r.y + (r.se ?? 0)), n: r.n ?? null,
+      horizon: tokensText(g.horizon!),
+      tokens: g.horizon!,
+      rho: round(r.x),
+      mean: round(r.y),
+      lo: round(r.y - (r.se ?? 0)),
+      hi: round(r.y + (r.se ?? 0)),
+      n: r.n ?? null,
     })),
   );
   // rho* on its curve: the seed mean at the best arm, or the parabola's value at the vertex
@@ -46,21 +56,56 @@ function panel(budget: string, groups: UShapeGroup[], color: object): object {
     const v = num(g.rhoStar?.value);
     if (v === null || !g.residuals?.length) return [];
     const near = g.residuals.reduce((a, b) => (Math.abs(b.x - v) < Math.abs(a.x - v) ? b : a));
-    const loss = g.rhoStar?.source === 'vertex' && g.coefficients && !Array.isArray(g.coefficients) ? g.coefficients.c + v * (g.coefficients.b + v * g.coefficients.a) : near.y;
-    return [{ horizon: tokensText(g.horizon!), tokens: g.horizon!, rho: round(v), loss: round(loss), source: g.rhoStar?.source ?? '', shape: g.shape ?? '' }];
+    const loss =
+      g.rhoStar?.source === 'vertex' && g.coefficients && !Array.isArray(g.coefficients)
+        ? g.coefficients.c + v * (g.coefficients.b + v * g.coefficients.a)
+        : near.y;
+    return [
+      {
+        horizon: tokensText(g.horizon!),
+        tokens: g.horizon!,
+        rho: round(v),
+        loss: round(loss),
+        source: g.rhoStar?.source ?? '',
+        shape: g.shape ?? '',
+      },
+    ];
   });
-  const tooltip = [{ field: 'horizon', title: 'tokens' }, { field: 'rho' }, { field: 'mean', title: 'mean loss' }, { field: 'n', title: 'seeds' }];
+  const tooltip = [
+    { field: 'horizon', title: 'tokens' },
+    { field: 'rho' },
+    { field: 'mean', title: 'mean loss' },
+    { field: 'n', title: 'seeds' },
+  ];
   return {
     title: `budget ${budget}`,
     width: HORIZONS.width,
     height: HORIZONS.height,
     layer: [
-      { data: { values: means }, mark: { type: 'rule', strokeWidth: 1 }, encoding: { x, y: { ...y, field: 'lo' }, y2: { field: 'hi' }, color } },
-      { data: { values: means }, mark: { type: 'line', point: { filled: true, size: 24 }, strokeWidth: 1.5 }, encoding: { x, y: { ...y, field: 'mean' }, color, tooltip } },
+      {
+        data: { values: means },
+        mark: { type: 'rule', strokeWidth: 1 },
+        encoding: { x, y: { ...y, field: 'lo' }, y2: { field: 'hi' }, color },
+      },
+      {
+        data: { values: means },
+        mark: { type: 'line', point: { filled: true, size: 24 }, strokeWidth: 1.5 },
+        encoding: { x, y: { ...y, field: 'mean' }, color, tooltip },
+      },
       {
         data: { values: stars },
         mark: { type: 'point', shape: 'triangle-down', filled: true, size: 90, stroke: 'black', strokeWidth: 0.5 },
-        encoding: { x, y: { ...y, field: 'loss' }, color, tooltip: [{ field: 'horizon', title: 'tokens' }, { field: 'rho', title: 'rho*' }, { field: 'source' }, { field: 'shape' }] },
+        encoding: {
+          x,
+          y: { ...y, field: 'loss' },
+          color,
+          tooltip: [
+            { field: 'horizon', title: 'tokens' },
+            { field: 'rho', title: 'rho*' },
+            { field: 'source' },
+            { field: 'shape' },
+          ],
+        },
       },
     ],
   };
@@ -72,11 +117,20 @@ export function horizonCurvesChart(d: ReportData): TopLevelSpec | null {
   if (!byBudget.size) return null;
   const all = [...byBudget.values()].flat();
   const domain = [...new Set(all.sort((a, b) => a.horizon! - b.horizon!).map((g) => tokensText(g.horizon!)))];
-  const color = { field: 'horizon', type: 'ordinal', title: 'training tokens', scale: { domain, scheme: HORIZONS.scheme } };
+  const color = {
+    field: 'horizon',
+    type: 'ordinal',
+    title: 'training tokens',
+    scale: { domain, scheme: HORIZONS.scheme },
+  };
   const panels = [...byBudget.keys()].sort().map((b) => panel(b, byBudget.get(b)!, color));
-  return topLevel('Validation loss vs rho at each training horizon', 'lines: seed means per horizon, bars: +/- s.e.; triangles: rho* (vertex where the shape is a U, else the best arm)', {
-    columns: Math.min(HORIZONS.columns, panels.length),
-    concat: panels,
-    resolve: { scale: { y: 'independent' } },
-  });
+  return topLevel(
+    'Validation loss vs rho at each training horizon',
+    'lines: seed means per horizon, bars: +/- s.e.; triangles: rho* (vertex where the shape is a U, else the best arm)',
+    {
+      columns: Math.min(HORIZONS.columns, panels.length),
+      concat: panels,
+      resolve: { scale: { y: 'independent' } },
+    },
+  );
 }

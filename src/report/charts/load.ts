@@ -31,7 +31,9 @@ export function tailLoad(metrics: MetricRow[], tail = LOAD.tail): number[][] | n
   const rows = metrics.filter((m) => Array.isArray(m.expertLoad) && m.expertLoad.length > 0);
   if (!rows.length) return null;
   const last = rows.slice(rows.length - Math.max(1, Math.ceil(rows.length * tail)));
-  return last[0].expertLoad!.map((experts, l) => experts.map((_, e) => last.reduce((a, m) => a + (m.expertLoad![l]?.[e] ?? 0), 0) / last.length));
+  return last[0].expertLoad!.map((experts, l) =>
+    experts.map((_, e) => last.reduce((a, m) => a + (m.expertLoad![l]?.[e] ?? 0), 0) / last.length),
+  );
 }
 
 /** Load relative to an even split per layer (all 0 when nothing was routed). */
@@ -70,16 +72,32 @@ export function loadChart(d: ReportData): TopLevelSpec | null {
   if (!values.length) return null;
   const rows = [...new Set(values.map((c) => c.row))];
   const experts = Math.max(...values.map((c) => c.expert)) + 1;
-  return topLevel('Expert load balance', `routed tokens per expert / even share, last ${LOAD.tail * 100}% of logged steps, mean over seeds (1 = balanced)`, {
-    width: Math.max(LOAD.minWidth, experts * LOAD.cell),
-    height: rows.length * LOAD.cell,
-    data: { values },
-    mark: { type: 'rect', stroke: 'white', strokeWidth: 0.5 },
-    encoding: {
-      x: { field: 'expert', type: 'ordinal', title: 'routed expert', axis: { labelAngle: 0, labelOverlap: true } },
-      y: { field: 'row', type: 'nominal', title: null, sort: rows, axis: { labelLimit: 260 } },
-      color: { field: 'relative', type: 'quantitative', title: 'load / even', scale: { scheme: 'blueorange', domainMid: 1 } },
-      tooltip: [{ field: 'label', title: 'trial' }, { field: 'layer' }, { field: 'expert' }, { field: 'load', title: 'tokens per step' }, { field: 'relative' }, { field: 'seeds' }],
+  return topLevel(
+    'Expert load balance',
+    `routed tokens per expert / even share, last ${LOAD.tail * 100}% of logged steps, mean over seeds (1 = balanced)`,
+    {
+      width: Math.max(LOAD.minWidth, experts * LOAD.cell),
+      height: rows.length * LOAD.cell,
+      data: { values },
+      mark: { type: 'rect', stroke: 'white', strokeWidth: 0.5 },
+      encoding: {
+        x: { field: 'expert', type: 'ordinal', title: 'routed expert', axis: { labelAngle: 0, labelOverlap: true } },
+        y: { field: 'row', type: 'nominal', title: null, sort: rows, axis: { labelLimit: 260 } },
+        color: {
+          field: 'relative',
+          type: 'quantitative',
+          title: 'load / even',
+          scale: { scheme: 'blueorange', domainMid: 1 },
+        },
+        tooltip: [
+          { field: 'label', title: 'trial' },
+          { field: 'layer' },
+          { field: 'expert' },
+          { field: 'load', title: 'tokens per step' },
+          { field: 'relative' },
+          { field: 'seeds' },
+        ],
+      },
     },
-  });
+  );
 }

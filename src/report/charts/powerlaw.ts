@@ -20,7 +20,14 @@ export const POWERLAW = {
 };
 
 /** L(M) = A M^-alpha + E, sampled log-evenly over [m0, m1]. */
-export function powerCurve(A: number, alpha: number, E: number | null, m0: number, m1: number, n = POWERLAW.curvePoints) {
+export function powerCurve(
+  A: number,
+  alpha: number,
+  E: number | null,
+  m0: number,
+  m1: number,
+  n = POWERLAW.curvePoints,
+) {
   const l0 = Math.log10(m0);
   const l1 = Math.log10(m1);
   return Array.from({ length: n }, (_, i) => {
@@ -33,7 +40,10 @@ export function powerCurve(A: number, alpha: number, E: number | null, m0: numbe
 function curvesFor(variant: string, g: PowerLawGroup | undefined, m0: number, m1: number) {
   const A = num(g?.A);
   const alpha = num(g?.alpha);
-  const out = A === null || alpha === null ? [] : powerCurve(A, alpha, null, m0, m1).map((p) => ({ ...p, variant, law: 'A M^-alpha' }));
+  const out =
+    A === null || alpha === null
+      ? []
+      : powerCurve(A, alpha, null, m0, m1).map((p) => ({ ...p, variant, law: 'A M^-alpha' }));
   const s = g?.saturating;
   const [sE, sA, sAlpha] = [num(s?.E), num(s?.A), num(s?.alpha)];
   if (s?.determined && sE !== null && sA !== null && sAlpha !== null) {
@@ -49,16 +59,41 @@ function means(trials: TrialRow[]) {
     const k = `${r.variant}|${r.slots}`;
     by.set(k, [...(by.get(k) ?? []), r]);
   }
-  return [...by.values()].map((rs) => ({ variant: rs[0].variant, slots: rs[0].slots, loss: round(mean(rs.map((r) => r.valLoss!))), n: rs.length }));
+  return [...by.values()].map((rs) => ({
+    variant: rs[0].variant,
+    slots: rs[0].slots,
+    loss: round(mean(rs.map((r) => r.valLoss!))),
+    n: rs.length,
+  }));
 }
 
 // nice: false, or a log axis rounds out to whole decades and flattens a few-hundredths effect
-const x = { field: 'slots', type: 'quantitative', title: 'memory slots M (log)', scale: { type: 'log', nice: false, padding: 8 } };
-const y = { field: 'loss', type: 'quantitative', title: 'validation loss (nats, log)', scale: { type: 'log', nice: false, padding: 8 } };
+const x = {
+  field: 'slots',
+  type: 'quantitative',
+  title: 'memory slots M (log)',
+  scale: { type: 'log', nice: false, padding: 8 },
+};
+const y = {
+  field: 'loss',
+  type: 'quantitative',
+  title: 'validation loss (nats, log)',
+  scale: { type: 'log', nice: false, padding: 8 },
+};
 
 /** Seeds as points, their means as diamonds (tooltip: slots per distinct 2-/3-gram seen, when counted). */
-function pointLayers(trials: TrialRow[], avg: (ReturnType<typeof means>[number] & { perBigram?: number | null; perTrigram?: number | null })[], color: object): object[] {
-  const seeds = trials.map((r) => ({ id: r.id, variant: r.variant, seed: r.seed, slots: r.slots, loss: round(r.valLoss!) }));
+function pointLayers(
+  trials: TrialRow[],
+  avg: (ReturnType<typeof means>[number] & { perBigram?: number | null; perTrigram?: number | null })[],
+  color: object,
+): object[] {
+  const seeds = trials.map((r) => ({
+    id: r.id,
+    variant: r.variant,
+    seed: r.seed,
+    slots: r.slots,
+    loss: round(r.valLoss!),
+  }));
   return [
     {
       data: { values: seeds },
@@ -69,10 +104,20 @@ function pointLayers(trials: TrialRow[], avg: (ReturnType<typeof means>[number] 
       data: { values: avg },
       mark: { type: 'point', shape: 'diamond', size: 60, filled: true },
       encoding: {
-        x, y, color,
+        x,
+        y,
+        color,
         tooltip: [
-          { field: 'variant' }, { field: 'slots' }, { field: 'loss', title: 'mean loss' }, { field: 'n', title: 'seeds' },
-          ...(avg.some((p) => p.perBigram != null) ? [{ field: 'perBigram', title: 'slots / distinct 2-grams seen' }, { field: 'perTrigram', title: 'slots / distinct 3-grams seen' }] : []),
+          { field: 'variant' },
+          { field: 'slots' },
+          { field: 'loss', title: 'mean loss' },
+          { field: 'n', title: 'seeds' },
+          ...(avg.some((p) => p.perBigram != null)
+            ? [
+                { field: 'perBigram', title: 'slots / distinct 2-grams seen' },
+                { field: 'perTrigram', title: 'slots / distinct 3-grams seen' },
+              ]
+            : []),
         ],
       },
     },
@@ -84,10 +129,15 @@ function curveLayer(curves: ReturnType<typeof curvesFor>, color: object): object
   const laws = ['A M^-alpha', 'E + A M^-alpha'].filter((l) => curves.some((c) => c.law === l));
   const range = laws.map((l) => (l === 'A M^-alpha' ? [1, 0] : [6, 3]));
   const strokeDash = { field: 'law', type: 'nominal', title: 'fit', scale: { domain: laws, range } };
-  return { data: { values: curves }, mark: { type: 'line', strokeWidth: 2 }, encoding: { x, y, color, strokeDash, detail: { field: 'variant' } } };
+  return {
+    data: { values: curves },
+    mark: { type: 'line', strokeWidth: 2 },
+    encoding: { x, y, color, strokeDash, detail: { field: 'variant' } },
+  };
 }
 
-const tokensLabel = (t: number) => (t >= 1e6 ? `${+(t / 1e6).toPrecision(3)}M tokens` : `${+(t / 1e3).toPrecision(3)}K tokens`);
+const tokensLabel = (t: number) =>
+  t >= 1e6 ? `${+(t / 1e6).toPrecision(3)}M tokens` : `${+(t / 1e3).toPrecision(3)}K tokens`;
 
 /** The memory-law chart, or null when there are no successful memory trials with slots. */
 export function powerlawChart(d: ReportData): TopLevelSpec | null {
@@ -105,29 +155,53 @@ export function powerlawChart(d: ReportData): TopLevelSpec | null {
   // slots / distinct n-grams seen at the final horizon (the same counts for every variant: they follow the seed's batch order)
   const perNgram = new Map((final?.points ?? []).map((p) => [p.slots, p]));
   const avg = means(trials).map((p) => {
-    const q = final?.coverage ? { slotsPerBigram: p.slots! / final.coverage.bigrams, slotsPerTrigram: p.slots! / final.coverage.trigrams } : perNgram.get(p.slots!);
-    return { ...p, perBigram: q?.slotsPerBigram != null ? round(q.slotsPerBigram) : null, perTrigram: q?.slotsPerTrigram != null ? round(q.slotsPerTrigram) : null };
+    const q = final?.coverage
+      ? { slotsPerBigram: p.slots! / final.coverage.bigrams, slotsPerTrigram: p.slots! / final.coverage.trigrams }
+      : perNgram.get(p.slots!);
+    return {
+      ...p,
+      perBigram: q?.slotsPerBigram != null ? round(q.slotsPerBigram) : null,
+      perTrigram: q?.slotsPerTrigram != null ? round(q.slotsPerTrigram) : null,
+    };
   });
   const layers = pointLayers(trials, avg, color);
   // earlier horizons (WSD cooldown branches): Engram's means, thin lines, one dash pattern per horizon
   const earlier = (memory?.horizons ?? []).slice(0, -1).filter((h) => h.horizon !== null);
   if (earlier.length) {
-    const values = earlier.flatMap((h) => h.points.map((p) => ({ slots: p.slots, loss: round(p.loss), horizon: `engram @ ${tokensLabel(h.horizon!)}` })));
+    const values = earlier.flatMap((h) =>
+      h.points.map((p) => ({ slots: p.slots, loss: round(p.loss), horizon: `engram @ ${tokensLabel(h.horizon!)}` })),
+    );
     layers.push({
       data: { values },
       mark: { type: 'line', point: true, strokeWidth: 1, opacity: 0.7, color: VARIANT_COLORS.engram },
-      encoding: { x, y, strokeDash: { field: 'horizon', type: 'nominal', title: 'earlier horizons' }, tooltip: [{ field: 'horizon' }, { field: 'slots' }, { field: 'loss', title: 'mean loss' }] },
+      encoding: {
+        x,
+        y,
+        strokeDash: { field: 'horizon', type: 'nominal', title: 'earlier horizons' },
+        tooltip: [{ field: 'horizon' }, { field: 'slots' }, { field: 'loss', title: 'mean loss' }],
+      },
     });
   }
   // variants without a fit get their means joined, so the trend still shows
   const unfitted = avg.filter((p) => !fitted.has(p.variant));
-  if (unfitted.length) layers.push({ data: { values: unfitted }, mark: { type: 'line', strokeDash: [3, 3], strokeWidth: 1 }, encoding: { x, y, color } });
+  if (unfitted.length)
+    layers.push({
+      data: { values: unfitted },
+      mark: { type: 'line', strokeDash: [3, 3], strokeWidth: 1 },
+      encoding: { x, y, color },
+    });
   if (curves.length) layers.push(curveLayer(curves, color));
   // the backbone alone (no memory), when the sweep ran it
   const moe = d.rows.filter((r) => ok(r) && r.variant === 'moe');
   if (moe.length) {
-    const values = [{ loss: round(mean(moe.map((r) => r.valLoss!))), label: `no memory (same backbone), mean of ${moe.length}` }];
-    layers.push({ data: { values }, mark: { type: 'rule', color: VARIANT_COLORS.moe, strokeDash: [2, 2] }, encoding: { y, tooltip: [{ field: 'label' }, { field: 'loss' }] } });
+    const values = [
+      { loss: round(mean(moe.map((r) => r.valLoss!))), label: `no memory (same backbone), mean of ${moe.length}` },
+    ];
+    layers.push({
+      data: { values },
+      mark: { type: 'rule', color: VARIANT_COLORS.moe, strokeDash: [2, 2] },
+      encoding: { y, tooltip: [{ field: 'label' }, { field: 'loss' }] },
+    });
     layers.push({
       data: { values },
       mark: { type: 'text', align: 'left', baseline: 'bottom', dx: 4, dy: -2, color: VARIANT_COLORS.moe, fontSize: 10 },
@@ -136,10 +210,16 @@ export function powerlawChart(d: ReportData): TopLevelSpec | null {
   }
   const what = curves.length ? 'lines: fitted L = A M^-alpha (+ E)' : 'dashed: means (no fit yet: engram-sweep fit)';
   const rule = moe.length ? '; grey rule: no memory' : '';
-  const cov = final?.coverage ? `; tooltip: slots per distinct 2-/3-gram seen (${Math.round(final.coverage.bigrams)} / ${Math.round(final.coverage.trigrams)})` : '';
-  return topLevel('Validation loss vs memory slots', `fixed backbone; points: seeds, diamonds: means; ${what}${rule}${cov}`, {
-    width: POWERLAW.width,
-    height: POWERLAW.height,
-    layer: layers,
-  });
+  const cov = final?.coverage
+    ? `; tooltip: slots per distinct 2-/3-gram seen (${Math.round(final.coverage.bigrams)} / ${Math.round(final.coverage.trigrams)})`
+    : '';
+  return topLevel(
+    'Validation loss vs memory slots',
+    `fixed backbone; points: seeds, diamonds: means; ${what}${rule}${cov}`,
+    {
+      width: POWERLAW.width,
+      height: POWERLAW.height,
+      layer: layers,
+    },
+  );
 }

@@ -36,8 +36,16 @@ export function stride<T>(rows: T[], max: number): T[] {
 /** One trial's points: strided train loss, every logged validation loss, and the final one. */
 export function trialCurve(r: TrialRow, metrics: MetricRow[], max = TRAINING.maxPoints): CurvePoint[] {
   const base = { id: r.id, label: trialLabel(r), seed: r.seed };
-  const point = (metric: CurvePoint['metric'], tokens: number, loss: number): CurvePoint => ({ ...base, metric, tokens, loss: round(loss) });
-  const train = stride(metrics.filter((m) => Number.isFinite(m.loss)), max).map((m) => point('train', m.tokens, m.loss));
+  const point = (metric: CurvePoint['metric'], tokens: number, loss: number): CurvePoint => ({
+    ...base,
+    metric,
+    tokens,
+    loss: round(loss),
+  });
+  const train = stride(
+    metrics.filter((m) => Number.isFinite(m.loss)),
+    max,
+  ).map((m) => point('train', m.tokens, m.loss));
   const val = metrics.filter((m) => Number.isFinite(m.valLoss)).map((m) => point('validation', m.tokens, m.valLoss!));
   // result.json's loss is the full validation pass at the end (DESIGN: results contract)
   if (r.valLoss != null && !val.some((p) => p.tokens === r.tokens)) val.push(point('validation', r.tokens, r.valLoss));
@@ -51,15 +59,40 @@ export function trainingChart(d: ReportData): TopLevelSpec | null {
   const values = trials.flatMap((r) => trialCurve(r, d.metrics.get(r.id)!));
   const x = { field: 'tokens', type: 'quantitative', title: 'tokens seen' };
   const y = { field: 'loss', type: 'quantitative', title: 'loss (nats)', scale: { zero: false } };
-  const color = { field: 'label', type: 'nominal', title: 'trial', scale: { scheme: 'tableau20' }, legend: { columns: TRAINING.legendColumns, symbolLimit: 60, labelLimit: 220 } };
-  const tooltip = [{ field: 'id' }, { field: 'label' }, { field: 'seed' }, { field: 'metric' }, { field: 'tokens' }, { field: 'loss' }];
-  return topLevel('Training curves', 'thin: train loss; points: validation loss (the last one is the full validation pass)', {
-    width: TRAINING.width,
-    height: TRAINING.height,
-    data: { values },
-    layer: [
-      { transform: [{ filter: "datum.metric === 'train'" }], mark: { type: 'line', strokeWidth: 1, opacity: TRAINING.trainOpacity }, encoding: { x, y, color, detail: { field: 'id' } } },
-      { transform: [{ filter: "datum.metric === 'validation'" }], mark: { type: 'line', point: { filled: true, size: 30 }, strokeWidth: 1.5 }, encoding: { x, y, color, detail: { field: 'id' }, tooltip } },
-    ],
-  });
+  const color = {
+    field: 'label',
+    type: 'nominal',
+    title: 'trial',
+    scale: { scheme: 'tableau20' },
+    legend: { columns: TRAINING.legendColumns, symbolLimit: 60, labelLimit: 220 },
+  };
+  const tooltip = [
+    { field: 'id' },
+    { field: 'label' },
+    { field: 'seed' },
+    { field: 'metric' },
+    { field: 'tokens' },
+    { field: 'loss' },
+  ];
+  return topLevel(
+    'Training curves',
+    'thin: train loss; points: validation loss (the last one is the full validation pass)',
+    {
+      width: TRAINING.width,
+      height: TRAINING.height,
+      data: { values },
+      layer: [
+        {
+          transform: [{ filter: "datum.metric === 'train'" }],
+          mark: { type: 'line', strokeWidth: 1, opacity: TRAINING.trainOpacity },
+          encoding: { x, y, color, detail: { field: 'id' } },
+        },
+        {
+          transform: [{ filter: "datum.metric === 'validation'" }],
+          mark: { type: 'line', point: { filled: true, size: 30 }, strokeWidth: 1.5 },
+          encoding: { x, y, color, detail: { field: 'id' }, tooltip },
+        },
+      ],
+    },
+  );
 }

@@ -55,7 +55,12 @@ export function parabola(c: number[], x0: number, x1: number, n = USHAPE.curvePo
   });
 }
 
-const x = { field: 'rho', type: 'quantitative', title: 'rho (share of sparse parameters in routed experts)', scale: { domain: [0, 1], nice: false, padding: 8 } };
+const x = {
+  field: 'rho',
+  type: 'quantitative',
+  title: 'rho (share of sparse parameters in routed experts)',
+  scale: { domain: [0, 1], nice: false, padding: 8 },
+};
 const y = { type: 'quantitative', title: 'validation loss (nats)', scale: { zero: false } };
 
 /** Band, curve and vertex of one fitted group, drawn in its variant's colour. */
@@ -68,15 +73,28 @@ function fitLayers(g: UShapeGroup | undefined, variant: string, rhos: number[]):
   const clamp = (v: number | null, end: number) => round(Math.min(1, Math.max(0, v ?? end)));
   if (band) {
     const values = [{ lo: clamp(band[0], 0), hi: clamp(band[1], 1) }];
-    layers.push({ data: { values }, mark: { type: 'rect', color, opacity: USHAPE.bandOpacity }, encoding: { x: { ...x, field: 'lo' }, x2: { field: 'hi' } } });
+    layers.push({
+      data: { values },
+      mark: { type: 'rect', color, opacity: USHAPE.bandOpacity },
+      encoding: { x: { ...x, field: 'lo' }, x2: { field: 'hi' } },
+    });
   }
   const c = quadratic(g.coefficients);
   if (c) {
     const curve = parabola(c, Math.min(...rhos), Math.max(...rhos));
-    layers.push({ data: { values: curve }, mark: { type: 'line', color, strokeWidth: 2 }, encoding: { x, y: { ...y, field: 'loss' } } });
+    layers.push({
+      data: { values: curve },
+      mark: { type: 'line', color, strokeWidth: 2 },
+      encoding: { x, y: { ...y, field: 'loss' } },
+    });
   }
   const v = num(g.vertex);
-  if (v !== null && v >= 0 && v <= 1) layers.push({ data: { values: [{ rho: round(v) }] }, mark: { type: 'rule', color, strokeDash: [4, 3] }, encoding: { x } });
+  if (v !== null && v >= 0 && v <= 1)
+    layers.push({
+      data: { values: [{ rho: round(v) }] },
+      mark: { type: 'rule', color, strokeDash: [4, 3] },
+      encoding: { x },
+    });
   return layers;
 }
 
@@ -89,7 +107,9 @@ function rhoOneReference(trials: TrialRow[]): { loss: number; label: string } | 
   const moe = trials.filter((r) => r.variant === 'moe');
   // nominal rho: the realised one at rho = 1 can sit a hair below (integer experts)
   const ref = moe.length ? moe : trials.filter((r) => r.variant === 'engram' && (r.rho ?? rhoOf(r)) === 1);
-  return ref.length ? { loss: round(mean(ref.map((r) => r.valLoss!))), label: moe.length ? 'pure MoE' : RHO_ONE_KEPT } : null;
+  return ref.length
+    ? { loss: round(mean(ref.map((r) => r.valLoss!))), label: moe.length ? 'pure MoE' : RHO_ONE_KEPT }
+    : null;
 }
 
 const RHO_ONE_KEPT = 'rho = 1 with the Engram module kept (1-slot tables)';
@@ -99,11 +119,22 @@ export const fitKey = (budget: string, variant: string) => (variant === 'engram'
 
 /** The seeds as points: what was measured, before any averaging or fitting. */
 function seedLayer(trials: TrialRow[], color: object): object {
-  const values = trials.map((r) => ({ id: r.id, variant: r.variant, seed: r.seed, rho: rhoOf(r), valLoss: round(r.valLoss!) }));
+  const values = trials.map((r) => ({
+    id: r.id,
+    variant: r.variant,
+    seed: r.seed,
+    rho: rhoOf(r),
+    valLoss: round(r.valLoss!),
+  }));
   return {
     data: { values },
     mark: { type: 'point', filled: true, size: 28, opacity: USHAPE.pointOpacity },
-    encoding: { x, y: { ...y, field: 'valLoss' }, color, tooltip: [{ field: 'id' }, { field: 'seed' }, { field: 'rho' }, { field: 'valLoss' }] },
+    encoding: {
+      x,
+      y: { ...y, field: 'valLoss' },
+      color,
+      tooltip: [{ field: 'id' }, { field: 'seed' }, { field: 'rho' }, { field: 'valLoss' }],
+    },
   };
 }
 
@@ -113,8 +144,14 @@ function meanLayer(trials: TrialRow[], color: object): object {
   return {
     data: { values: seedMeans(trials) },
     layer: [
-      { mark: { type: 'rule', strokeWidth: 1.5 }, encoding: { x, y: { ...y, field: 'lo' }, y2: { field: 'hi' }, color } },
-      { mark: { type: 'tick', orient: 'horizontal', size: 10, thickness: 2 }, encoding: { x, y: { ...y, field: 'mean' }, color, tooltip } },
+      {
+        mark: { type: 'rule', strokeWidth: 1.5 },
+        encoding: { x, y: { ...y, field: 'lo' }, y2: { field: 'hi' }, color },
+      },
+      {
+        mark: { type: 'tick', orient: 'horizontal', size: 10, thickness: 2 },
+        encoding: { x, y: { ...y, field: 'mean' }, color, tooltip },
+      },
     ],
   };
 }
@@ -139,18 +176,34 @@ function panel(budget: string, trials: TrialRow[], fit: ReportData['fits'], colo
 /** The U-shape chart, or null when the sweep has no successful allocation trial. */
 export function ushapeChart(d: ReportData): TopLevelSpec | null {
   const trials = d.rows.filter(
-    (r) => r.status === 'ok' && r.kind === 'allocation' && r.valLoss != null && rhoOf(r) != null && USHAPE.variants.includes(r.variant),
+    (r) =>
+      r.status === 'ok' &&
+      r.kind === 'allocation' &&
+      r.valLoss != null &&
+      rhoOf(r) != null &&
+      USHAPE.variants.includes(r.variant),
   );
   if (!trials.length) return null;
   const budgets = unique(trials.map((r) => r.budget ?? '')).sort();
   const colors = variantScale(unique(trials.map((r) => r.variant)));
-  const panels = budgets.map((b) => panel(b, trials.filter((r) => (r.budget ?? '') === b), d.fits, colors));
+  const panels = budgets.map((b) =>
+    panel(
+      b,
+      trials.filter((r) => (r.budget ?? '') === b),
+      d.fits,
+      colors,
+    ),
+  );
   const fitted = d.fits?.ushape ? 'curve: fitted parabola, band: vertex interval' : 'no fit yet (engram-sweep fit)';
   const dashed = trials.some((r) => r.variant === 'moe') ? 'pure MoE' : RHO_ONE_KEPT;
   const horizons = d.fits?.ushape?.groups.some((g) => typeof g.horizon === 'number') ? '; the longest horizon' : '';
-  return topLevel('Validation loss vs allocation ratio rho', `points: seeds; ticks and bars: mean +/- s.e.; dashed: ${dashed}; ${fitted}${horizons}`, {
-    columns: Math.min(USHAPE.columns, panels.length),
-    concat: panels,
-    resolve: { scale: { y: 'independent' } },
-  });
+  return topLevel(
+    'Validation loss vs allocation ratio rho',
+    `points: seeds; ticks and bars: mean +/- s.e.; dashed: ${dashed}; ${fitted}${horizons}`,
+    {
+      columns: Math.min(USHAPE.columns, panels.length),
+      concat: panels,
+      resolve: { scale: { y: 'independent' } },
+    },
+  );
 }

@@ -13,9 +13,11 @@ export function parseRedisUrl(url: string, flag = '--redis'): string {
   } catch {
     throw new InputError(flag, `${show(url)} is not a URL: expected redis://HOST:PORT (or rediss://)`);
   }
-  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw new InputError(flag, `${show(url)}: the scheme must be redis:// or rediss://`);
+  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:')
+    throw new InputError(flag, `${show(url)}: the scheme must be redis:// or rediss://`);
   if (!u.hostname) throw new InputError(flag, `${show(url)} names no host: expected redis://HOST:PORT`);
-  if (u.port && !(Number(u.port) >= 1 && Number(u.port) <= 65535)) throw new InputError(flag, `${show(url)}: port must be 1..65535`);
+  if (u.port && !(Number(u.port) >= 1 && Number(u.port) <= 65535))
+    throw new InputError(flag, `${show(url)}: port must be 1..65535`);
   return url;
 }
 
@@ -27,17 +29,26 @@ export async function connectRedis(url: string, flag = '--redis', timeoutMs = 50
   parseRedisUrl(url, flag);
   // no retries until the first connection works (fail fast, exit promptly); then forever
   let up = false;
-  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: null, retryStrategy: (n) => (up ? Math.min(250 * n, 2000) : null) });
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: null,
+    retryStrategy: (n) => (up ? Math.min(250 * n, 2000) : null),
+  });
   let last = '';
   const onError = (e: Error) => (last = e.message);
   redis.on('error', onError);
-  const timer = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(last || `no answer in ${timeoutMs / 1000} s`)), timeoutMs).unref());
+  const timer = new Promise<never>((_, reject) =>
+    setTimeout(() => reject(new Error(last || `no answer in ${timeoutMs / 1000} s`)), timeoutMs).unref(),
+  );
   try {
     await Promise.race([redis.connect().then(() => redis.ping()), timer]);
   } catch (e) {
     // (disconnect on a socket that never opened keeps the process ~2 s: ioredis' disconnectTimeout)
     if (redis.status !== 'end') redis.disconnect();
-    throw new InputError(flag, `cannot reach ${url} (${last || (e as Error).message}): start redis-server there, or fix the URL`);
+    throw new InputError(
+      flag,
+      `cannot reach ${url} (${last || (e as Error).message}): start redis-server there, or fix the URL`,
+    );
   }
   redis.off('error', onError);
   up = true;

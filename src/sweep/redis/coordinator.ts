@@ -25,7 +25,14 @@ import type { SweepEvent } from '../local.js';
 import { trialDir, writeFailedResult } from '../store.js';
 import type { SweepPlan, Trial } from '../types.js';
 import {
-  isResult, parseFailure, queueName, REGISTRY_KEY, TRIAL_FILES, type TrialJobData, type TrialJobProgress, type TrialJobResult,
+  isResult,
+  parseFailure,
+  queueName,
+  REGISTRY_KEY,
+  TRIAL_FILES,
+  type TrialJobData,
+  type TrialJobProgress,
+  type TrialJobResult,
 } from './protocol.js';
 
 /** The collected result could not be written (disk full, read-only): the job stays in Redis. */
@@ -57,7 +64,11 @@ export interface RedisRun {
 }
 
 /** Enqueue the trials, collect their results as workers finish them; resolves when all are in. */
-export async function runRedis(plan: Pick<SweepPlan, 'name' | 'specHash' | 'trials'>, todo: Trial[], o: RedisRunOptions): Promise<RedisRun> {
+export async function runRedis(
+  plan: Pick<SweepPlan, 'name' | 'specHash' | 'trials'>,
+  todo: Trial[],
+  o: RedisRunOptions,
+): Promise<RedisRun> {
   const c = new Coordinator(plan, todo, o);
   return c.run();
 }
@@ -110,7 +121,11 @@ class Coordinator {
   /** every trial of the sweep, done or not: their leftover jobs are cleaned up at the end */
   private readonly planIds: string[];
 
-  constructor(plan: Pick<SweepPlan, 'name' | 'specHash' | 'trials'>, todo: Trial[], private readonly o: RedisRunOptions) {
+  constructor(
+    plan: Pick<SweepPlan, 'name' | 'specHash' | 'trials'>,
+    todo: Trial[],
+    private readonly o: RedisRunOptions,
+  ) {
     this.name = queueName(plan);
     this.planIds = plan.trials.map((t) => t.id);
     this.trials = new Map(todo.map((t) => [t.id, t]));
@@ -150,7 +165,16 @@ class Coordinator {
   private failUnreadableCorpora(): void {
     for (const t of this.trials.values()) {
       const h = this.hashes.get(t.config.data.corpus);
-      if (h instanceof InputError) this.record(t, writeFailedResult(this.o.dir, t.id, { reason: 'error', message: h.line(), seconds: 0 }, { name: 'none', native: false, threads: 0 }));
+      if (h instanceof InputError)
+        this.record(
+          t,
+          writeFailedResult(
+            this.o.dir,
+            t.id,
+            { reason: 'error', message: h.line(), seconds: 0 },
+            { name: 'none', native: false, threads: 0 },
+          ),
+        );
     }
   }
 
@@ -173,10 +197,12 @@ class Coordinator {
   }
 
   private serial(fn: () => Promise<void>): void {
-    this.chain = this.chain.then(() => (this.fatal || !this.outstanding.size ? undefined : fn())).catch((e) => {
-      this.fatal = e instanceof CollectError ? e : new Error(`redis coordinator: ${(e as Error).message}`);
-      this.finish();
-    });
+    this.chain = this.chain
+      .then(() => (this.fatal || !this.outstanding.size ? undefined : fn()))
+      .catch((e) => {
+        this.fatal = e instanceof CollectError ? e : new Error(`redis coordinator: ${(e as Error).message}`);
+        this.finish();
+      });
   }
 
   /**
@@ -192,17 +218,31 @@ class Coordinator {
     const states = await Promise.all(ids.map((id) => this.queue.getJobState(id)));
     const missing = ids.filter((_, i) => states[i] === 'unknown');
     if (!missing.length) return;
-    if (!first) this.o.log(`${missing.length} trial(s) missing from the queue (Redis restarted without its data?): enqueued again`);
+    if (!first)
+      this.o.log(
+        `${missing.length} trial(s) missing from the queue (Redis restarted without its data?): enqueued again`,
+      );
     await this.queue.addBulk(missing.map((id) => ({ name: 'trial', data: this.jobData(id), opts: this.jobOpts(id) })));
   }
 
   private jobData(id: string): TrialJobData {
     const t = this.trials.get(id)!;
-    return { sweep: this.name, config: t.config, meta: t.meta, corpusHash: this.hashes.get(t.config.data.corpus) as string };
+    return {
+      sweep: this.name,
+      config: t.config,
+      meta: t.meta,
+      corpusHash: this.hashes.get(t.config.data.corpus) as string,
+    };
   }
 
   private jobOpts(id: string) {
-    return { jobId: id, attempts: this.o.attempts, backoff: { type: 'exponential', delay: this.o.backoffMs }, removeOnComplete: false, removeOnFail: false };
+    return {
+      jobId: id,
+      attempts: this.o.attempts,
+      backoff: { type: 'exponential', delay: this.o.backoffMs },
+      removeOnComplete: false,
+      removeOnFail: false,
+    };
   }
 
   /** A completed or finally failed job: write its result, then drop it from Redis. */
@@ -211,7 +251,8 @@ class Coordinator {
     const state = job ? await job.getState() : 'unknown';
     if (!job || !this.outstanding.has(id) || (state !== 'completed' && state !== 'failed')) return;
     const trial = this.trials.get(id)!;
-    const rerun = firstPass && this.o.retryFailed && (state === 'failed' || job.returnvalue?.result?.status === 'failed');
+    const rerun =
+      firstPass && this.o.retryFailed && (state === 'failed' || job.returnvalue?.result?.status === 'failed');
     if (rerun || (state === 'completed' && !isResult(job.returnvalue))) {
       if (!rerun) this.o.log(`${id}: the worker's result is unreadable; running it again`);
       await job.remove();
@@ -223,7 +264,9 @@ class Coordinator {
       result = state === 'completed' ? this.writeReturned(id, job.returnvalue) : this.writeFailed(id, job);
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
-      throw new CollectError(`cannot write the result of ${id} to ${this.o.dir} (${err.code ?? err.message}); it stays in Redis: make room and run again to collect it`);
+      throw new CollectError(
+        `cannot write the result of ${id} to ${this.o.dir} (${err.code ?? err.message}); it stays in Redis: make room and run again to collect it`,
+      );
     }
     await job.remove().catch(() => {});
     this.record(trial, result);
@@ -239,11 +282,18 @@ class Coordinator {
     const c = this.trials.get(id)!.config;
     const { reason, message } = parseFailure(job.failedReason);
     const attempts = `after ${job.attemptsMade} attempt(s)`;
-    return writeFailedResult(this.o.dir, id, {
-      reason, message: `${message} (${attempts}${p.worker ? `, last on ${p.worker}` : ''})`,
-      step: p.step, tokens: (p.step ?? 0) * c.train.batchSize * c.data.seqLen,
-      seconds: job.finishedOn && job.processedOn ? (job.finishedOn - job.processedOn) / 1000 : 0,
-    }, p.backend ?? { name: 'unknown', native: false, threads: 0 });
+    return writeFailedResult(
+      this.o.dir,
+      id,
+      {
+        reason,
+        message: `${message} (${attempts}${p.worker ? `, last on ${p.worker}` : ''})`,
+        step: p.step,
+        tokens: (p.step ?? 0) * c.train.batchSize * c.data.seqLen,
+        seconds: job.finishedOn && job.processedOn ? (job.finishedOn - job.processedOn) / 1000 : 0,
+      },
+      p.backend ?? { name: 'unknown', native: false, threads: 0 },
+    );
   }
 
   private record(trial: Trial, result: TrialResult): void {
@@ -263,13 +313,20 @@ class Coordinator {
     this.events.on('completed', ({ jobId }) => this.serial(() => this.collect(jobId)));
     this.events.on('failed', ({ jobId }) => this.serial(() => this.collect(jobId)));
     this.events.on('stalled', ({ jobId }) => {
-      if (this.outstanding.has(jobId)) this.o.log(`${jobId}: its worker stopped answering (lock expired): back in the queue`);
+      if (this.outstanding.has(jobId))
+        this.o.log(`${jobId}: its worker stopped answering (lock expired): back in the queue`);
     });
     this.events.on('delayed', ({ jobId, delay }) => {
       if (!this.outstanding.has(jobId)) return;
-      void this.queue.getJob(jobId).then((job) => {
-        if (job?.failedReason) this.o.log(`${jobId}: attempt ${job.attemptsMade}/${this.o.attempts} failed: ${job.failedReason}; retrying in ${formatSeconds(Math.max(0, (Number(delay) - Date.now()) / 1000))}`);
-      }).catch(() => {});
+      void this.queue
+        .getJob(jobId)
+        .then((job) => {
+          if (job?.failedReason)
+            this.o.log(
+              `${jobId}: attempt ${job.attemptsMade}/${this.o.attempts} failed: ${job.failedReason}; retrying in ${formatSeconds(Math.max(0, (Number(delay) - Date.now()) / 1000))}`,
+            );
+        })
+        .catch(() => {});
     });
   }
 
@@ -282,9 +339,24 @@ class Coordinator {
       this.o.onEvent?.({ type: 'start', trial, pid: p.pid });
       this.o.onEvent?.({ type: 'log', trial, line: `on ${p.worker}` });
     }
-    if (p.step > 0) this.o.onEvent?.({ type: 'step', trial, step: p.step, steps: p.steps, loss: p.loss, tokensPerSec: p.tokensPerSec, rss: p.rss });
+    if (p.step > 0)
+      this.o.onEvent?.({
+        type: 'step',
+        trial,
+        step: p.step,
+        steps: p.steps,
+        loss: p.loss,
+        tokensPerSec: p.tokensPerSec,
+        rss: p.rss,
+      });
     // for `engram-sweep status` (from the folder alone); a full disk only costs the display
-    const where: RemoteProgress = { worker: p.worker, step: p.step, steps: p.steps, loss: p.loss, tokensPerSec: p.tokensPerSec };
+    const where: RemoteProgress = {
+      worker: p.worker,
+      step: p.step,
+      steps: p.steps,
+      loss: p.loss,
+      tokensPerSec: p.tokensPerSec,
+    };
     try {
       writeProgress(trialDir(this.o.dir, id), where);
     } catch {
@@ -299,7 +371,9 @@ class Coordinator {
     conn.on('close', () => {
       if (this.downSince || this.ended || this.fatal || !this.outstanding.size) return;
       this.downSince = Date.now();
-      this.o.log(`redis at ${this.o.url} is unreachable: waiting for it to come back (workers keep their trials; Ctrl-C stops, and a rerun resumes)`);
+      this.o.log(
+        `redis at ${this.o.url} is unreachable: waiting for it to come back (workers keep their trials; Ctrl-C stops, and a rerun resumes)`,
+      );
     });
     conn.on('ready', () => {
       if (!this.downSince || this.ended) return;
@@ -308,9 +382,14 @@ class Coordinator {
       void this.register().catch(() => {});
       this.serial(() => this.reconcile(true));
     });
-    this.timers.push(setInterval(() => {
-      if (this.downSince) this.o.log(`still waiting for redis at ${this.o.url} (down ${formatSeconds((Date.now() - this.downSince) / 1000)})`);
-    }, 30_000));
+    this.timers.push(
+      setInterval(() => {
+        if (this.downSince)
+          this.o.log(
+            `still waiting for redis at ${this.o.url} (down ${formatSeconds((Date.now() - this.downSince) / 1000)})`,
+          );
+      }, 30_000),
+    );
   }
 }
 

@@ -44,7 +44,10 @@ export const queueName = (plan: Pick<SweepPlan, 'name' | 'specHash'>): string =>
   `engram-${plan.name}-${plan.specHash.replace(/[^A-Za-z0-9]/g, '').slice(0, 12)}`;
 
 /** failedReason "oom: ..." (worker.ts) -> reason and message; BullMQ's own reasons (stalls) are crashes. */
-export function parseFailure(failedReason: string | undefined): { reason: 'crashed' | 'oom' | 'error'; message: string } {
+export function parseFailure(failedReason: string | undefined): {
+  reason: 'crashed' | 'oom' | 'error';
+  message: string;
+} {
   const text = failedReason ?? 'failed without a reason';
   const m = /^(crashed|oom|error): ([\s\S]*)$/.exec(text);
   if (m) return { reason: m[1] as 'crashed' | 'oom' | 'error', message: m[2] };

@@ -73,10 +73,12 @@ describe('trainOrLoadTokenizer', () => {
 
   it('rejects a bad vocab size before touching the cache', async () => {
     const cacheDir = path.join(freshDir(), 'sub');
-    await expect(trainOrLoadTokenizer({ corpusHash: 'x', texts, vocabSize: 40_000, cacheDir })).rejects.toThrow(InputError);
-    await expect(trainOrLoadTokenizer({ corpusHash: 'x', texts, vocabSize: 10, cacheDir, where: 'spec.vocab' })).rejects.toThrow(
-      /257\.\.32768/,
+    await expect(trainOrLoadTokenizer({ corpusHash: 'x', texts, vocabSize: 40_000, cacheDir })).rejects.toThrow(
+      InputError,
     );
+    await expect(
+      trainOrLoadTokenizer({ corpusHash: 'x', texts, vocabSize: 10, cacheDir, where: 'spec.vocab' }),
+    ).rejects.toThrow(/257\.\.32768/);
     expect(existsSync(cacheDir)).toBe(false);
   });
 

@@ -63,10 +63,10 @@ function referenceEncoder(tok: BpeTokenizer): (piece: string) => number[] {
 /** Seeded random text mixing scripts, emoji (surrogate pairs), combining marks and odd whitespace. */
 function randomText(seed: number, length: number): string {
   let s = seed >>> 0;
-  const rnd = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  const rnd = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
   const pools = [
     'abcdefghijklmnopqrstuvwxyz ABCXYZ',
-    "0123456789.,;:!?'\"()-—…",
+    '0123456789.,;:!?\'"()-—…',
     ' \t\n\r\n\u00a0\u0085\u2028\u3000\uFEFF',
     'éèçñüöÅÆØßœ\u0301\u0308\u0327',
     '日本語中文字한국어テキスト',
@@ -75,7 +75,8 @@ function randomText(seed: number, length: number): string {
   let out = '';
   while (out.length < length) {
     const r = rnd();
-    if (r < 0.08) out += String.fromCodePoint(0x1f300 + Math.floor(rnd() * 0x300)); // emoji
+    if (r < 0.08)
+      out += String.fromCodePoint(0x1f300 + Math.floor(rnd() * 0x300)); // emoji
     else if (r < 0.1) {
       const cp = Math.floor(rnd() * 0x110000); // any plane; surrogate code points are not text
       out += cp >= 0xd800 && cp <= 0xdfff ? 'x' : String.fromCodePoint(cp);
@@ -92,7 +93,9 @@ describe('BpeTokenizer.encode', () => {
     const gpt2 = gpt2Tokenizer();
     const text = book('carroll-alice').slice(0, 120_000) + book('shakespeare-caesar', 'latin1').slice(20_000, 60_000);
     expect(Array.from(gpt2.encode(text))).toEqual(r50kEncode(text));
-    expect(Array.from(gpt2.encode("  It's 2024... naïve  café\n\n\tend  "))).toEqual(r50kEncode("  It's 2024... naïve  café\n\n\tend  "));
+    expect(Array.from(gpt2.encode("  It's 2024... naïve  café\n\n\tend  "))).toEqual(
+      r50kEncode("  It's 2024... naïve  café\n\n\tend  "),
+    );
   });
 
   it('equals the slow lowest-rank-first reference piece by piece', () => {

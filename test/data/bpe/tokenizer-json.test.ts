@@ -15,29 +15,59 @@ const tok = trainBpe([corpus.slice(0, 80_000) + ' café 日本語 🎉'], 900);
 const sample = corpus.slice(100_000, 130_000) + ' naïve 🎉 日本語 x\u0301\r\n <|endoftext|>';
 
 /** A deep copy of the JSON, as written to and read from disk. */
-const viaText = (j: unknown) => JSON.parse(JSON.stringify(j)) as Record<string, any>;
+// biome-ignore lint/suspicious/noExplicitAny: the tests edit arbitrary fields of tokenizer.json
+type Json = Record<string, any>;
+const viaText = (j: unknown) => JSON.parse(JSON.stringify(j)) as Json;
 
 describe('toTokenizerJson', () => {
   it('has the Hugging Face byte-level BPE shape', () => {
     const j = viaText(toTokenizerJson(tok));
     expect(Object.keys(j).sort()).toEqual(
-      ['added_tokens', 'decoder', 'model', 'normalizer', 'padding', 'post_processor', 'pre_tokenizer', 'truncation', 'version'].sort(),
+      [
+        'added_tokens',
+        'decoder',
+        'model',
+        'normalizer',
+        'padding',
+        'post_processor',
+        'pre_tokenizer',
+        'truncation',
+        'version',
+      ].sort(),
     );
     expect(j.version).toBe('1.0');
     expect(j.normalizer).toBeNull();
-    expect(j.pre_tokenizer).toEqual({ type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true });
+    expect(j.pre_tokenizer).toEqual({
+      type: 'ByteLevel',
+      add_prefix_space: false,
+      trim_offsets: true,
+      use_regex: true,
+    });
     expect(j.decoder.type).toBe('ByteLevel');
     expect(j.added_tokens).toEqual([
-      { id: 256, content: '<|endoftext|>', single_word: false, lstrip: false, rstrip: false, normalized: false, special: true },
+      {
+        id: 256,
+        content: '<|endoftext|>',
+        single_word: false,
+        lstrip: false,
+        rstrip: false,
+        normalized: false,
+        special: true,
+      },
     ]);
     const m = j.model;
     expect(m).toMatchObject({
-      type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: null,
-      end_of_word_suffix: null, fuse_unk: false, byte_fallback: false,
+      type: 'BPE',
+      dropout: null,
+      unk_token: null,
+      continuing_subword_prefix: null,
+      end_of_word_suffix: null,
+      fuse_unk: false,
+      byte_fallback: false,
     });
     expect(Object.keys(m.vocab).length).toBe(900);
     expect(m.vocab['<|endoftext|>']).toBe(256);
-    expect(m.vocab['Ġ']).toBe(32); // byte 0x20
+    expect(m.vocab.Ġ).toBe(32); // byte 0x20
     expect(m.vocab['!']).toBe(33);
     expect(new Set(Object.values(m.vocab)).size).toBe(900);
     expect(m.merges.length).toBe(tok.mergeCount);
@@ -67,7 +97,7 @@ describe('fromTokenizerJson', () => {
   });
 
   it('rejects what it cannot reproduce, naming the file and field', () => {
-    const cases: Array<[(j: Record<string, any>) => void, string]> = [
+    const cases: Array<[(j: Json) => void, string]> = [
       [(j) => (j.version = '2.0'), 'version'],
       [(j) => (j.normalizer = { type: 'NFC' }), 'normalizer'],
       [(j) => (j.pre_tokenizer = { type: 'Whitespace' }), 'pre_tokenizer'],
@@ -76,8 +106,8 @@ describe('fromTokenizerJson', () => {
       [(j) => (j.model.dropout = 0.1), 'model.dropout'],
       [(j) => (j.model.merges = [...j.model.merges, 'zz qq']), `model.merges[${tok.mergeCount}]`],
       [(j) => (j.model.merges = ['a']), 'model.merges[0]'],
-      [(j) => (j.model.vocab['extra'] = 5000), 'model.vocab'],
-      [(j) => (j.model.vocab['extra'] = 'x'), 'model.vocab["extra"]'],
+      [(j) => (j.model.vocab.extra = 5000), 'model.vocab'],
+      [(j) => (j.model.vocab.extra = 'x'), 'model.vocab["extra"]'],
       [(j) => (j.added_tokens = 7), 'added_tokens'],
     ];
     for (const [mutate, field] of cases) {
@@ -102,8 +132,8 @@ describe('fromTokenizerJson', () => {
     // id 256 is now a gap
     expect(() => fromTokenizerJson(noEot, 'f')).toThrow(/gap/);
     const noByte = viaText(toTokenizerJson(tok));
-    noByte.model.vocab['renamed'] = noByte.model.vocab['Ā'];
-    delete noByte.model.vocab['Ā'];
+    noByte.model.vocab.renamed = noByte.model.vocab.Ā;
+    delete noByte.model.vocab.Ā;
     expect(() => fromTokenizerJson(noByte, 'f')).toThrow(/byte/);
     expect(() => fromTokenizerJson('nope', 'f')).toThrow(InputError);
   });
@@ -111,7 +141,14 @@ describe('fromTokenizerJson', () => {
 
 // Cross-check with the Rust library when Python has it (it does not on this machine).
 const hasHf = spawnSync('python3', ['-c', 'import tokenizers'], { stdio: 'ignore' }).status === 0;
-describe.skipIf(skipBecause(!hasHf, 'the Hugging Face tokenizers cross-check', 'python3 lacks the `tokenizers` package', 'pip install tokenizers'))('Hugging Face tokenizers cross-check (skipped: python3 lacks the `tokenizers` package)', () => {
+describe.skipIf(
+  skipBecause(
+    !hasHf,
+    'the Hugging Face tokenizers cross-check',
+    'python3 lacks the `tokenizers` package',
+    'pip install tokenizers',
+  ),
+)('Hugging Face tokenizers cross-check (skipped: python3 lacks the `tokenizers` package)', () => {
   it('loads our tokenizer.json and encodes and decodes as we do', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'bpe-hf-'));
     try {

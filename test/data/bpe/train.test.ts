@@ -31,10 +31,11 @@ function referenceTrain(texts: string[], vocabSize: number): { tokens: string[];
   const merges: number[] = [];
   while (tokens.length < vocabSize) {
     const counts = new Map<number, number>();
-    for (const { ids, f } of words) for (let i = 0; i + 1 < ids.length; i++) {
-      const k = ids[i] * 65536 + ids[i + 1];
-      counts.set(k, (counts.get(k) ?? 0) + f);
-    }
+    for (const { ids, f } of words)
+      for (let i = 0; i + 1 < ids.length; i++) {
+        const k = ids[i] * 65536 + ids[i + 1];
+        counts.set(k, (counts.get(k) ?? 0) + f);
+      }
     let best = -1;
     let bestCount = 0;
     for (const [k, c] of counts) if (c > bestCount || (c === bestCount && k < best)) [best, bestCount] = [k, c];
