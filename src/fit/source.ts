@@ -50,7 +50,12 @@ interface Labelled {
   label: string;
 }
 
-/** Split CSV text into records (RFC 4180 quoting; a header row names the columns). */
+/**
+ * Split CSV text into records (RFC 4180 quoting; a header row names the columns). Not arquero's
+ * fromCSV (arquero 8.0.3): it drops a row's extra fields silently, reads an unterminated quote as
+ * text and turns a blank line into a row of nulls, where bad input must be one line naming the
+ * file and line.
+ */
 export function parseCsv(text: string, where: string): Labelled[] {
   const lines: { cells: string[]; line: number }[] = [];
   let cells: string[] = [];

@@ -8,7 +8,7 @@ import {
   wasmKernelConfigs,
   wasmMatMul,
 } from '../../src/backend/index.js';
-import { asWasm } from '../../src/backend/kernels/wasm_util.js';
+import { asWasm } from '../../src/backend/kernels/wasm-util.js';
 
 // One file, one process: the order of these tests is the order of a real start-up.
 describe('kernel registration', () => {

@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { asWasm, offsetOf } from '../../src/backend/kernels/wasm_util.js';
+import { asWasm, offsetOf } from '../../src/backend/kernels/wasm-util.js';
 import { loadNative, nativeDisabled, registerNativeKernels } from '../../src/backend/index.js';
 import { setup, skipNative } from './util.js';
 

@@ -10,7 +10,7 @@
  * kernel.
  */
 import type * as tf from '@tensorflow/tfjs';
-import { type KernelArgs, type WasmBackend, asWasm, callKernel, disposeInfo, f32, input } from './wasm_util.js';
+import { type KernelArgs, type WasmBackend, asWasm, callKernel, disposeInfo, f32, input } from './wasm-util.js';
 import { stockKernel } from './registry.js';
 
 /** Elements looked at before deciding the input is mostly positive. */

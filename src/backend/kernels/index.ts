@@ -3,35 +3,27 @@
  * later module, e.g. the native addon, installs over ours).
  */
 import type * as tf from '@tensorflow/tfjs';
-import { batchMatMulConfig } from './batch_matmul.js';
-import {
-  conv2DBackpropFilterConfig,
-  depthwiseConv2dNativeBackpropFilterConfig,
-  depthwiseConv2dNativeBackpropInputConfig,
-} from './conv_backprop.js';
-import { gatherV2Config, identityConfig } from './copy_kernels.js';
-import { sparseSoftmaxCECpuConfig, sparseSoftmaxCEWasmConfig } from './cross_entropy.js';
+import { batchMatMulConfig } from './batch-matmul.js';
+import { gatherV2Config, identityConfig } from './copy-kernels.js';
+import { sparseSoftmaxCECpuConfig, sparseSoftmaxCEWasmConfig } from './cross-entropy.js';
 import { expConfig } from './exp.js';
-import { fusedMatMulConfig } from './fused_matmul.js';
-import { logicalAndConfig } from './logical_and.js';
+import { fusedMatMulConfig } from './fused-matmul.js';
+import { logicalAndConfig } from './logical-and.js';
 import { overrideKernel } from './registry.js';
 import { sumConfig } from './sum.js';
 import { concatConfig, sliceConfig, splitVConfig, unpackConfig } from './slice.js';
 import { transposeConfig } from './transpose.js';
-import { unsortedSegmentSumCpuConfig, unsortedSegmentSumWasmConfig } from './unsorted_segment_sum.js';
+import { unsortedSegmentSumCpuConfig, unsortedSegmentSumWasmConfig } from './unsorted-segment-sum.js';
 
 export { overrideKernel, stockKernel, kernelNames } from './registry.js';
-export { wasmMatMul } from './batch_matmul.js';
-export { sparseSoftmaxCrossEntropy, SPARSE_SOFTMAX_CE } from './cross_entropy.js';
+export { wasmMatMul } from './batch-matmul.js';
+export { sparseSoftmaxCrossEntropy, SPARSE_SOFTMAX_CE } from './cross-entropy.js';
 
 /** What registerWasmKernels installs, in order. */
 export const wasmKernelConfigs: readonly tf.KernelConfig[] = [
   unsortedSegmentSumWasmConfig,
   batchMatMulConfig,
   fusedMatMulConfig,
-  conv2DBackpropFilterConfig,
-  depthwiseConv2dNativeBackpropFilterConfig,
-  depthwiseConv2dNativeBackpropInputConfig,
   transposeConfig,
   sparseSoftmaxCEWasmConfig,
   identityConfig,

@@ -7,7 +7,7 @@
  * short runs with subarray().set(), which costs more than the copy at 16 elements.
  */
 import * as tf from '@tensorflow/tfjs';
-import { type KernelArgs, type WasmBackend, asWasm, copyRun, heapView, input } from './wasm_util.js';
+import { type KernelArgs, type WasmBackend, asWasm, copyRun, heapView, input } from './wasm-util.js';
 
 function checkDtype(kernel: string, dtype: tf.DataType): void {
   if (dtype === 'string' || dtype === 'complex64') throw new Error(`${kernel}: ${dtype} is not supported here`);

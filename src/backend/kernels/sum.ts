@@ -6,7 +6,7 @@
  * into a float64 accumulator is one pass. Every other reduction goes to the stock kernel.
  */
 import * as tf from '@tensorflow/tfjs';
-import { type KernelArgs, asWasm, f32, input } from './wasm_util.js';
+import { type KernelArgs, asWasm, f32, input } from './wasm-util.js';
 import { stockKernel } from './registry.js';
 
 /** k when `axes` are exactly the leading axes 0..k-1 of a rank-r tensor, 0 < k < r; else 0. */

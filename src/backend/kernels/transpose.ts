@@ -9,7 +9,7 @@
  * cache-sized tiles.
  */
 import * as tf from '@tensorflow/tfjs';
-import { type HeapArray, type KernelArgs, asWasm, copyRun, heapView, input } from './wasm_util.js';
+import { type HeapArray, type KernelArgs, asWasm, copyRun, heapView, input } from './wasm-util.js';
 
 type Arr = HeapArray;
 

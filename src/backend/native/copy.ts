@@ -4,7 +4,7 @@
  * dtypes go to the previous kernel (ours in src/backend/kernels, copying in TypeScript).
  */
 import * as tf from '@tensorflow/tfjs';
-import { type KernelArgs, type WasmBackend, asWasm, input, offsetOf } from '../kernels/wasm_util.js';
+import { type KernelArgs, type WasmBackend, asWasm, input, offsetOf } from '../kernels/wasm-util.js';
 import type { NativeAddon } from './addon.js';
 import { delegate, type NativeKernelFactory } from './elementwise.js';
 

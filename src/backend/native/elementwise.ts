@@ -5,7 +5,7 @@
  * tfjs's), so nothing is lost by registering these.
  */
 import * as tf from '@tensorflow/tfjs';
-import { type KernelArgs, asWasm, input, offsetOf } from '../kernels/wasm_util.js';
+import { type KernelArgs, asWasm, input, offsetOf } from '../kernels/wasm-util.js';
 import { BINARY, type NativeAddon, REDUCE, UNARY } from './addon.js';
 
 type Fallback = tf.KernelConfig | undefined;

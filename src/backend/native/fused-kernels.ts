@@ -4,8 +4,8 @@
  * (FUSED below); the layers run them only when they are registered for the active backend.
  */
 import * as tf from '@tensorflow/tfjs';
-import { SPARSE_SOFTMAX_CE } from '../kernels/cross_entropy.js';
-import { type KernelArgs, type WasmBackend, asWasm, input, offsetOf } from '../kernels/wasm_util.js';
+import { SPARSE_SOFTMAX_CE } from '../kernels/cross-entropy.js';
+import { type KernelArgs, type WasmBackend, asWasm, input, offsetOf } from '../kernels/wasm-util.js';
 import type { NativeAddon } from './addon.js';
 import { delegate, type NativeKernelFactory } from './elementwise.js';
 

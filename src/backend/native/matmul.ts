@@ -4,8 +4,8 @@
  * size-1 batches are one strided call, other broadcasts one call per output batch.
  */
 import * as tf from '@tensorflow/tfjs';
-import { broadcastIndex, matMulDims, type MatMulDims } from '../kernels/batch_matmul.js';
-import { type KernelArgs, type WasmBackend, asWasm, f32, input, offsetOf } from '../kernels/wasm_util.js';
+import { broadcastIndex, matMulDims, type MatMulDims } from '../kernels/batch-matmul.js';
+import { type KernelArgs, type WasmBackend, asWasm, f32, input, offsetOf } from '../kernels/wasm-util.js';
 import { type NativeAddon, UNARY } from './addon.js';
 
 /**

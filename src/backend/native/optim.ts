@@ -8,7 +8,7 @@
  * memory is shared with another tensor): the caller then does the same with tf ops.
  */
 import * as tf from '@tensorflow/tfjs';
-import { asWasm, offsetOf, type WasmBackend } from '../kernels/wasm_util.js';
+import { asWasm, offsetOf, type WasmBackend } from '../kernels/wasm-util.js';
 import { loadNative, type NativeAddon } from './addon.js';
 import { FUSED } from './fused-kernels.js';
 

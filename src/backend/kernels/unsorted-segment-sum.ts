@@ -7,7 +7,7 @@
  * outside [0, numSegments) are dropped, as in TensorFlow and the CPU kernel.
  */
 import * as tf from '@tensorflow/tfjs';
-import { type KernelArgs, asWasm, f32, i32, input } from './wasm_util.js';
+import { type KernelArgs, asWasm, f32, i32, input } from './wasm-util.js';
 
 type Values = Float32Array | Int32Array;
 

@@ -8,7 +8,7 @@
  *   ~24-58 ns per element for embedding rows and MoE token gathers.
  */
 import * as tf from '@tensorflow/tfjs';
-import { type KernelArgs, asWasm, copyRun, heapView, input } from './wasm_util.js';
+import { type KernelArgs, asWasm, copyRun, heapView, input } from './wasm-util.js';
 
 interface RefCounting {
   incRef(dataId: object): void;

@@ -6,7 +6,7 @@
  * at ~40 ns per element, 4-5 ms per MoE expert per step at n ~ 800, d = 128.
  */
 import * as tf from '@tensorflow/tfjs';
-import { type KernelArgs, asWasm, heapView, input } from './wasm_util.js';
+import { type KernelArgs, asWasm, heapView, input } from './wasm-util.js';
 
 /** Strides of `shape` right-aligned to `outShape`, 0 on broadcast axes. */
 export function broadcastStrides(shape: number[], outShape: number[]): number[] {

@@ -8,8 +8,8 @@
  * applied by the registered Add and activation kernels.
  */
 import * as tf from '@tensorflow/tfjs';
-import { matMulDims, wasmMatMul } from './batch_matmul.js';
-import { type KernelArgs, type WasmBackend, asWasm, callKernel, disposeInfo, input } from './wasm_util.js';
+import { matMulDims, wasmMatMul } from './batch-matmul.js';
+import { type KernelArgs, type WasmBackend, asWasm, callKernel, disposeInfo, input } from './wasm-util.js';
 import { stockKernel } from './registry.js';
 
 interface FusedAttrs {

@@ -23,7 +23,7 @@ import {
   releaseView,
   shapeBytes,
   tensorId,
-} from './wasm_util.js';
+} from './wasm-util.js';
 
 /** Shapes of one product: out[..., M, N] = a[..., M, K] x b[..., K, N] after transposes. */
 export interface MatMulDims {

@@ -10,7 +10,7 @@
  * and an O(N) pass for the labels.
  */
 import * as tf from '@tensorflow/tfjs';
-import { type KernelArgs, asWasm, callKernel, disposeInfo, f32, i32, input } from './wasm_util.js';
+import { type KernelArgs, asWasm, callKernel, disposeInfo, f32, i32, input } from './wasm-util.js';
 
 export const SPARSE_SOFTMAX_CE = 'SparseSoftmaxCrossEntropyWithLogits';
 
