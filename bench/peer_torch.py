@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""The PyTorch peer of `engram-sweep bench`: the three bench models in PyTorch eager on the CPU.
+"""The PyTorch peer of `engram-sweep bench`: the bench models in PyTorch eager on the CPU.
 
-    /usr/bin/python3 bench/peer_torch.py --config dense-s|moe-s|engram-s [--threads N] [--steps S]
+    /usr/bin/python3 bench/peer_torch.py --config dense-s|moe-s|engram-s|dense-m|moe-m|engram-m
+                                         [--threads N] [--steps S]
 
 Prints one JSON line. Its keys are those of the suite's reference peer (../shared/bench/peer_torch.py):
 engine, config, threads, params, ms_per_step, tokens_per_s (median wall time of the steps after the
@@ -18,6 +19,9 @@ seq 128, batch 16, vocab 4096, RMSNorm (eps 1e-6), RoPE, untied head, AdamW lr 1
             multiplier), 4 heads per order, 16 dims per head (64 per order), prime tables of
             ~1e5 rows, key/value projections, query/key RMSNorm gate, RMSNorm + causal depthwise conv
             (width 4, dilation 3), SiLU; tables trained by SparseAdam lr 5e-3 (a lazy row update)
+The -m configs are the same three one size up (SIZES): d 256, 6 layers, 8 heads, seq 256, batch 8,
+vocab 8192; dense SwiGLU hidden 768; experts of hidden 192; Engram 128 dims per order (32 per head).
+The size, batch included, follows from --config alone, as in the reference.
 RoPE is the rotate-half form ([x1, x2] -> [-x2, x1]) that src/model/rope.ts uses; the reference rotates
 interleaved pairs. Both cost the same.
 Needs Debian's python3-torch. Synthetic token ids, fixed seed, one fixed batch for every step.
@@ -27,13 +31,30 @@ import json
 import math
 import os
 import time
+from typing import NamedTuple
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-V, D, LAYERS, HEADS, T, B = 4096, 128, 4, 4, 128, 16
-HD = D // HEADS
+
+class Size(NamedTuple):
+    vocab: int
+    d: int
+    layers: int
+    heads: int
+    seq: int
+    batch: int
+    ffn: int  # dense SwiGLU hidden
+    expert: int  # hidden of one expert (shared and routed)
+    d_order: int  # Engram dims per order
+
+
+SIZES = {
+    "s": Size(vocab=4096, d=128, layers=4, heads=4, seq=128, batch=16, ffn=384, expert=96, d_order=64),
+    "m": Size(vocab=8192, d=256, layers=6, heads=8, seq=256, batch=8, ffn=768, expert=192, d_order=128),
+}
+CONFIGS = [f"{kind}-{size}" for size in SIZES for kind in ("dense", "moe", "engram")]
 
 
 class RMSNorm(nn.Module):
@@ -46,40 +67,44 @@ class RMSNorm(nn.Module):
         return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * self.weight
 
 
-def rope_tables():
-    inv = 10000.0 ** (-torch.arange(0, HD, 2).float() / HD)  # [HD/2]
-    ang = torch.outer(torch.arange(T).float(), inv)  # [T, HD/2]
+def rope_tables(hd, t):
+    inv = 10000.0 ** (-torch.arange(0, hd, 2).float() / hd)  # [HD/2]
+    ang = torch.outer(torch.arange(t).float(), inv)  # [T, HD/2]
     ang = torch.cat([ang, ang], -1)  # [T, HD]: the same angle for j and j + HD/2
     return ang.cos(), ang.sin()
 
 
-COS, SIN = rope_tables()
-
-
-def rope(x):  # x [B, H, T, HD]
-    x1, x2 = x[..., : HD // 2], x[..., HD // 2 :]
-    return x * COS + torch.cat([-x2, x1], -1) * SIN
+def rope(x, cos, sin):  # x [B, H, T, HD]
+    half = x.shape[-1] // 2
+    x1, x2 = x[..., :half], x[..., half:]
+    return x * cos + torch.cat([-x2, x1], -1) * sin
 
 
 class Attention(nn.Module):
-    def __init__(self):
+    def __init__(self, z):
         super().__init__()
-        self.wqkv = nn.Linear(D, 3 * D, bias=False)
-        self.wo = nn.Linear(D, D, bias=False)
-        self.register_buffer("mask", torch.full((T, T), float("-inf")).triu(1))
+        self.heads, self.hd = z.heads, z.d // z.heads
+        self.wqkv = nn.Linear(z.d, 3 * z.d, bias=False)
+        self.wo = nn.Linear(z.d, z.d, bias=False)
+        self.register_buffer("mask", torch.full((z.seq, z.seq), float("-inf")).triu(1))
+        cos, sin = rope_tables(self.hd, z.seq)
+        self.register_buffer("cos", cos)
+        self.register_buffer("sin", sin)
 
     def forward(self, x):  # [B, T, D]
-        q, k, v = self.wqkv(x).view(B, T, 3, HEADS, HD).permute(2, 0, 3, 1, 4)  # each [B, H, T, HD]
-        scores = rope(q) @ rope(k).transpose(-1, -2) / math.sqrt(HD) + self.mask
+        b, t, d = x.shape
+        q, k, v = self.wqkv(x).view(b, t, 3, self.heads, self.hd).permute(2, 0, 3, 1, 4)  # each [B, H, T, HD]
+        q, k = rope(q, self.cos, self.sin), rope(k, self.cos, self.sin)
+        scores = q @ k.transpose(-1, -2) / math.sqrt(self.hd) + self.mask
         ctx = torch.softmax(scores, -1) @ v  # [B, H, T, HD]
-        return self.wo(ctx.transpose(1, 2).reshape(B, T, D))
+        return self.wo(ctx.transpose(1, 2).reshape(b, t, d))
 
 
 class SwiGLU(nn.Module):
-    def __init__(self, hidden):
+    def __init__(self, d, hidden):
         super().__init__()
-        self.wgu = nn.Linear(D, 2 * hidden, bias=False)
-        self.wdown = nn.Linear(hidden, D, bias=False)
+        self.wgu = nn.Linear(d, 2 * hidden, bias=False)
+        self.wdown = nn.Linear(hidden, d, bias=False)
 
     def forward(self, x):
         g, u = self.wgu(x).chunk(2, -1)
@@ -87,16 +112,16 @@ class SwiGLU(nn.Module):
 
 
 class MoE(nn.Module):
-    def __init__(self, routed=16, hidden=96, top_k=2, gamma=1e-3):
+    def __init__(self, d, hidden, routed=16, top_k=2, gamma=1e-3):
         super().__init__()
         self.top_k, self.gamma = top_k, gamma
-        self.shared = SwiGLU(hidden)
-        self.experts = nn.ModuleList(SwiGLU(hidden) for _ in range(routed))
-        self.router = nn.Linear(D, routed, bias=False)
+        self.shared = SwiGLU(d, hidden)
+        self.experts = nn.ModuleList(SwiGLU(d, hidden) for _ in range(routed))
+        self.router = nn.Linear(d, routed, bias=False)
         self.register_buffer("bias", torch.zeros(routed))
 
     def forward(self, x):  # [B, T, D]
-        xf = x.reshape(-1, D)
+        xf = x.reshape(-1, x.shape[-1])
         scores = torch.sigmoid(self.router(xf))  # [N, E]
         chosen = torch.topk(scores + self.bias, self.top_k, -1).indices  # the bias steers selection only
         gates = scores.gather(-1, chosen)
@@ -109,7 +134,7 @@ class MoE(nn.Module):
         with torch.no_grad():  # auxiliary-loss-free balancing
             load = torch.bincount(chosen.flatten(), minlength=len(self.experts)).float()
             self.bias += self.gamma * torch.sign(load.mean() - load)
-        return out.view(B, T, D)
+        return out.view(x.shape)
 
 
 def primes_above(n, count):
@@ -122,7 +147,7 @@ def primes_above(n, count):
 
 
 class Engram(nn.Module):
-    def __init__(self, slots=100_000, orders=(2, 3), heads=4, d_order=64, width=4):
+    def __init__(self, d, d_order, slots=100_000, orders=(2, 3), heads=4, width=4):
         super().__init__()
         self.orders, self.heads = orders, heads
         sizes = primes_above(slots - 1, len(orders) * heads)  # one prime table per (order, head)
@@ -134,16 +159,16 @@ class Engram(nn.Module):
         self.register_buffer("starts", torch.tensor([0] + sizes[:-1]).cumsum(0))
         g = torch.Generator().manual_seed(1)
         self.mult = [2 * int(m) + 1 for m in torch.randint(0, 2**40, (max(orders),), generator=g)]
-        self.key, self.value = nn.Linear(d_mem, D), nn.Linear(d_mem, D)
-        self.query_norm, self.key_norm, self.conv_norm = RMSNorm(D), RMSNorm(D), RMSNorm(D)
+        self.key, self.value = nn.Linear(d_mem, d), nn.Linear(d_mem, d)
+        self.query_norm, self.key_norm, self.conv_norm = RMSNorm(d), RMSNorm(d), RMSNorm(d)
         self.dilation = max(orders)
-        self.conv = nn.Conv1d(D, D, width, groups=D, dilation=self.dilation, bias=False)
+        self.conv = nn.Conv1d(d, d, width, groups=d, dilation=self.dilation, bias=False)
         nn.init.zeros_(self.conv.weight)
 
     def rows(self, ids):  # [B, T] -> [B, T, orders * heads] row numbers in the shared table
-        mix, cols = None, []
+        mix, cols, t = None, [], ids.shape[1]
         for j in range(max(self.orders)):
-            prev = F.pad(ids, (j, 0))[:, :T] * self.mult[j]  # token t - j (0 before the start)
+            prev = F.pad(ids, (j, 0))[:, :t] * self.mult[j]  # token t - j (0 before the start)
             mix = prev if mix is None else mix ^ prev
             if j + 1 in self.orders:
                 cols.append(mix.unsqueeze(-1).expand(-1, -1, self.heads))
@@ -151,7 +176,8 @@ class Engram(nn.Module):
 
     def forward(self, h, ids):
         e = self.table(self.rows(ids)).flatten(-2)  # [B, T, d_mem]
-        gate = torch.sigmoid((self.query_norm(h) * self.key_norm(self.key(e))).sum(-1, keepdim=True) / math.sqrt(D))
+        score = (self.query_norm(h) * self.key_norm(self.key(e))).sum(-1, keepdim=True)
+        gate = torch.sigmoid(score / math.sqrt(h.shape[-1]))
         v = gate * self.value(e)
         pad = (self.conv.kernel_size[0] - 1) * self.dilation
         y = self.conv(F.pad(self.conv_norm(v).transpose(1, 2), (pad, 0))).transpose(1, 2)  # causal
@@ -159,10 +185,10 @@ class Engram(nn.Module):
 
 
 class Block(nn.Module):
-    def __init__(self, ffn, engram=None):
+    def __init__(self, z, ffn, engram=None):
         super().__init__()
-        self.attn_norm, self.ffn_norm = RMSNorm(D), RMSNorm(D)
-        self.attn, self.ffn, self.engram = Attention(), ffn, engram
+        self.attn_norm, self.ffn_norm = RMSNorm(z.d), RMSNorm(z.d)
+        self.attn, self.ffn, self.engram = Attention(z), ffn, engram
 
     def forward(self, x, ids):
         if self.engram is not None:
@@ -174,24 +200,26 @@ class Block(nn.Module):
 class LM(nn.Module):
     def __init__(self, config):
         super().__init__()
-        self.embed = nn.Embedding(V, D)
+        kind, size = config.split("-")
+        z = SIZES[size]
+        self.embed = nn.Embedding(z.vocab, z.d)
         def ffn():
-            return SwiGLU(384) if config == "dense-s" else MoE()
+            return SwiGLU(z.d, z.ffn) if kind == "dense" else MoE(z.d, z.expert)
         self.blocks = nn.ModuleList(
-            Block(ffn(), Engram() if config == "engram-s" and i == 1 else None) for i in range(LAYERS)
+            Block(z, ffn(), Engram(z.d, z.d_order) if kind == "engram" and i == 1 else None) for i in range(z.layers)
         )
-        self.norm, self.head = RMSNorm(D), nn.Linear(D, V, bias=False)
+        self.norm, self.head = RMSNorm(z.d), nn.Linear(z.d, z.vocab, bias=False)
 
     def forward(self, ids, targets):
         x = self.embed(ids)
         for block in self.blocks:
             x = block(x, ids)
-        return F.cross_entropy(self.head(self.norm(x)).view(-1, V), targets.reshape(-1))
+        return F.cross_entropy(self.head(self.norm(x)).flatten(0, 1), targets.reshape(-1))
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--config", default="dense-s", choices=["dense-s", "moe-s", "engram-s"])
+    p.add_argument("--config", default="dense-s", choices=CONFIGS)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--steps", type=int, default=12)
     a = p.parse_args()
@@ -200,6 +228,8 @@ def main():
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     model = LM(a.config)
+    z = SIZES[a.config.split("-")[1]]
+    B, T, V = z.batch, z.seq, z.vocab
     tables = [w for n, w in model.named_parameters() if n.endswith("table.weight")]
     dense = [w for n, w in model.named_parameters() if not n.endswith("table.weight")]
     opts = [torch.optim.AdamW(dense, lr=1e-3)] + ([torch.optim.SparseAdam(tables, lr=5e-3)] if tables else [])

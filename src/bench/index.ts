@@ -4,7 +4,7 @@
  * and the peer (same thread count) and give the ratio ours/peer per config.
  */
 import { type BackendChoice, initBackend, nativeInfo } from '../backend/index.js';
-import { type BenchConfigName, benchModel } from './configs.js';
+import { type BenchConfigName, benchBatch, benchModel } from './configs.js';
 import { findPython, type PeerResult, runOurs, runPeer } from './peer.js';
 import type { BenchResult, TrainBenchJob } from './train-bench.js';
 
@@ -42,7 +42,8 @@ export interface BenchLine extends BenchResult {
 }
 
 export function jobFor(config: BenchConfigName, o: Pick<BenchOptions, 'steps' | 'threads' | 'backend'>): TrainBenchJob {
-  return { config, model: benchModel(config), steps: o.steps, threads: o.threads, backend: o.backend, profile: true };
+  const { steps, threads, backend } = o;
+  return { config, model: benchModel(config), batch: benchBatch(config), steps, threads, backend, profile: true };
 }
 
 const best = <T>(xs: T[], key: (x: T) => number): T => xs.reduce((a, b) => (key(b) > key(a) ? b : a));

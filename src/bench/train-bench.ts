@@ -18,6 +18,8 @@ export interface TrainBenchJob {
   /** the name reported (dense-s, ...) */
   config: string;
   model: ModelConfig;
+  /** sequences per step; absent: BENCH_BATCH (16, the -s batch) */
+  batch?: number;
   steps: number;
   threads: number;
   backend: BackendChoice;
@@ -80,7 +82,7 @@ export async function runTrainBench(job: TrainBenchJob): Promise<BenchResult> {
   if (backend.native) registerNativeKernels({ threads: job.threads });
   const profiler = job.profile ? installKernelProfiler(backend.name) : null;
   const c = job.model;
-  const B = BENCH_BATCH;
+  const B = job.batch ?? BENCH_BATCH;
   const T = c.seqLen;
   const model = new Transformer(c, 0);
   // the peer updates tables with lr 5e-3 = 5 x the backbone's 1e-3, as the trainer's memoryLrScale

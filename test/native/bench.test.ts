@@ -39,7 +39,7 @@ describe('bench configs', () => {
   it('unknown config names are bad input', () => {
     expect(parseConfigs(undefined)).toEqual(['dense-s', 'moe-s', 'engram-s']);
     expect(parseConfigs('moe-s,dense-s')).toEqual(['moe-s', 'dense-s']);
-    expect(() => parseConfigs('dense-m')).toThrow(InputError);
+    expect(() => parseConfigs('dense-l')).toThrow(InputError);
   });
 
   it('the synthetic batch: targets are the next token of each row, ids in [0, V), deterministic', () => {

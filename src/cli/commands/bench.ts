@@ -58,9 +58,14 @@ export function register(program: Command): void {
   program
     .command('bench')
     .description(
-      'training speed of the fixed configs (dense-s, moe-s, engram-s), per-kernel profile, and the PyTorch peer',
+      'training speed of the fixed configs (dense-s, moe-s, engram-s; the -m ones a size up), per-kernel profile, ' +
+        'and the PyTorch peer',
     )
-    .option('--config <names>', 'comma-separated: dense-s, moe-s, engram-s (default all; none with --extra alone)')
+    .option(
+      '--config <names>',
+      'comma-separated: dense-s, moe-s, engram-s, dense-m, moe-m, engram-m ' +
+        '(default the three -s, so a plain run keeps its cost; none with --extra alone)',
+    )
     .option('--steps <n>', 'training steps per run; the median after the first two is reported', '12')
     .option('--threads <n>', 'BLAS threads (ours: OPENBLAS_NUM_THREADS; the peer: torch threads)', '1')
     .option('--backend <name>', `compute backend: ${BACKEND_CHOICES.join('|')}`, 'auto')
