@@ -1,9 +1,15 @@
 /*
  * N-API entry points. Argument 0 of every kernel is the wasm heap (HEAPU8); tensors are byte
- * offsets into it, checked by ng_f32 before use. Signatures are mirrored in src/native/addon.ts.
+ * offsets into it, checked by ng_f32 before use. Signatures are mirrored in src/backend/native/addon.ts.
  */
+/* madvise's MADV_HUGEPAGE is a Linux extension, hidden under -std=c11 without this */
+#define _DEFAULT_SOURCE
 #include <cblas.h>
+#include <stdint.h>
 #include <stdlib.h>
+#ifdef __linux__
+#include <sys/mman.h>
+#endif
 
 #include "common.h"
 
@@ -31,6 +37,45 @@ NG_FN(fn_info) {
   napi_set_named_property(env, o, "sourcesHash", v);
   (void)info;
   return o;
+}
+
+/*
+ * adviseHugePages(typedArray) -> bytes advised: asks the kernel for transparent huge pages on the
+ * 2 MiB-aligned interior of the array's memory (madvise MADV_HUGEPAGE), so that random row reads
+ * of a multi-GB table miss the TLB less. Call it before the pages are first written: they then
+ * fault in as huge pages where the kernel has them. Values are untouched. 0 where the system has
+ * no such advice (not Linux, THP "never", or an array smaller than one huge page).
+ */
+NG_FN(fn_advise_huge_pages) {
+  ng_args a;
+  if (!ng_args_plain(env, info, &a, 1)) return NULL;
+  napi_typedarray_type type;
+  size_t length, offset;
+  void *data;
+  napi_value buffer, out;
+  bool is_ta = false;
+  napi_is_typedarray(env, a.argv[0], &is_ta);
+  if (!is_ta || napi_get_typedarray_info(env, a.argv[0], &type, &length, &data, &buffer, &offset) != napi_ok) {
+    ng_fail(&a, "expected a typed array");
+    return NULL;
+  }
+  size_t bytes = length * (type == napi_float64_array || type == napi_bigint64_array || type == napi_biguint64_array
+                               ? 8
+                               : type == napi_float32_array || type == napi_int32_array || type == napi_uint32_array
+                                     ? 4
+                                     : type == napi_int16_array || type == napi_uint16_array ? 2 : 1);
+  double advised = 0;
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  const uintptr_t huge = (uintptr_t)2 << 20;
+  uintptr_t start = ((uintptr_t)data + huge - 1) & ~(huge - 1);
+  uintptr_t end = ((uintptr_t)data + bytes) & ~(huge - 1);
+  if (end > start && madvise((void *)start, end - start, MADV_HUGEPAGE) == 0) advised = (double)(end - start);
+#else
+  (void)data;
+  (void)bytes;
+#endif
+  napi_create_double(env, advised, &out);
+  return out;
 }
 
 /* setThreads(n) */
@@ -200,6 +245,7 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
       {"unary", NULL, fn_unary, NULL, NULL, NULL, napi_enumerable, NULL},
       {"reduce", NULL, fn_reduce, NULL, NULL, NULL, napi_enumerable, NULL},
       {"softmax", NULL, fn_softmax, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"adviseHugePages", NULL, fn_advise_huge_pages, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof(fns) / sizeof(fns[0]), fns);
   ng_register_fused(env, exports);

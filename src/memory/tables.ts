@@ -27,6 +27,17 @@ export interface HostTableOptions {
 
 const WHERE = 'HostTable';
 
+/**
+ * Called on each new shard before its first write, or null. The compute stage sets it when the
+ * native addon is on (backend/native/index.ts): transparent huge pages for big shards, so random
+ * row reads of a multi-GB table miss the TLB less. It must not change the values.
+ */
+let adviseShard: ((shard: Float32Array) => void) | null = null;
+
+export function setShardAdvice(fn: ((shard: Float32Array) => void) | null): void {
+  adviseShard = fn;
+}
+
 export class HostTable {
   readonly sizes: readonly number[];
   readonly numTables: number;
@@ -64,7 +75,9 @@ export class HostTable {
     this.rowsPerShard = Math.floor(shardBytes / (4 * dim));
     this.shards = [];
     for (let r0 = 0; r0 < this.rows; r0 += this.rowsPerShard) {
-      this.shards.push(new Float32Array(Math.min(this.rowsPerShard, this.rows - r0) * dim));
+      const shard = new Float32Array(Math.min(this.rowsPerShard, this.rows - r0) * dim);
+      adviseShard?.(shard);
+      this.shards.push(shard);
     }
     if (opts.initStd > 0) fillNormal(this.shards, opts.initStd, opts.seed);
   }

@@ -27,6 +27,8 @@ type H = Uint8Array;
 export interface NativeAddon {
   info(): BlasInfo;
   setThreads(n: number): void;
+  /** madvise(MADV_HUGEPAGE) on the 2 MiB-aligned interior of the array's memory; bytes advised (0: none) */
+  adviseHugePages(a: ArrayBufferView): number;
   sgemm(
     heap: H,
     batch: number,

@@ -6,6 +6,7 @@
  * take (other dtypes, unusual axes), so the wasm path stays whole underneath.
  */
 import * as tf from '@tensorflow/tfjs';
+import { setShardAdvice } from '../../memory/tables.js';
 import { registerWasmKernels } from '../kernels/index.js';
 import { overrideKernel } from '../kernels/registry.js';
 import { type BlasInfo, loadNative } from './addon.js';
@@ -29,6 +30,9 @@ export {
 export { broadcastDims, reducePlan } from './elementwise.js';
 export { FUSED } from './fused-kernels.js';
 export { adamwInPlace, sumOfSquares, type AdamWScalars } from './optim.js';
+
+/** Shards this big or more get huge-page advice (two 2 MiB pages: smaller ones gain nothing). */
+const HUGE_ADVICE_BYTES = 4 << 20;
 
 export interface NativeInfo {
   /** the addon's kernels are registered on wasm in this process */
@@ -75,6 +79,14 @@ export function registerNativeKernels(opts: NativeOptions = {}): NativeInfo {
     }
     registerSoftmaxGradient();
     registered = ALL.map(([name]) => name);
+    // huge pages for the host tables' big shards (FIELD-NOTES: random row reads of a multi-GB
+    // table pay TLB misses); ENGRAM_SWEEP_HUGEPAGES=0 turns it off, e.g. to measure it
+    if (process.env.ENGRAM_SWEEP_HUGEPAGES !== '0') {
+      const addon = state.addon;
+      setShardAdvice((s) => {
+        if (s.byteLength >= HUGE_ADVICE_BYTES) addon.adviseHugePages(s);
+      });
+    }
   }
   return { active: true, blas: state.addon.info(), path: state.path, kernels: [...registered] };
 }
