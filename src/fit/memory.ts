@@ -73,9 +73,11 @@ export interface MemoryHorizon {
    * Where the curve stops falling: the slot count from which no later step is lower by more than
    * 2 se (the start of the trailing run of flat steps); null when the last step still falls. A
    * flat step followed by falling ones (e.g. 300 -> 1000, then falling) is not a stop: `steps`
-   * shows it.
+   * shows it. Also null where no step has a noise estimate (one seed): see stopJudged.
    */
   stopsFalling: number | null;
+  /** whether any step has an se (two seeds or more at some slot count), so that a stop can be judged */
+  stopJudged: boolean;
   /** the no-memory reference at this horizon, null when the sweep has none */
   reference: MemoryReference | null;
   /** best (lowest mean) loss of each OverEncoding setting at this horizon */
@@ -188,6 +190,7 @@ export function fitMemory(
     const fit =
       pts.length >= 2 ? fitPowerlaw({ key: h === null ? 'engram' : `engram@${h}`, points: pts }, opts).group : null;
     const steps = pts.slice(1).map((p, i) => step(pts[i], p, se[i], se[i + 1]));
+    const judged = steps.some((s) => s.se !== null);
     // the trailing run of steps that do not fall by > 2 se
     let stop = steps.length;
     while (stop > 0 && !steps[stop - 1].falls) stop--;
@@ -213,7 +216,8 @@ export function fitMemory(
         slotsPerTrigram: cov && cov.trigrams > 0 ? p.x / cov.trigrams : null,
       })),
       steps,
-      stopsFalling: stop < steps.length ? steps[stop].from : null,
+      stopsFalling: judged && stop < steps.length ? steps[stop].from : null,
+      stopJudged: judged,
       reference: reference(at),
       overencoding: oe,
       coverage: cov,
@@ -248,13 +252,17 @@ export function memoryLines(m: MemoryFit): string[] {
     const ref = h.reference
       ? `; no memory ${f(h.reference.mean, 3)} (se ${f(h.reference.se, 3)}, n ${h.reference.n})`
       : '';
+    const unjudged = 'where it stops falling is not judged (one seed: no noise estimate)';
     const flat = h.steps
       .filter((s) => !s.falls && (h.stopsFalling === null || s.from < h.stopsFalling))
       .map((s) => `${s.from}->${s.to}`);
     const still = `still falls by > 2 se at the largest step (${h.points[h.points.length - 1]?.slots ?? 'n/a'} slots)`;
-    const stop =
-      (h.stopsFalling === null ? still : `stops falling past ${h.stopsFalling} slots (no later step lower by > 2 se)`) +
-      (flat.length ? ` (flat earlier: ${flat.join(', ')})` : '');
+    const stop = !h.stopJudged
+      ? unjudged
+      : (h.stopsFalling === null
+          ? still
+          : `stops falling past ${h.stopsFalling} slots (no later step lower by > 2 se)`) +
+        (flat.length ? ` (flat earlier: ${flat.join(', ')})` : '');
     const cov = h.coverage
       ? `; ${Math.round(h.coverage.bigrams)} distinct 2-grams, ${Math.round(h.coverage.trigrams)} 3-grams seen: slots / 2-grams ${h.points.map((p) => `${p.slots}: ${p.slotsPerBigram === null ? 'n/a' : p.slotsPerBigram.toPrecision(2)}`).join(', ')}`
       : '';

@@ -77,6 +77,15 @@ describe('memory analysis', () => {
     expect(early.horizons[0].steps.map((s) => s.falls)).toEqual([false, true, true]);
     expect(early.horizons[0].stopsFalling).toBeNull();
     expect(memoryLines(early)[0]).toMatch(/still falls .* \(flat earlier: 300->1000\)/);
+    // one seed: no noise estimate, so no step is judged and no stop is claimed
+    const one = fitMemory(
+      Object.entries({ 300: 4.9, 1000: 4.9, 3000: 4.85 }).map(([m, l]) => row('engram', Number(m), 0, l, null)),
+      { resamples: 200 },
+    );
+    expect(one.horizons[0].stopJudged).toBe(false);
+    expect(one.horizons[0].stopsFalling).toBeNull();
+    expect(memoryLines(one)[0]).toMatch(/not judged \(one seed/);
+    expect(early.horizons[0].stopJudged).toBe(true);
     // slope of a + b log10 M through the means 4.8, 4.7, 4.6, 4.6 + 0.001: negative with an interval below 0
     expect(last.slopePerDecade!).toBeLessThan(0);
     expect(last.slopeInterval![1]!).toBeLessThan(0);
