@@ -39,7 +39,11 @@ export const CONFIG = {
 } as const;
 
 /** Wrap a chart body into a top-level spec with the shared look. */
-export function topLevel(title: string, subtitle: string | undefined, body: Record<string, unknown>): TopLevelSpec {
+export function topLevel(
+  title: string,
+  subtitle: string | string[] | undefined,
+  body: Record<string, unknown>,
+): TopLevelSpec {
   return {
     $schema: SCHEMA,
     title: subtitle ? { text: title, subtitle } : title,

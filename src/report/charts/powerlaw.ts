@@ -165,22 +165,35 @@ export function powerlawChart(d: ReportData): TopLevelSpec | null {
     };
   });
   const layers = pointLayers(trials, avg, color);
-  // earlier horizons (WSD cooldown branches): Engram's means, thin lines, one dash pattern per horizon
+  // earlier horizons (WSD cooldown branches): Engram's means, thin lines in its colour, each
+  // labelled with its tokens at its right end (a legend would merge with the fits' dash legend)
   const earlier = (memory?.horizons ?? []).slice(0, -1).filter((h) => h.horizon !== null);
   if (earlier.length) {
     const values = earlier.flatMap((h) =>
       h.points.map((p) => ({ slots: p.slots, loss: round(p.loss), horizon: `engram @ ${tokensLabel(h.horizon!)}` })),
     );
-    layers.push({
-      data: { values },
-      mark: { type: 'line', point: true, strokeWidth: 1, opacity: 0.7, color: VARIANT_COLORS.engram },
-      encoding: {
-        x,
-        y,
-        strokeDash: { field: 'horizon', type: 'nominal', title: 'earlier horizons' },
-        tooltip: [{ field: 'horizon' }, { field: 'slots' }, { field: 'loss', title: 'mean loss' }],
-      },
+    const ends = earlier.map((h) => {
+      const last = h.points[h.points.length - 1];
+      return { slots: last.slots, loss: round(last.loss), label: tokensLabel(h.horizon!) };
     });
+    const engram = VARIANT_COLORS.engram;
+    layers.push(
+      {
+        data: { values },
+        mark: { type: 'line', strokeWidth: 1, opacity: 0.7, color: engram, point: { size: 14, color: engram } },
+        encoding: {
+          x,
+          y,
+          detail: { field: 'horizon' },
+          tooltip: [{ field: 'horizon' }, { field: 'slots' }, { field: 'loss', title: 'mean loss' }],
+        },
+      },
+      {
+        data: { values: ends },
+        mark: { type: 'text', align: 'right', baseline: 'bottom', dy: -5, fontSize: 10, color: engram },
+        encoding: { x, y, text: { field: 'label' } },
+      },
+    );
   }
   // variants without a fit get their means joined, so the trend still shows
   const unfitted = avg.filter((p) => !fitted.has(p.variant));
@@ -213,9 +226,14 @@ export function powerlawChart(d: ReportData): TopLevelSpec | null {
   const cov = final?.coverage
     ? `; tooltip: slots per distinct 2-/3-gram seen (${Math.round(final.coverage.bigrams)} / ${Math.round(final.coverage.trigrams)})`
     : '';
+  const last = final?.horizon != null ? ` (the rest: ${tokensLabel(final.horizon)})` : '';
+  const thin = earlier.length ? `; thin lines: Engram's means at the earlier horizons${last}` : '';
   return topLevel(
     'Validation loss vs memory slots',
-    `fixed backbone; points: seeds, diamonds: means; ${what}${rule}${cov}`,
+    // one subtitle line per note: a single long line would set the chart's width
+    [`fixed backbone; points: seeds, diamonds: means; ${what}${rule}`, `${thin}${cov}`.replace(/^; /, '')].filter(
+      Boolean,
+    ),
     {
       width: POWERLAW.width,
       height: POWERLAW.height,
