@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 /**
  * The hash of the addon's C sources (native/src/*), compiled into the addon as NG_SOURCES_HASH
- * (binding.gyp runs this file) and compared at load by src/native/addon.ts, which computes it
- * the same way: a build older than its sources is refused instead of silently used.
+ * (binding.gyp runs this file) and compared at load by src/backend/native/addon.ts, which computes it
+ * the same way (a copy, not an import: an install without this file must still load the
+ * backend; test/native/guards.test.ts checks that both agree): a build older than its sources is
+ * refused instead of silently used.
  *
  * sha256 over the files of native/src sorted by name, each as `${name}\n${byteLength}\n` + bytes.
- * Keep in step with sourcesHash() in src/native/addon.ts.
  */
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';

@@ -10,9 +10,8 @@ import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BackendChoice, BackendInfo } from '../backend/index.js';
-import { account } from '../model/accounting.js';
+import { estimateMemory } from '../train/precheck.js';
 import type { TrialConfig } from '../train/config.js';
-import { modelConfig } from '../train/model-config.js';
 import type { TrialResult } from '../contract/results.js';
 import type { ChildMessage, Job } from './child.js';
 import { readResult, trialDir, writeFailedResult } from './store.js';
@@ -20,22 +19,7 @@ import type { Trial } from './types.js';
 
 /** What one trial process holds, roughly (bytes); used to cap parallelism, not to enforce. */
 export function estimateRss(c: TrialConfig): number {
-  const a = account(modelConfig(c));
-  const m = c.model;
-  // tfjs weights: value, gradient and two AdamW moments, float32
-  const backbone = (a.pTot - a.pTables + a.pEmbedHead) * 16;
-  // host tables: value and two lazy-Adam moments, float32 (DESIGN: Compute)
-  const tables = a.pTables * 12;
-  // activations kept for the backward pass, per token, float32: a dozen d-wide tensors per
-  // layer, the FFN/expert hidden, attention scores, logits/softmax/grad, gathered memory rows
-  const ffn = m.moe ? (m.moe.shared + m.moe.topK) * m.moe.expertHidden : m.ffnHidden;
-  const rows = [m.engram?.layerIds.length, m.overEncoding && 1].reduce<number>((s, layers, i) => {
-    const mem = i === 0 ? m.engram : m.overEncoding;
-    return s + (layers && mem ? layers * (mem.maxNgram - 1) * mem.dimPerNgram * 3 : 0);
-  }, 0);
-  const perToken = m.nLayers * (12 * m.dModel + 3 * ffn + 2 * m.nHeads * c.data.seqLen) + 3 * c.data.vocabSize + rows;
-  const batch = c.train.batchSize * c.data.seqLen * perToken * 4;
-  return 300e6 + backbone + tables + batch;
+  return estimateMemory(c).total;
 }
 
 export interface WorkerPlan {

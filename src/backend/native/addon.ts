@@ -184,7 +184,7 @@ export const ADDON_PATH = fileURLToPath(new URL('../../../native/build/Release/e
 export const SOURCES_DIR = fileURLToPath(new URL('../../../native/src', import.meta.url));
 
 /**
- * The hash of the C sources in `dir`, as native/sources-hash.mjs computes it for the build
+ * The hash of the C sources in `dir`, as native/sources-hash.mjs computes it for the build (a copy: see there why)
  * (binding.gyp compiles it into the addon): sha256 over the *.c / *.h files sorted by name,
  * each as `${name}\n${byteLength}\n` + bytes. Undefined when the folder is absent.
  */
