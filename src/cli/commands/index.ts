@@ -107,7 +107,7 @@ export const COMMANDS: CommandEntry[] = [
     args: [],
     options: true,
     description:
-      'training speed of the fixed configs (dense-s, moe-s, engram-s), per-kernel profile, and the PyTorch peer',
+      'training speed of the fixed configs (dense-s, moe-s, engram-s; the -m ones a size up), per-kernel profile, and the PyTorch peer',
     load: async () => (await import('./bench.js')).register,
   },
 ];
