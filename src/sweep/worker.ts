@@ -29,6 +29,7 @@ import {
 } from './redis/protocol.js';
 import { lockAlive, trialDir } from './store.js';
 import { trialSteps } from '../train/schedule.js';
+import { sleep, withTimeout } from '../util/wait.js';
 
 export interface WorkerOptions {
   connection: Redis;
@@ -54,6 +55,8 @@ export interface WorkerOptions {
 }
 
 const TEMP_PREFIX = 'engram-worker-';
+/** how long trials may sit ready on the served queue while this worker runs none */
+const STUCK_MS = 15_000;
 
 /** A trial that failed in a way worth retrying; the message carries the reason for the coordinator. */
 class TrialFailure extends Error {}
@@ -88,6 +91,10 @@ class WorkerLoop {
   private readonly lostLock = new Set<string>();
   private stopping = false;
   private downSince = 0;
+  /** since when the current queue has had trials ready while none ran here (0: not now) */
+  private idleWithWork = 0;
+  /** BullMQ workers being closed in the background */
+  private readonly closing = new Set<Promise<void>>();
 
   constructor(private readonly o: WorkerOptions) {
     this.tmpRoot = o.tmpRoot ?? tmpdir();
@@ -122,6 +129,7 @@ class WorkerLoop {
     if (this.running.size) this.o.log(`stopping: ${this.running.size} running trial(s) go back to the queue`);
     for (const ac of this.running.values()) ac.abort();
     await this.current?.worker.close();
+    await withTimeout(Promise.allSettled([...this.closing]), 5000);
     for (const q of this.queues.values()) await q.close().catch(() => {});
     removeStaleTemp(this.tmpRoot);
   }
@@ -129,10 +137,10 @@ class WorkerLoop {
   /** Stay on the current queue while it has work or ours runs; else move to the oldest with work. */
   private async tick(): Promise<void> {
     const names = this.o.queue ? [this.o.queue] : await this.o.connection.zrange(REGISTRY_KEY, 0, -1);
-    const counts = new Map<string, { waiting: number; active: number }>();
+    const counts = new Map<string, { waiting: number; ready: number; active: number }>();
     for (const n of names) {
       const c = await this.queueOf(n).getJobCounts('wait', 'prioritized', 'delayed', 'active');
-      counts.set(n, { waiting: c.wait + c.prioritized + c.delayed, active: c.active });
+      counts.set(n, { waiting: c.wait + c.prioritized + c.delayed, ready: c.wait + c.prioritized, active: c.active });
     }
     for (const [n, q] of this.queues) {
       if (names.includes(n) || n === this.current?.queue) continue;
@@ -146,12 +154,48 @@ class WorkerLoop {
       const c = counts.get(cur.queue);
       const busy = this.running.size > 0 || (c && c.waiting > 0);
       const keep = busy || (c && c.active > 0 && !withWork);
+      if (this.stuck(cur.queue, c?.ready ?? 0)) {
+        this.current = null;
+        this.closeInBackground(cur.worker);
+        this.attach(cur.queue);
+        return;
+      }
       if (keep || cur.queue === withJobs) return;
       this.current = null;
-      await cur.worker.close();
+      this.closeInBackground(cur.worker);
       this.o.log(`left queue ${cur.queue}`);
     }
     if (withJobs && !this.stopping) this.attach(withJobs);
+  }
+
+  /**
+   * True when the queue has had trials ready for STUCK_MS while this worker ran none: its BullMQ
+   * worker stopped fetching (seen after Redis restarts: a blocking read that never returns), so
+   * the caller replaces it. Idle with work waiting is otherwise impossible for longer than a poll.
+   */
+  private stuck(queue: string, ready: number): boolean {
+    if (ready === 0 || this.running.size > 0 || this.stopping) {
+      this.idleWithWork = 0;
+      return false;
+    }
+    const now = Date.now();
+    if (!this.idleWithWork) this.idleWithWork = now;
+    if (now - this.idleWithWork < STUCK_MS) return false;
+    this.idleWithWork = 0;
+    this.o.log(
+      `queue ${queue} has ${ready} trial(s) ready but this worker took none for ${STUCK_MS / 1000} s: reattaching`,
+    );
+    return true;
+  }
+
+  /**
+   * Close a BullMQ worker without waiting on it: close() waits for its jobs and its blocking read,
+   * which after an outage may never settle; the loop must go on serving (shutdown waits instead).
+   */
+  private closeInBackground(worker: Worker<TrialJobData, TrialJobResult>): void {
+    const closing = worker.close().catch(() => {});
+    this.closing.add(closing);
+    void closing.finally(() => this.closing.delete(closing));
   }
 
   private queueOf(name: string): Queue {
@@ -325,5 +369,3 @@ function readFiles(dir: string, jobCorpus: string, usedCorpus: string): TrialJob
   }
   return files;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -135,6 +135,20 @@ export async function until(cond: () => boolean, ms: number, what: string): Prom
   }
 }
 
+/**
+ * The exit code of `p` once it ends within `ms`; otherwise fail with the logs of `p` and of the
+ * processes in `also` (a hang in CI then says where it stopped instead of only "timed out").
+ */
+export async function exitedWithin(p: Proc, ms: number, also: Record<string, Proc> = {}): Promise<number | null> {
+  let t: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((r) => (t = setTimeout(() => r('late'), ms)));
+  const code = await Promise.race([p.exited, late]);
+  clearTimeout(t);
+  if (code !== 'late') return code;
+  const logs = Object.entries({ process: p, ...also }).map(([k, q]) => `--- ${k} stderr:\n${q.log()}`);
+  throw new Error(`still running after ${ms} ms\n${logs.join('\n')}`);
+}
+
 export const trialPath = (sweepDir: string, id: string, f = '') => join(sweepDir, 'trials', id, f);
 export const hasResult = (sweepDir: string, id: string) => existsSync(trialPath(sweepDir, id, 'result.json'));
 

@@ -21,6 +21,7 @@ import { writeResult } from '../../contract/result.js';
 import type { TrialResult } from '../../contract/results.js';
 import { loadCorpus } from '../../data/corpus.js';
 import { formatSeconds } from '../../util/progress.js';
+import { withTimeout } from '../../util/wait.js';
 import type { SweepEvent } from '../local.js';
 import { trialDir, writeFailedResult } from '../store.js';
 import type { SweepPlan, Trial } from '../types.js';
@@ -391,10 +392,4 @@ class Coordinator {
       }, 30_000),
     );
   }
-}
-
-async function withTimeout(p: Promise<unknown>, ms: number): Promise<void> {
-  let t: NodeJS.Timeout | undefined;
-  await Promise.race([p, new Promise((r) => (t = setTimeout(r, ms)))]);
-  clearTimeout(t);
 }
