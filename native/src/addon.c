@@ -234,6 +234,7 @@ NG_FN(fn_softmax) {
 napi_value ng_register_fused(napi_env env, napi_value exports);
 napi_value ng_register_attention(napi_env env, napi_value exports);
 napi_value ng_register_optim(napi_env env, napi_value exports);
+napi_value ng_register_rows(napi_env env, napi_value exports);
 
 NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   const napi_property_descriptor fns[] = {
@@ -250,5 +251,6 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   napi_define_properties(env, exports, sizeof(fns) / sizeof(fns[0]), fns);
   ng_register_fused(env, exports);
   ng_register_optim(env, exports);
+  ng_register_rows(env, exports);
   return ng_register_attention(env, exports);
 }

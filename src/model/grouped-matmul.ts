@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { type CustomGradFn, FUSED, hasKernel } from './fused-op.js';
 
 /**
  * Grouped matmul for routed experts: rows of x are sorted by expert; group e (sizes[e] rows)
@@ -7,6 +8,7 @@ import * as tf from '@tensorflow/tfjs';
  * x: [M, K], w: [E, K, N], sizes: [E] with sum = M  ->  [M, N]
  */
 export function groupedMatMul(x: tf.Tensor2D, w: tf.Tensor3D, sizes: Int32Array): tf.Tensor2D {
+  if (hasKernel(FUSED.groupedMatMul)) return fusedGroupedMatMul(x, w, sizes);
   const [E, K, N] = w.shape;
   const op = tf.customGrad(((xs: tf.Tensor, ws: tf.Tensor, save: tf.GradSaveFunc) => {
     save([xs, ws]);
@@ -35,6 +37,20 @@ export function groupedMatMul(x: tf.Tensor2D, w: tf.Tensor3D, sizes: Int32Array)
     };
     return { value, gradFunc };
   }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return op(x, w) as tf.Tensor2D;
+}
+
+/** The same products as one kernel each way, reading the groups in place (no slices or concats). */
+function fusedGroupedMatMul(x: tf.Tensor2D, w: tf.Tensor3D, sizes: Int32Array): tf.Tensor2D {
+  const attrs = { sizes: Array.from(sizes) };
+  const op = tf.customGrad(((xs: tf.Tensor, ws: tf.Tensor, save: tf.GradSaveFunc) => {
+    save([xs, ws]);
+    return {
+      value: tf.engine().runKernel(FUSED.groupedMatMul, { x: xs, w: ws }, attrs) as tf.Tensor, // [M, N]
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
+        tf.engine().runKernel(FUSED.groupedMatMulGrad, { dy, x: saved[0], w: saved[1] }, attrs) as tf.Tensor[], // [M, K], [E, K, N]
+    };
+  }) as unknown as CustomGradFn);
   return op(x, w) as tf.Tensor2D;
 }
 

@@ -141,6 +141,20 @@ export interface NativeAddon {
     decayed: number,
   ): void;
   sumSquares(heap: H, xOff: number, n: number): number;
+  /** rows of x [blocks, dim, slice] picked by idx [batch, nIdx]; the first bad index position, or -1 */
+  gather(
+    heap: H,
+    outOff: number,
+    xOff: number,
+    idxOff: number,
+    batch: number,
+    outer: number,
+    dim: number,
+    nIdx: number,
+    slice: number,
+  ): number;
+  /** out [segments, inner] = 0, then out[ids[i]] += x[i] in order of i */
+  scatterAdd(heap: H, outOff: number, xOff: number, idsOff: number, n: number, inner: number, segments: number): void;
   rope(
     heap: H,
     outOff: number,

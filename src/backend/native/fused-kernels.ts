@@ -18,6 +18,8 @@ export const FUSED = {
   rope: 'EngramRope',
   attention: 'EngramCausalAttention',
   attentionGrad: 'EngramCausalAttentionGrad',
+  groupedMatMul: 'EngramGroupedMatMul',
+  groupedMatMulGrad: 'EngramGroupedMatMulGrad',
 } as const;
 
 type Out = tf.TensorInfo | tf.TensorInfo[];

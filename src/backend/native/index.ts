@@ -13,6 +13,8 @@ import { type BlasInfo, loadNative } from './addon.js';
 import { copyKernels } from './copy.js';
 import { elementwiseKernels, type NativeKernelFactory } from './elementwise.js';
 import { fusedKernels } from './fused-kernels.js';
+import { groupedKernels } from './grouped-matmul.js';
+import { rowKernels } from './rows.js';
 import { registerSoftmaxGradient } from './softmax-grad.js';
 import { batchMatMulKernel, fusedMatMulKernel } from './matmul.js';
 
@@ -51,7 +53,9 @@ const ALL: readonly (readonly [string, NativeKernelFactory])[] = [
   ['_FusedMatMul', fusedMatMulKernel],
   ...elementwiseKernels,
   ...copyKernels,
+  ...rowKernels,
   ...fusedKernels,
+  ...groupedKernels,
 ];
 
 let registered: string[] | null = null;
