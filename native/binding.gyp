@@ -2,11 +2,12 @@
   "targets": [
     {
       "target_name": "engram_native",
-      "sources": ["src/addon.c", "src/args.c", "src/gemm.c", "src/copy.c", "src/elementwise.c", "src/fused.c", "src/attention.c", "src/optim.c", "src/rows.c"],
+      "sources": ["src/addon.c", "src/args.c", "src/gemm.c", "src/copy.c", "src/elementwise.c", "src/fused.c", "src/attention.c", "src/optim.c", "src/rows.c", "src/parallel.c"],
       "include_dirs": ["<!@(pkg-config --cflags-only-I openblas | sed 's/-I//g')"],
       "libraries": [
         "<!@(pkg-config --libs openblas)",
-        "-Wl,-rpath,<!@(pkg-config --variable=libdir openblas)"
+        "-Wl,-rpath,<!@(pkg-config --variable=libdir openblas)",
+        "-lpthread"
       ],
       "cflags": ["-O3", "-std=c11", "-fno-math-errno", "-fno-trapping-math", "-ffp-contract=off", "-fno-strict-aliasing", "-Wall", "-Wno-unused-function", "-Wno-psabi"],
       "cflags!": ["-O2", "-O1"],

@@ -89,6 +89,7 @@ NG_FN(fn_set_threads) {
     return NULL;
   }
   openblas_set_num_threads((int)n);
+  ng_set_threads((int)n);
   return undefined(env);
 }
 

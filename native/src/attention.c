@@ -29,63 +29,87 @@ static void rope_rows(float *out, int64_t ldo, const float *x, int64_t ldx, cons
   }
 }
 
+/* The shapes and tensors of one attention call; items are (batch, head) pairs, i = b * H + h. */
+typedef struct {
+  float *out, *qr, *kr, *probs, *dqkv, *scratch;
+  const float *qkv, *dout, *cqr, *ckr, *cprobs, *cos, *sin;
+  int64_t B, T, H, dh;
+  float scale;
+} att_call;
+
+static void fwd_items(void *p, int64_t lo, int64_t hi, int worker) {
+  const att_call *c = (const att_call *)p;
+  const int64_t T = c->T, H = c->H, dh = c->dh, d = H * dh, ld = 3 * d;
+  (void)worker;
+  for (int64_t i = lo; i < hi; i++) {
+    const int64_t b = i / H, h = i % H;
+    const float *base = c->qkv + b * T * ld + h * dh;
+    float *q = c->qr + i * T * dh, *k = c->kr + i * T * dh, *p = c->probs + i * T * T;
+    rope_rows(q, dh, base, ld, c->cos, c->sin, T, dh, 1.0f);
+    rope_rows(k, dh, base + d, ld, c->cos, c->sin, T, dh, 1.0f);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)T, (int)T, (int)dh, c->scale, q, (int)dh, k, (int)dh,
+                0.0f, p, (int)T);
+    for (int64_t r = 0; r < T; r++) {
+      float *row = p + r * T, m;
+      softmax_row(row, row, r + 1, &m); /* causal: keys 0..r */
+      for (int64_t j = r + 1; j < T; j++) row[j] = 0.0f;
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)T, (int)dh, (int)T, 1.0f, p, (int)T, base + 2 * d,
+                (int)ld, 0.0f, c->out + b * T * d + h * dh, (int)d);
+  }
+}
+
 void ng_attention_fwd(float *out, float *qr, float *kr, float *probs, const float *qkv, const float *cos,
                       const float *sin, int64_t B, int64_t T, int64_t H, int64_t dh, float scale) {
-  const int64_t d = H * dh, ld = 3 * d;
-  for (int64_t b = 0; b < B; b++) {
-    for (int64_t h = 0; h < H; h++) {
-      const float *base = qkv + b * T * ld + h * dh;
-      float *q = qr + (b * H + h) * T * dh, *k = kr + (b * H + h) * T * dh, *p = probs + (b * H + h) * T * T;
-      rope_rows(q, dh, base, ld, cos, sin, T, dh, 1.0f);
-      rope_rows(k, dh, base + d, ld, cos, sin, T, dh, 1.0f);
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)T, (int)T, (int)dh, scale, q, (int)dh, k, (int)dh,
-                  0.0f, p, (int)T);
-      for (int64_t i = 0; i < T; i++) {
-        float *row = p + i * T, m;
-        softmax_row(row, row, i + 1, &m); /* causal: keys 0..i */
-        for (int64_t j = i + 1; j < T; j++) row[j] = 0.0f;
-      }
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)T, (int)dh, (int)T, 1.0f, p, (int)T, base + 2 * d,
-                  (int)ld, 0.0f, out + b * T * d + h * dh, (int)d);
+  att_call c = {.out = out, .qr = qr, .kr = kr, .probs = probs, .qkv = qkv, .cos = cos, .sin = sin,
+                .B = B, .T = T, .H = H, .dh = dh, .scale = scale};
+  ng_parallel_for(B * H, fwd_items, &c);
+}
+
+static void bwd_items(void *p, int64_t lo, int64_t hi, int worker) {
+  const att_call *c = (const att_call *)p;
+  const int64_t T = c->T, H = c->H, dh = c->dh, d = H * dh, ld = 3 * d;
+  const float scale = c->scale;
+  float *ds = c->scratch + worker * (T * T + 2 * T * dh), *dq = ds + T * T, *dk = dq + T * dh;
+  for (int64_t i = lo; i < hi; i++) {
+    const int64_t b = i / H, h = i % H;
+    const float *q = c->cqr + i * T * dh, *k = c->ckr + i * T * dh, *p = c->cprobs + i * T * T;
+    const float *v = c->qkv + b * T * ld + h * dh + 2 * d, *dO = c->dout + b * T * d + h * dh;
+    float *dbase = c->dqkv + b * T * ld + h * dh;
+    /* dP = dO v^T, dv = P^T dO */
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)T, (int)T, (int)dh, 1.0f, dO, (int)d, v, (int)ld,
+                0.0f, ds, (int)T);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)T, (int)dh, (int)T, 1.0f, p, (int)T, dO, (int)d,
+                0.0f, dbase + 2 * d, (int)ld);
+    /* dS = P (dP - sum(dP P)) scale, row by row (zero above the diagonal, where P is) */
+    for (int64_t r = 0; r < T; r++) {
+      float *row = ds + r * T;
+      const float *pr = p + r * T;
+      const float dot = (float)row_dot(row, pr, r + 1);
+      for (int64_t j = 0; j <= r; j++) row[j] = pr[j] * (row[j] - dot) * scale;
+      for (int64_t j = r + 1; j < T; j++) row[j] = 0.0f;
     }
+    /* dq_r = dS k_r, dk_r = dS^T q_r, then back through RoPE into the qkv gradient */
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)T, (int)dh, (int)T, 1.0f, ds, (int)T, k, (int)dh,
+                0.0f, dq, (int)dh);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)T, (int)dh, (int)T, 1.0f, ds, (int)T, q, (int)dh,
+                0.0f, dk, (int)dh);
+    rope_rows(dbase, ld, dq, dh, c->cos, c->sin, T, dh, -1.0f);
+    rope_rows(dbase + d, ld, dk, dh, c->cos, c->sin, T, dh, -1.0f);
   }
 }
 
 int ng_attention_bwd(float *dqkv, const float *dout, const float *qr, const float *kr, const float *probs,
                      const float *qkv, const float *cos, const float *sin, int64_t B, int64_t T, int64_t H,
                      int64_t dh, float scale) {
-  const int64_t d = H * dh, ld = 3 * d;
-  float *ds = (float *)malloc((size_t)(T * T + 2 * T * dh) * sizeof(float));
-  if (ds == NULL) return -1;
-  float *dq = ds + T * T, *dk = dq + T * dh;
-  for (int64_t b = 0; b < B; b++) {
-    for (int64_t h = 0; h < H; h++) {
-      const float *q = qr + (b * H + h) * T * dh, *k = kr + (b * H + h) * T * dh, *p = probs + (b * H + h) * T * T;
-      const float *v = qkv + b * T * ld + h * dh + 2 * d, *dO = dout + b * T * d + h * dh;
-      float *dbase = dqkv + b * T * ld + h * dh;
-      /* dP = dO v^T, dv = P^T dO */
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)T, (int)T, (int)dh, 1.0f, dO, (int)d, v, (int)ld,
-                  0.0f, ds, (int)T);
-      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)T, (int)dh, (int)T, 1.0f, p, (int)T, dO, (int)d,
-                  0.0f, dbase + 2 * d, (int)ld);
-      /* dS = P (dP - sum(dP P)) scale, row by row (zero above the diagonal, where P is) */
-      for (int64_t i = 0; i < T; i++) {
-        float *r = ds + i * T;
-        const float *pr = p + i * T;
-        const float dot = (float)row_dot(r, pr, i + 1);
-        for (int64_t j = 0; j <= i; j++) r[j] = pr[j] * (r[j] - dot) * scale;
-        for (int64_t j = i + 1; j < T; j++) r[j] = 0.0f;
-      }
-      /* dq_r = dS k_r, dk_r = dS^T q_r, then back through RoPE into the qkv gradient */
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)T, (int)dh, (int)T, 1.0f, ds, (int)T, k, (int)dh,
-                  0.0f, dq, (int)dh);
-      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)T, (int)dh, (int)T, 1.0f, ds, (int)T, q, (int)dh,
-                  0.0f, dk, (int)dh);
-      rope_rows(dbase, ld, dq, dh, cos, sin, T, dh, -1.0f);
-      rope_rows(dbase + d, ld, dk, dh, cos, sin, T, dh, -1.0f);
-    }
-  }
-  free(ds);
+  /* dS [T, T], dq and dk [T, dh] per worker */
+  const int64_t workers = ng_threads() < B * H ? ng_threads() : B * H;
+  float *scratch = (float *)malloc((size_t)(workers * (T * T + 2 * T * dh)) * sizeof(float));
+  if (scratch == NULL) return -1;
+  att_call c = {.dqkv = dqkv, .scratch = scratch, .qkv = qkv, .dout = dout, .cqr = qr, .ckr = kr,
+                .cprobs = probs, .cos = cos, .sin = sin, .B = B, .T = T, .H = H, .dh = dh, .scale = scale};
+  ng_parallel_for(B * H, bwd_items, &c);
+  free(scratch);
   return 0;
 }
 

@@ -95,6 +95,16 @@ void ng_adamw(float *p, float *m, float *v, const float *g, int64_t n, float sca
               float b2, float c2, float bc1, float bc2, float eps, float keep, float lr, int scaled, int decayed);
 double ng_sumsq(const float *x, int64_t n);
 
+/*
+ * The trial's thread count (setThreads) and a split of items [0, n) into contiguous chunks, one
+ * per thread, with BLAS single-threaded inside (parallel.c); worker < ng_threads() indexes
+ * per-thread scratch. Returns the number of workers used.
+ */
+typedef void (*ng_range_fn)(void *ctx, int64_t lo, int64_t hi, int worker);
+void ng_set_threads(int n);
+int ng_threads(void);
+int ng_parallel_for(int64_t n, ng_range_fn fn, void *ctx);
+
 /* Vectorisable exp with correct underflow to denormals and zero, overflow to inf. */
 float ng_expf_scalar(float x);
 

@@ -84,17 +84,30 @@ static inline float ce_row(float *bp, const float *z, int64_t v, int32_t c) {
   return (float)(log(s) - (double)(z[c] - m));
 }
 
-NG_VEC void ng_softmax_ce(float *loss, float *backprop, const float *logits, const int32_t *labels,
-                   int64_t rows, int64_t v, int *bad_row) {
+typedef struct {
+  float *loss, *bp;
+  const float *z;
+  const int32_t *labels;
+  int64_t v;
+} ce_call;
+
+NG_VEC static void ce_items(void *p, int64_t lo, int64_t hi, int worker) {
+  const ce_call *c = (const ce_call *)p;
+  (void)worker;
+  for (int64_t r = lo; r < hi; r++) c->loss[r] = ce_row(c->bp + r * c->v, c->z + r * c->v, c->v, c->labels[r]);
+}
+
+/* Rows are independent: split across the trial's threads (parallel.c). Labels are checked first. */
+void ng_softmax_ce(float *loss, float *backprop, const float *logits, const int32_t *labels, int64_t rows, int64_t v,
+                   int *bad_row) {
   *bad_row = -1;
-  for (int64_t r = 0; r < rows; r++) {
-    int32_t c = labels[r];
-    if (c < 0 || c >= v) {
+  for (int64_t r = 0; r < rows; r++)
+    if (labels[r] < 0 || labels[r] >= v) {
       *bad_row = (int)r;
       return;
     }
-    loss[r] = ce_row(backprop + r * v, logits + r * v, v, c);
-  }
+  ce_call c = {loss, backprop, logits, labels, v};
+  ng_parallel_for(rows, ce_items, &c);
 }
 
 /* dx = y (dy - sum(dy y)) per row */
