@@ -5,6 +5,7 @@
  */
 import { type BackendChoice, initBackend, nativeInfo } from '../backend/index.js';
 import { type BenchConfigName, benchBatch, benchModel } from './configs.js';
+import { trainFlopsPerToken } from './flops.js';
 import { findPython, type PeerResult, runOurs, runPeer } from './peer.js';
 import type { BenchResult, TrainBenchJob } from './train-bench.js';
 
@@ -25,6 +26,8 @@ export interface BenchOptions {
 }
 
 export interface BenchLine extends BenchResult {
+  /** model training GFLOP/s: trainFlopsPerToken x tokens/s (flops.ts) */
+  gflops: number;
   peer?: {
     engine: string;
     tokensPerSec: number;
@@ -46,6 +49,8 @@ export function jobFor(config: BenchConfigName, o: Pick<BenchOptions, 'steps' | 
   return { config, model: benchModel(config), batch: benchBatch(config), steps, threads, backend, profile: true };
 }
 
+const gflopsOf = (config: BenchConfigName, tokensPerSec: number) =>
+  Math.round((trainFlopsPerToken(benchModel(config)) * tokensPerSec) / 1e8) / 10;
 const best = <T>(xs: T[], key: (x: T) => number): T => xs.reduce((a, b) => (key(b) > key(a) ? b : a));
 const r3 = (x: number) => Math.round(x * 1000) / 1000;
 
@@ -62,7 +67,8 @@ export async function runBench(o: BenchOptions, emit: (line: BenchLine) => void)
     const job = jobFor(config, o);
     if (!python) {
       o.log(`bench: ${config}, ${o.steps} steps, ${o.threads} thread(s)`);
-      const line = await runOurs(job);
+      const r = await runOurs(job);
+      const line = { ...r, gflops: gflopsOf(config, r.tokensPerSec) };
       lines.push(line);
       emit(line);
       continue;
@@ -78,6 +84,7 @@ export async function runBench(o: BenchOptions, emit: (line: BenchLine) => void)
     const p = best(peers, (x) => x.tokens_per_s);
     const line: BenchLine = {
       ...a,
+      gflops: gflopsOf(config, a.tokensPerSec),
       peer: {
         engine: p.engine,
         tokensPerSec: p.tokens_per_s,
@@ -149,6 +156,7 @@ export function formatBench(lines: BenchLine[]): string {
     'thr',
     'tok/s',
     'ms/step',
+    'GFLOP/s',
     'tok/cpu-s',
     'peak RSS MB',
     'peer tok/s',
@@ -163,6 +171,7 @@ export function formatBench(lines: BenchLine[]): string {
     String(l.threads),
     String(l.tokensPerSec),
     String(l.msPerStep),
+    String(l.gflops),
     String(l.tokensPerCpuSec),
     (l.peakRssBytes / 2 ** 20).toFixed(0),
     l.peer ? String(l.peer.tokensPerSec) : '-',
