@@ -93,8 +93,10 @@ class WorkerLoop {
   private downSince = 0;
   /** since when the current queue has had trials ready while none ran here (0: not now) */
   private idleWithWork = 0;
+  /** when a job last reached process() (trials shorter than a poll never show in `running`) */
+  private lastTaken = 0;
   /** BullMQ workers being closed in the background */
-  private readonly closing = new Set<Promise<void>>();
+  private readonly closing = new Set<Worker<TrialJobData, TrialJobResult>>();
 
   constructor(private readonly o: WorkerOptions) {
     this.tmpRoot = o.tmpRoot ?? tmpdir();
@@ -116,6 +118,7 @@ class WorkerLoop {
         // (while Redis is away a tick waits for it; a stop request does not)
         await Promise.race([this.tick(), stopped]);
       } catch (e) {
+        this.idleWithWork = 0; // a tick that failed (Redis away) saw nothing
         if (!this.downSince) this.o.log(`worker: ${(e as Error).message}`);
       }
       await Promise.race([stopped, sleep(this.o.pollMs)]);
@@ -128,8 +131,14 @@ class WorkerLoop {
   private async shutdown(): Promise<void> {
     if (this.running.size) this.o.log(`stopping: ${this.running.size} running trial(s) go back to the queue`);
     for (const ac of this.running.values()) ac.abort();
-    await this.current?.worker.close();
-    await withTimeout(Promise.allSettled([...this.closing]), 5000);
+    if (this.current) this.closing.add(this.current.worker);
+    this.current = null;
+    // a BullMQ worker whose blocking read never settles would hold the exit: give each 5 s to
+    // close, then drop the connections of those still running
+    const workers = [...this.closing];
+    await withTimeout(Promise.allSettled(workers.map((w) => w.close())), 5000);
+    const hung = workers.filter((w) => w.isRunning());
+    await withTimeout(Promise.allSettled(hung.map((w) => w.disconnect())), 2000);
     for (const q of this.queues.values()) await q.close().catch(() => {});
     removeStaleTemp(this.tmpRoot);
   }
@@ -180,7 +189,7 @@ class WorkerLoop {
     }
     const now = Date.now();
     if (!this.idleWithWork) this.idleWithWork = now;
-    if (now - this.idleWithWork < STUCK_MS) return false;
+    if (now - Math.max(this.idleWithWork, this.lastTaken) < STUCK_MS) return false;
     this.idleWithWork = 0;
     this.o.log(
       `queue ${queue} has ${ready} trial(s) ready but this worker took none for ${STUCK_MS / 1000} s: reattaching`,
@@ -193,9 +202,11 @@ class WorkerLoop {
    * which after an outage may never settle; the loop must go on serving (shutdown waits instead).
    */
   private closeInBackground(worker: Worker<TrialJobData, TrialJobResult>): void {
-    const closing = worker.close().catch(() => {});
-    this.closing.add(closing);
-    void closing.finally(() => this.closing.delete(closing));
+    this.closing.add(worker);
+    void worker
+      .close()
+      .catch(() => {})
+      .finally(() => this.closing.delete(worker));
   }
 
   private queueOf(name: string): Queue {
@@ -209,7 +220,16 @@ class WorkerLoop {
   }
 
   private attach(queue: string): void {
-    const worker = new Worker<TrialJobData, TrialJobResult>(queue, (job, token) => this.process(job, token), {
+    // a worker being replaced may still fetch a job while it closes: that job goes back to the
+    // queue for the current one, so concurrency is never exceeded
+    const processor = async (job: Job<TrialJobData, TrialJobResult>, token?: string) => {
+      if (this.current?.worker !== worker) {
+        await job.moveToWait(token);
+        throw new WaitingError();
+      }
+      return this.process(job, token);
+    };
+    const worker = new Worker<TrialJobData, TrialJobResult>(queue, processor, {
       connection: this.o.connection,
       concurrency: this.o.concurrency,
       lockDuration: this.o.lockDurationMs,
@@ -238,6 +258,7 @@ class WorkerLoop {
   /** One job: check the corpus, train in a temp folder, return the files (or throw to retry). */
   private async process(job: Job<TrialJobData, TrialJobResult>, token?: string): Promise<TrialJobResult> {
     const id = job.id!;
+    this.lastTaken = Date.now();
     const { config, meta, corpusHash } = job.data;
     const corpus = this.o.corpus ?? config.data.corpus;
     this.checkCorpus(id, corpus, corpusHash);

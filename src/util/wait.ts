@@ -5,6 +5,9 @@ export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeou
 /** Wait for `p`, but no longer than `ms` (what it settles to is not needed). */
 export async function withTimeout(p: Promise<unknown>, ms: number): Promise<void> {
   let t: NodeJS.Timeout | undefined;
-  await Promise.race([p, new Promise((r) => (t = setTimeout(r, ms)))]);
-  clearTimeout(t);
+  try {
+    await Promise.race([p.catch(() => {}), new Promise((r) => (t = setTimeout(r, ms)))]);
+  } finally {
+    clearTimeout(t);
+  }
 }

@@ -17,11 +17,24 @@ function groups(sizes: number[], E: number, M: number, name: string): [number, n
   const out: [number, number, number][] = [];
   let off = 0;
   for (let e = 0; e < E; e++) {
+    // the addon checks offsets against the heap, not the tensor: a negative size would reach
+    // outside x while the sum still comes out right
+    if (!Number.isInteger(sizes[e]) || sizes[e] < 0) throw new Error(`${name}: group size ${sizes[e]} of expert ${e}`);
     if (sizes[e] > 0) out.push([e, off, sizes[e]]);
     off += sizes[e];
   }
   if (off !== M) throw new Error(`${name}: group sizes sum to ${off}, x has ${M} rows`);
   return out;
+}
+
+/** x [M, K], w [E, K, N] and dy [M, N] (when given) agree */
+function shapes(name: string, x: tf.TensorInfo, w: tf.TensorInfo, dy?: tf.TensorInfo): void {
+  const ok =
+    x.shape.length === 2 &&
+    w.shape.length === 3 &&
+    x.shape[1] === w.shape[1] &&
+    (dy == null || (dy.shape.length === 2 && dy.shape[0] === x.shape[0] && dy.shape[1] === w.shape[2]));
+  if (!ok) throw new Error(`${name}: x [${x.shape}], w [${w.shape}]${dy ? `, dy [${dy.shape}]` : ''} do not fit`);
 }
 
 function f32Only(name: string, ...ts: tf.TensorInfo[]): void {
@@ -44,6 +57,7 @@ const forward = factory(FUSED.groupedMatMul, (addon, args) => {
   f32Only(FUSED.groupedMatMul, x, w);
   const [E, K, N] = w.shape;
   const M = x.shape[0];
+  shapes(FUSED.groupedMatMul, x, w);
   const gs = groups((args.attrs as unknown as { sizes: number[] }).sizes, E, M, FUSED.groupedMatMul);
   const b = asWasm(args.backend);
   const out = b.makeOutput([M, N], 'float32');
@@ -75,6 +89,7 @@ const backward = factory(FUSED.groupedMatMulGrad, (addon, args) => {
   f32Only(FUSED.groupedMatMulGrad, dy, x, w);
   const [E, K, N] = w.shape;
   const M = x.shape[0];
+  shapes(FUSED.groupedMatMulGrad, x, w, dy);
   const gs = groups((args.attrs as unknown as { sizes: number[] }).sizes, E, M, FUSED.groupedMatMulGrad);
   const b = asWasm(args.backend);
   const dx = b.makeOutput([M, K], 'float32');
