@@ -20,8 +20,8 @@ function identityKernel(args: KernelArgs): tf.TensorInfo {
   return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
 }
 
-function gatherKernel(args: KernelArgs): tf.TensorInfo {
-  const backend = asWasm(args.backend);
+/** GatherV2's shapes: x as [batch, outer, dim, slice], indices as [batch, nIdx], and the output's */
+export function gatherShapes(args: KernelArgs) {
   const x = input(args, 'x');
   const indices = input(args, 'indices');
   const { axis, batchDims } = (args.attrs ?? {}) as unknown as tf.GatherV2Attrs;
@@ -32,9 +32,14 @@ function gatherKernel(args: KernelArgs): tf.TensorInfo {
     ax,
     batchDims ?? 0,
   );
+  return { x, indices, info, nIdx: tf.util.sizeFromShape(indices.shape) / info.batchSize };
+}
+
+function gatherKernel(args: KernelArgs): tf.TensorInfo {
+  const backend = asWasm(args.backend);
+  const { x, indices, info, nIdx } = gatherShapes(args);
   if (indices.dtype !== 'int32') throw new Error(`GatherV2: indices must be int32, got ${indices.dtype}`);
   const out = backend.makeOutput(info.outputShape, x.dtype);
-  const nIdx = tf.util.sizeFromShape(indices.shape) / info.batchSize;
   if (tf.util.sizeFromShape(info.outputShape) === 0) return out;
   const xs = heapView(backend, x);
   const os = heapView(backend, out);

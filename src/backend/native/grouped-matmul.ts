@@ -50,88 +50,55 @@ function factory(name: string, f: (addon: NativeAddon, args: KernelArgs) => tf.T
   return make;
 }
 
-/** x [M, K] (rows sorted by expert), w [E, K, N], attrs.sizes [E] -> [M, N] */
-const forward = factory(FUSED.groupedMatMul, (addon, args) => {
-  const x = input(args, 'x');
-  const w = input(args, 'w');
-  f32Only(FUSED.groupedMatMul, x, w);
+/** C = op(A) op(B) for one group: M x N out, K inner, operands at byte offsets (batch 1, beta 0) */
+function gemm(
+  addon: NativeAddon,
+  heap: Uint8Array,
+  ta: 0 | 1,
+  tb: 0 | 1,
+  M: number,
+  N: number,
+  K: number,
+  a: number,
+  b: number,
+  c: number,
+) {
+  addon.sgemm(heap, 1, ta, tb, M, N, K, 1, a, M * K, b, K * N, 0, c, M * N);
+}
+
+/** The checked sizes and groups of a call: x [M, K], w [E, K, N] (and dy [M, N]) */
+function prologue(name: string, args: KernelArgs, x: tf.TensorInfo, w: tf.TensorInfo, dy?: tf.TensorInfo) {
+  f32Only(name, x, w, ...(dy ? [dy] : []));
+  shapes(name, x, w, dy);
   const [E, K, N] = w.shape;
   const M = x.shape[0];
-  shapes(FUSED.groupedMatMul, x, w);
-  const gs = groups((args.attrs as unknown as { sizes: number[] }).sizes, E, M, FUSED.groupedMatMul);
-  const b = asWasm(args.backend);
+  const gs = groups((args.attrs as unknown as { sizes: number[] }).sizes, E, M, name);
+  return { E, K, N, M, gs, b: asWasm(args.backend) };
+}
+
+/** x [M, K] (rows sorted by expert), w [E, K, N], attrs.sizes [E] -> [M, N] */
+const forward = factory(FUSED.groupedMatMul, (addon, args) => {
+  const [x, w] = [input(args, 'x'), input(args, 'w')];
+  const { K, N, M, gs, b } = prologue(FUSED.groupedMatMul, args, x, w);
   const out = b.makeOutput([M, N], 'float32');
-  const [xo, wo, oo] = [offsetOf(b, x), offsetOf(b, w), offsetOf(b, out)];
+  const [xo, wo, oo] = [x, w, out].map((t) => offsetOf(b, t));
   for (const [e, off, c] of gs)
-    addon.sgemm(
-      b.wasm.HEAPU8,
-      1,
-      0,
-      0,
-      c,
-      N,
-      K,
-      1,
-      xo + 4 * off * K,
-      c * K,
-      wo + 4 * e * K * N,
-      K * N,
-      0,
-      oo + 4 * off * N,
-      c * N,
-    );
+    gemm(addon, b.wasm.HEAPU8, 0, 0, c, N, K, xo + 4 * off * K, wo + 4 * e * K * N, oo + 4 * off * N);
   return out;
 });
 
 /** dy [M, N], x [M, K], w [E, K, N], attrs.sizes -> dx [M, K] = dy_g w_e^T, dw [E, K, N] = x_g^T dy_g */
 const backward = factory(FUSED.groupedMatMulGrad, (addon, args) => {
   const [dy, x, w] = ['dy', 'x', 'w'].map((n) => input(args, n));
-  f32Only(FUSED.groupedMatMulGrad, dy, x, w);
-  const [E, K, N] = w.shape;
-  const M = x.shape[0];
-  shapes(FUSED.groupedMatMulGrad, x, w, dy);
-  const gs = groups((args.attrs as unknown as { sizes: number[] }).sizes, E, M, FUSED.groupedMatMulGrad);
-  const b = asWasm(args.backend);
+  const { E, K, N, M, gs, b } = prologue(FUSED.groupedMatMulGrad, args, x, w, dy);
   const dx = b.makeOutput([M, K], 'float32');
   const dw = b.makeOutput([E, K, N], 'float32');
   f32(b, dw).fill(0); // experts that got no rows
   const [dyo, xo, wo, dxo, dwo] = [dy, x, w, dx, dw].map((t) => offsetOf(b, t));
   const heap = b.wasm.HEAPU8;
   for (const [e, off, c] of gs) {
-    addon.sgemm(
-      heap,
-      1,
-      0,
-      1,
-      c,
-      K,
-      N,
-      1,
-      dyo + 4 * off * N,
-      c * N,
-      wo + 4 * e * K * N,
-      K * N,
-      0,
-      dxo + 4 * off * K,
-      c * K,
-    );
-    addon.sgemm(
-      heap,
-      1,
-      1,
-      0,
-      K,
-      N,
-      c,
-      1,
-      xo + 4 * off * K,
-      c * K,
-      dyo + 4 * off * N,
-      c * N,
-      0,
-      dwo + 4 * e * K * N,
-      K * N,
-    );
+    gemm(addon, heap, 0, 1, c, K, N, dyo + 4 * off * N, wo + 4 * e * K * N, dxo + 4 * off * K);
+    gemm(addon, heap, 1, 0, K, N, c, xo + 4 * off * K, dyo + 4 * off * N, dwo + 4 * e * K * N);
   }
   return [dx, dw];
 });

@@ -5,6 +5,7 @@
  * in index order as our TypeScript kernel does, so both paths give the same bits.
  */
 import * as tf from '@tensorflow/tfjs';
+import { gatherShapes } from '../kernels/copy-kernels.js';
 import { type KernelArgs, asWasm, input, offsetOf } from '../kernels/wasm-util.js';
 import { delegate, type NativeKernelFactory } from './elementwise.js';
 
@@ -12,22 +13,12 @@ const gather: NativeKernelFactory = (addon, prev) => ({
   kernelName: 'GatherV2',
   backendName: 'wasm',
   kernelFunc: ((args: KernelArgs) => {
-    const x = input(args, 'x');
-    const indices = input(args, 'indices');
+    const { x, indices, info, nIdx } = gatherShapes(args);
     if ((x.dtype !== 'float32' && x.dtype !== 'int32') || indices.dtype !== 'int32')
       return delegate(prev, 'GatherV2', args);
-    const { axis, batchDims } = (args.attrs ?? {}) as unknown as tf.GatherV2Attrs;
-    const ax = tf.util.parseAxisParam(axis, x.shape)[0];
-    const info = tf.backend_util.segment_util.collectGatherOpShapeInfo(
-      x as tf.Tensor,
-      indices as tf.Tensor,
-      ax,
-      batchDims ?? 0,
-    );
     const b = asWasm(args.backend);
     const out = b.makeOutput(info.outputShape, x.dtype);
     if (tf.util.sizeFromShape(info.outputShape) === 0) return out;
-    const nIdx = tf.util.sizeFromShape(indices.shape) / info.batchSize;
     const { batchSize, outerSize, dimSize, sliceSize } = info;
     const bad = addon.gather(
       b.wasm.HEAPU8,
