@@ -24,6 +24,33 @@ export interface SparseAdamOptions {
 }
 
 const WHERE = 'SparseAdam';
+
+/**
+ * coalesce + prefetch + update of SparseAdam.step in one call, or null (the JS loops below). The
+ * compute stage sets it when the native addon is on (backend/native/index.ts); it must give the
+ * same bits. Arguments: the weight and moment shards, rowsPerShard, dim, the validated global
+ * rows of the n lookups, their gradients [n, dim], stepSize, 1 - beta1, 1 - beta2, eps.
+ */
+export type RowAdamKernel = (
+  w: Float32Array[],
+  m: Float32Array[],
+  v: Float32Array[],
+  rowsPerShard: number,
+  dim: number,
+  rows: Int32Array,
+  n: number,
+  grad: Float32Array,
+  stepSize: number,
+  c1: number,
+  c2: number,
+  eps: number,
+) => number;
+
+let rowAdam: RowAdamKernel | null = null;
+
+export function setRowAdamKernel(fn: RowAdamKernel | null): void {
+  rowAdam = fn;
+}
 const GOLDEN = 0x9e3779b1; // Fibonacci hashing of row ids into the coalescing table
 
 export class SparseAdam {
@@ -85,11 +112,29 @@ export class SparseAdam {
     }
     this.grow(n);
     globalRows(this.table, hashIds, tablesPerPos, this.rows, `${WHERE}.step`);
-    const nUniq = this.coalesce(n, gradRows);
     // torch increments state['step'] before the update, also for an empty gradient
     this.stepCount++;
     const t = this.stepCount;
     const stepSize = (lr * Math.sqrt(1 - this.beta2 ** t)) / (1 - this.beta1 ** t);
+    if (rowAdam) {
+      const { table, expAvg, expAvgSq } = this;
+      rowAdam(
+        table.shards,
+        expAvg.shards,
+        expAvgSq.shards,
+        table.rowsPerShard,
+        dim,
+        this.rows,
+        n,
+        gradRows,
+        stepSize,
+        1 - this.beta1,
+        1 - this.beta2,
+        this.eps,
+      );
+      return;
+    }
+    const nUniq = this.coalesce(n, gradRows);
     this.prefetch(nUniq);
     this.update(nUniq, stepSize);
   }

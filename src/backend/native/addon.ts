@@ -29,6 +29,21 @@ export interface NativeAddon {
   setThreads(n: number): void;
   /** madvise(MADV_HUGEPAGE) on the 2 MiB-aligned interior of the array's memory; bytes advised (0: none) */
   adviseHugePages(a: ArrayBufferView): number;
+  /** the host tables' lazy Adam (memory/sparse-adam.ts) on JS shards; returns the distinct rows */
+  sparseAdam(
+    w: Float32Array[],
+    m: Float32Array[],
+    v: Float32Array[],
+    rowsPerShard: number,
+    dim: number,
+    rows: Int32Array,
+    n: number,
+    grad: Float32Array,
+    stepSize: number,
+    c1: number,
+    c2: number,
+    eps: number,
+  ): number;
   sgemm(
     heap: H,
     batch: number,

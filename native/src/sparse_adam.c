@@ -1,0 +1,193 @@
+/*
+ * The host tables' lazy Adam (src/memory/sparse-adam.ts) in one native pass: coalesce the
+ * gradients of duplicate rows, touch every row's weights and moments, update. The tables live
+ * in JS Float32Arrays (shards of rowsPerShard rows), not in the wasm heap.
+ *
+ * Same bits as the JS version by construction: duplicates are summed in float64 in lookup order
+ * into the slot of their first appearance, the update is the same float64 expressions in the
+ * same order, stored as float32 (the build has -ffp-contract=off, so no fused multiply-add).
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+
+#define GOLDEN 0x9e3779b1u /* the same Fibonacci hashing as sparse-adam.ts (any hash gives the same sums) */
+
+/*
+ * rows[n]: global row of each lookup (validated by the caller); grad [n, dim]. w, m, v: shard
+ * pointers. Scratch is the caller's: uniq [n], acc [n * dim], keys/slots [cap], cap a power of
+ * two >= 2n. Returns the number of distinct rows.
+ */
+static int64_t sparse_adam(float **w, float **m, float **v, int64_t rows_per_shard, int64_t dim,
+                           const int32_t *rows, int64_t n, const float *grad, double step_size, double c1,
+                           double c2, double eps, int32_t *uniq, double *acc, int32_t *keys, int32_t *slots,
+                           int64_t cap) {
+  const uint32_t mask = (uint32_t)cap - 1;
+  int shift = 32;
+  for (int64_t c = cap; c > 1; c >>= 1) shift--;
+  memset(keys, 0xff, (size_t)cap * sizeof(int32_t)); /* -1 */
+  int64_t n_uniq = 0;
+  for (int64_t i = 0; i < n; i++) {
+    const int32_t r = rows[i];
+    uint32_t h = ((uint32_t)r * GOLDEN) >> shift;
+    while (keys[h] != -1 && keys[h] != r) h = (h + 1) & mask;
+    const float *g = grad + i * dim;
+    if (keys[h] == -1) {
+      keys[h] = r;
+      slots[h] = (int32_t)n_uniq;
+      uniq[n_uniq] = r;
+      double *a = acc + n_uniq * dim;
+      for (int64_t d = 0; d < dim; d++) a[d] = (double)g[d];
+      n_uniq++;
+    } else {
+      double *a = acc + (int64_t)slots[h] * dim;
+      for (int64_t d = 0; d < dim; d++) a[d] += (double)g[d];
+    }
+  }
+  /* touch pass: the rows' cache and TLB misses overlap here instead of one row at a time below */
+  float sink = 0;
+  for (int64_t u = 0; u < n_uniq; u++) {
+    const int64_t r = uniq[u], s = r / rows_per_shard, a = (r - s * rows_per_shard) * dim;
+    sink += w[s][a] + m[s][a] + v[s][a];
+  }
+  volatile float keep = sink;
+  (void)keep;
+  for (int64_t u = 0; u < n_uniq; u++) {
+    const int64_t r = uniq[u], s = r / rows_per_shard, a = (r - s * rows_per_shard) * dim;
+    float *ws = w[s] + a, *ms = m[s] + a, *vs = v[s] + a;
+    const double *gu = acc + u * dim;
+    for (int64_t d = 0; d < dim; d++) {
+      const double g = gu[d], om = (double)ms[d], ov = (double)vs[d];
+      const double mu = (g - om) * c1; /* exp_avg_update_values */
+      const double vu = (g * g - ov) * c2; /* exp_avg_sq_update_values */
+      ms[d] = (float)(om + mu);
+      vs[d] = (float)(ov + vu);
+      const double denom = sqrt(vu + ov) + eps;
+      ws[d] = (float)((double)ws[d] + -step_size * ((mu + om) / denom));
+    }
+  }
+  return n_uniq;
+}
+
+/*
+ * The data pointers of a JS array of `count` Float32Arrays. With lens NULL, fills len_out with
+ * their lengths; else each must have the length lens gives (the moments match the weights).
+ */
+static float **shard_ptrs(ng_args *a, size_t i, uint32_t count, const int64_t *lens, int64_t *len_out) {
+  napi_value arr = a->argv[i], el;
+  bool is_arr = false;
+  uint32_t len = 0;
+  if (a->failed) return NULL;
+  napi_is_array(a->env, arr, &is_arr);
+  if (!is_arr || napi_get_array_length(a->env, arr, &len) != napi_ok || len != count) {
+    ng_fail(a, "sparseAdam: the weights and both moments must be arrays of the same shard count");
+    return NULL;
+  }
+  float **p = malloc(sizeof(float *) * (count ? count : 1));
+  if (!p) {
+    ng_fail(a, "sparseAdam: out of memory");
+    return NULL;
+  }
+  for (uint32_t k = 0; k < count; k++) {
+    napi_typedarray_type type;
+    size_t n;
+    void *data;
+    napi_value buf;
+    size_t off;
+    bool is_ta = false;
+    if (napi_get_element(a->env, arr, k, &el) == napi_ok) napi_is_typedarray(a->env, el, &is_ta);
+    if (!is_ta || napi_get_typedarray_info(a->env, el, &type, &n, &data, &buf, &off) != napi_ok ||
+        type != napi_float32_array || (lens && (int64_t)n != lens[k])) {
+      free(p);
+      ng_fail(a, "sparseAdam: the shards must be Float32Arrays, the moments' of the weights' lengths");
+      return NULL;
+    }
+    if (len_out) len_out[k] = (int64_t)n;
+    p[k] = (float *)data;
+  }
+  return p;
+}
+
+/* A typed array argument of the given type; sets *len. */
+static void *typed(ng_args *a, size_t i, napi_typedarray_type want, size_t *len, const char *msg) {
+  napi_typedarray_type type;
+  void *data;
+  napi_value buf;
+  size_t off;
+  bool is_ta = false;
+  if (a->failed) return NULL;
+  if (i < a->argc) napi_is_typedarray(a->env, a->argv[i], &is_ta);
+  if (!is_ta || napi_get_typedarray_info(a->env, a->argv[i], &type, len, &data, &buf, &off) != napi_ok ||
+      type != want) {
+    ng_fail(a, msg);
+    return NULL;
+  }
+  return data;
+}
+
+#define NG_FN(name) static napi_value name(napi_env env, napi_callback_info info)
+
+/*
+ * sparseAdam(w[], m[], v[], rowsPerShard, dim, rows Int32Array, n, grad Float32Array, stepSize,
+ * c1, c2, eps) -> distinct rows. Every row is checked to lie whole inside its shard.
+ */
+NG_FN(fn_sparse_adam) {
+  ng_args a;
+  if (!ng_args_plain(env, info, &a, 12)) return NULL;
+  const int64_t rps = ng_int(&a, 3), dim = ng_int(&a, 4), n = ng_int(&a, 6);
+  const double step_size = ng_num(&a, 8), c1 = ng_num(&a, 9), c2 = ng_num(&a, 10), eps = ng_num(&a, 11);
+  size_t rows_len = 0, grad_len = 0;
+  const int32_t *rows = typed(&a, 5, napi_int32_array, &rows_len, "sparseAdam: rows must be an Int32Array");
+  const float *grad = typed(&a, 7, napi_float32_array, &grad_len, "sparseAdam: grad must be a Float32Array");
+  if (a.failed) return NULL;
+  int64_t need;
+  if (rps < 1 || dim < 1 || n < 0 || (int64_t)rows_len < n || __builtin_mul_overflow(n, dim, &need) ||
+      (int64_t)grad_len < need || n > INT32_MAX / 2) {
+    ng_fail(&a, "sparseAdam: bad sizes (rowsPerShard, dim >= 1; rows and grad hold n and n x dim)");
+    return NULL;
+  }
+  uint32_t shards = 0;
+  bool is_arr = false;
+  napi_is_array(env, a.argv[0], &is_arr);
+  if (!is_arr || napi_get_array_length(env, a.argv[0], &shards) != napi_ok || shards < 1) {
+    ng_fail(&a, "sparseAdam: the weights must be an array of shards");
+    return NULL;
+  }
+  int64_t *lens = malloc(sizeof(int64_t) * shards);
+  if (!lens) {
+    ng_fail(&a, "sparseAdam: out of memory");
+    return NULL;
+  }
+  float **w = shard_ptrs(&a, 0, shards, NULL, lens);
+  float **m = shard_ptrs(&a, 1, shards, lens, NULL);
+  float **v = shard_ptrs(&a, 2, shards, lens, NULL);
+  /* every row must lie whole inside its shard (the last shard may be shorter) */
+  for (int64_t i = 0; i < n && !a.failed; i++) {
+    const int64_t r = rows[i], s = r / rps;
+    if (r < 0 || s >= shards || (r - s * rps + 1) * dim > lens[s]) ng_fail(&a, "sparseAdam: a row id lies outside the table");
+  }
+  free(lens);
+  int64_t cap = 2;
+  while (cap < 2 * n) cap *= 2;
+  int32_t *uniq = malloc(sizeof(int32_t) * (n ? n : 1));
+  double *acc = malloc(sizeof(double) * (need ? need : 1));
+  int32_t *keys = malloc(sizeof(int32_t) * cap), *slots = malloc(sizeof(int32_t) * cap);
+  int64_t n_uniq = -1;
+  if (!a.failed && !(uniq && acc && keys && slots)) ng_fail(&a, "sparseAdam: out of memory");
+  if (!a.failed) n_uniq = sparse_adam(w, m, v, rps, dim, rows, n, grad, step_size, c1, c2, eps, uniq, acc, keys, slots, cap);
+  free(w), free(m), free(v), free(uniq), free(acc), free(keys), free(slots);
+  if (a.failed) return NULL;
+  napi_value r;
+  napi_create_int64(env, n_uniq, &r);
+  return r;
+}
+
+napi_value ng_register_sparse_adam(napi_env env, napi_value exports) {
+  const napi_property_descriptor fns[] = {
+      {"sparseAdam", NULL, fn_sparse_adam, NULL, NULL, NULL, napi_enumerable, NULL},
+  };
+  napi_define_properties(env, exports, sizeof(fns) / sizeof(fns[0]), fns);
+  return exports;
+}
