@@ -224,16 +224,14 @@ export function powerlawChart(d: ReportData): TopLevelSpec | null {
   const what = curves.length ? 'lines: fitted L = A M^-alpha (+ E)' : 'dashed: means (no fit yet: engram-sweep fit)';
   const rule = moe.length ? '; grey rule: no memory' : '';
   const cov = final?.coverage
-    ? `; tooltip: slots per distinct 2-/3-gram seen (${Math.round(final.coverage.bigrams)} / ${Math.round(final.coverage.trigrams)})`
+    ? `tooltip: slots per distinct 2-/3-gram seen (${Math.round(final.coverage.bigrams)} / ${Math.round(final.coverage.trigrams)})`
     : '';
   const last = final?.horizon != null ? ` (the rest: ${tokensLabel(final.horizon)})` : '';
-  const thin = earlier.length ? `; thin lines: Engram's means at the earlier horizons${last}` : '';
+  const thin = earlier.length ? `thin lines: Engram's means at the earlier horizons${last}` : '';
   return topLevel(
     'Validation loss vs memory slots',
-    // one subtitle line per note: a single long line would set the chart's width
-    [`fixed backbone; points: seeds, diamonds: means; ${what}${rule}`, `${thin}${cov}`.replace(/^; /, '')].filter(
-      Boolean,
-    ),
+    // one subtitle line per note: a long line would set the chart's width
+    ['fixed backbone; points: seeds, diamonds: means', `${what}${rule}`, thin, cov].filter(Boolean),
     {
       width: POWERLAW.width,
       height: POWERLAW.height,
