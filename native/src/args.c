@@ -98,7 +98,7 @@ float *ng_f32(ng_args *a, size_t i, int64_t count) { return (float *)heap_ptr(a,
 
 int32_t *ng_i32(ng_args *a, size_t i, int64_t count) { return (int32_t *)heap_ptr(a, i, count, 4); }
 
-int32_t *ng_int_array(ng_args *a, size_t i, size_t *len) {
+void *ng_typed_array(ng_args *a, size_t i, napi_typedarray_type want, size_t *len, const char *msg) {
   napi_typedarray_type type;
   void *data;
   napi_value buffer;
@@ -107,9 +107,13 @@ int32_t *ng_int_array(ng_args *a, size_t i, size_t *len) {
   if (a->failed) return NULL;
   if (i < a->argc) napi_is_typedarray(a->env, a->argv[i], &is_ta);
   if (!is_ta || napi_get_typedarray_info(a->env, a->argv[i], &type, len, &data, &buffer, &offset) != napi_ok ||
-      type != napi_int32_array) {
-    ng_fail(a, "expected an Int32Array");
+      type != want) {
+    ng_fail(a, msg);
     return NULL;
   }
-  return (int32_t *)data;
+  return data;
+}
+
+int32_t *ng_int_array(ng_args *a, size_t i, size_t *len) {
+  return (int32_t *)ng_typed_array(a, i, napi_int32_array, len, "expected an Int32Array");
 }

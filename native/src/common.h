@@ -36,6 +36,8 @@ float *ng_f32(ng_args *a, size_t i, int64_t count);
 int32_t *ng_i32(ng_args *a, size_t i, int64_t count);
 /* An Int32Array argument (shapes, strides); sets *len. */
 int32_t *ng_int_array(ng_args *a, size_t i, size_t *len);
+/* A typed array argument of type `want` (msg is thrown otherwise); sets *len. */
+void *ng_typed_array(ng_args *a, size_t i, napi_typedarray_type want, size_t *len, const char *msg);
 void ng_fail(ng_args *a, const char *msg);
 /*
  * Overflow-checked size arithmetic for element counts: x * y and x + y of non-negative int64

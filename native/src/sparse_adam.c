@@ -110,23 +110,6 @@ static float **shard_ptrs(ng_args *a, size_t i, uint32_t count, const int64_t *l
   return p;
 }
 
-/* A typed array argument of the given type; sets *len. */
-static void *typed(ng_args *a, size_t i, napi_typedarray_type want, size_t *len, const char *msg) {
-  napi_typedarray_type type;
-  void *data;
-  napi_value buf;
-  size_t off;
-  bool is_ta = false;
-  if (a->failed) return NULL;
-  if (i < a->argc) napi_is_typedarray(a->env, a->argv[i], &is_ta);
-  if (!is_ta || napi_get_typedarray_info(a->env, a->argv[i], &type, len, &data, &buf, &off) != napi_ok ||
-      type != want) {
-    ng_fail(a, msg);
-    return NULL;
-  }
-  return data;
-}
-
 #define NG_FN(name) static napi_value name(napi_env env, napi_callback_info info)
 
 /*
@@ -139,8 +122,8 @@ NG_FN(fn_sparse_adam) {
   const int64_t rps = ng_int(&a, 3), dim = ng_int(&a, 4), n = ng_int(&a, 6);
   const double step_size = ng_num(&a, 8), c1 = ng_num(&a, 9), c2 = ng_num(&a, 10), eps = ng_num(&a, 11);
   size_t rows_len = 0, grad_len = 0;
-  const int32_t *rows = typed(&a, 5, napi_int32_array, &rows_len, "sparseAdam: rows must be an Int32Array");
-  const float *grad = typed(&a, 7, napi_float32_array, &grad_len, "sparseAdam: grad must be a Float32Array");
+  const int32_t *rows = ng_typed_array(&a, 5, napi_int32_array, &rows_len, "sparseAdam: rows must be an Int32Array");
+  const float *grad = ng_typed_array(&a, 7, napi_float32_array, &grad_len, "sparseAdam: grad must be a Float32Array");
   if (a.failed) return NULL;
   int64_t need;
   if (rps < 1 || dim < 1 || n < 0 || (int64_t)rows_len < n || __builtin_mul_overflow(n, dim, &need) ||

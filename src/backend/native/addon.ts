@@ -11,6 +11,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { RowAdamKernel } from '../../memory/sparse-adam.js';
 
 export interface BlasInfo {
   /** openblas_get_config(), e.g. "OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Haswell MAX_THREADS=64" */
@@ -30,20 +31,7 @@ export interface NativeAddon {
   /** madvise(MADV_HUGEPAGE) on the 2 MiB-aligned interior of the array's memory; bytes advised (0: none) */
   adviseHugePages(a: ArrayBufferView): number;
   /** the host tables' lazy Adam (memory/sparse-adam.ts) on JS shards; returns the distinct rows */
-  sparseAdam(
-    w: Float32Array[],
-    m: Float32Array[],
-    v: Float32Array[],
-    rowsPerShard: number,
-    dim: number,
-    rows: Int32Array,
-    n: number,
-    grad: Float32Array,
-    stepSize: number,
-    c1: number,
-    c2: number,
-    eps: number,
-  ): number;
+  sparseAdam: RowAdamKernel;
   sgemm(
     heap: H,
     batch: number,
