@@ -59,7 +59,8 @@ export function rhoStarChart(d: ReportData): TopLevelSpec | null {
   const [b0, b1] = TRENDS.paperBand;
   return topLevel(
     'Optimal allocation rho* vs training tokens',
-    `bars: 90% intervals; filled: quadratic vertex (shape U), hollow: best arm; band: the paper's ${b0}-${b1}`,
+    // one line per note: a long subtitle would set the chart's width
+    ['bars: 90% intervals; filled: quadratic vertex (shape U), hollow: best arm', `band: the paper's ${b0}-${b1}`],
     {
       width: TRENDS.width,
       height: TRENDS.height,
@@ -178,7 +179,10 @@ export function wallsChart(d: ReportData): TopLevelSpec | null {
   if (!trends.length) return null;
   return topLevel(
     'The walls vs training tokens',
-    'paired by seed; bars: 90% intervals; above 0: that end is worse than the best mix (a wall), below 0: it beats it',
+    [
+      'paired by seed; bars: 90% intervals',
+      'above 0: that end is worse than the best mix (a wall), below 0: it beats it',
+    ],
     {
       columns: Math.min(2, trends.length),
       concat: trends.map(wallPanel),
