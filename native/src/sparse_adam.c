@@ -17,8 +17,8 @@
 
 /*
  * rows[n]: global row of each lookup (validated by the caller); grad [n, dim]. w, m, v: shard
- * pointers. Scratch is the caller's: uniq [n], acc [n * dim], keys/slots [cap], cap a power of
- * two >= 2n. Returns the number of distinct rows.
+ * pointers. Scratch (the caller's, checked): uniq [n], acc [n * dim], keys/slots [cap], cap a
+ * power of two >= 2n. Returns the number of distinct rows.
  */
 static int64_t sparse_adam(float **w, float **m, float **v, int64_t rows_per_shard, int64_t dim,
                            const int32_t *rows, int64_t n, const float *grad, double step_size, double c1,
@@ -114,11 +114,12 @@ static float **shard_ptrs(ng_args *a, size_t i, uint32_t count, const int64_t *l
 
 /*
  * sparseAdam(w[], m[], v[], rowsPerShard, dim, rows Int32Array, n, grad Float32Array, stepSize,
- * c1, c2, eps) -> distinct rows. Every row is checked to lie whole inside its shard.
+ * c1, c2, eps, uniq Int32Array, acc Float64Array, keys Int32Array, slots Int32Array) -> distinct
+ * rows. Every row is checked to lie whole inside its shard, every scratch array for its size.
  */
 NG_FN(fn_sparse_adam) {
   ng_args a;
-  if (!ng_args_plain(env, info, &a, 12)) return NULL;
+  if (!ng_args_plain(env, info, &a, 16)) return NULL;
   const int64_t rps = ng_int(&a, 3), dim = ng_int(&a, 4), n = ng_int(&a, 6);
   const double step_size = ng_num(&a, 8), c1 = ng_num(&a, 9), c2 = ng_num(&a, 10), eps = ng_num(&a, 11);
   size_t rows_len = 0, grad_len = 0;
@@ -152,15 +153,20 @@ NG_FN(fn_sparse_adam) {
     if (r < 0 || s >= shards || (r - s * rps + 1) * dim > lens[s]) ng_fail(&a, "sparseAdam: a row id lies outside the table");
   }
   free(lens);
-  int64_t cap = 2;
-  while (cap < 2 * n) cap *= 2;
-  int32_t *uniq = malloc(sizeof(int32_t) * (n ? n : 1));
-  double *acc = malloc(sizeof(double) * (need ? need : 1));
-  int32_t *keys = malloc(sizeof(int32_t) * cap), *slots = malloc(sizeof(int32_t) * cap);
+  /* the caller's scratch (SparseAdam's, grown to its largest step): no allocation per step */
+  size_t uniq_len = 0, acc_len = 0, keys_len = 0, slots_len = 0;
+  int32_t *uniq = ng_typed_array(&a, 12, napi_int32_array, &uniq_len, "sparseAdam: uniq must be an Int32Array");
+  double *acc = ng_typed_array(&a, 13, napi_float64_array, &acc_len, "sparseAdam: acc must be a Float64Array");
+  int32_t *keys = ng_typed_array(&a, 14, napi_int32_array, &keys_len, "sparseAdam: keys must be an Int32Array");
+  int32_t *slots = ng_typed_array(&a, 15, napi_int32_array, &slots_len, "sparseAdam: slots must be an Int32Array");
+  const int64_t cap = (int64_t)keys_len;
+  if (!a.failed && ((int64_t)uniq_len < n || (int64_t)acc_len < need || slots_len != keys_len || cap < 2 ||
+                    cap < 2 * n || (cap & (cap - 1)) != 0)) {
+    ng_fail(&a, "sparseAdam: scratch too small (uniq n, acc n x dim, keys = slots a power of two >= 2n)");
+  }
   int64_t n_uniq = -1;
-  if (!a.failed && !(uniq && acc && keys && slots)) ng_fail(&a, "sparseAdam: out of memory");
   if (!a.failed) n_uniq = sparse_adam(w, m, v, rps, dim, rows, n, grad, step_size, c1, c2, eps, uniq, acc, keys, slots, cap);
-  free(w), free(m), free(v), free(uniq), free(acc), free(keys), free(slots);
+  free(w), free(m), free(v);
   if (a.failed) return NULL;
   napi_value r;
   napi_create_int64(env, n_uniq, &r);

@@ -29,7 +29,8 @@ const WHERE = 'SparseAdam';
  * coalesce + prefetch + update of SparseAdam.step in one call, or null (the JS loops below). The
  * compute stage sets it when the native addon is on (backend/native/index.ts); it must give the
  * same bits. Arguments: the weight and moment shards, rowsPerShard, dim, the validated global
- * rows of the n lookups, their gradients [n, dim], stepSize, 1 - beta1, 1 - beta2, eps.
+ * rows of the n lookups, their gradients [n, dim], stepSize, 1 - beta1, 1 - beta2, eps, and
+ * SparseAdam's scratch (uniq, acc, keys, slots: see grow), so a step allocates nothing.
  */
 export type RowAdamKernel = (
   w: Float32Array[],
@@ -44,6 +45,10 @@ export type RowAdamKernel = (
   c1: number,
   c2: number,
   eps: number,
+  uniq: Int32Array,
+  acc: Float64Array,
+  keys: Int32Array,
+  slots: Int32Array,
 ) => number;
 
 let rowAdam: RowAdamKernel | null = null;
@@ -51,6 +56,7 @@ let rowAdam: RowAdamKernel | null = null;
 export function setRowAdamKernel(fn: RowAdamKernel | null): void {
   rowAdam = fn;
 }
+
 const GOLDEN = 0x9e3779b1; // Fibonacci hashing of row ids into the coalescing table
 
 export class SparseAdam {
@@ -131,6 +137,10 @@ export class SparseAdam {
         1 - this.beta1,
         1 - this.beta2,
         this.eps,
+        this.uniq,
+        this.acc,
+        this.keys,
+        this.slots,
       );
       return;
     }

@@ -69,8 +69,9 @@ describe.skipIf(skip)('SparseAdam in the addon', () => {
     const m = [new Float32Array(8 * dim), new Float32Array(3 * dim)];
     const v = [new Float32Array(8 * dim), new Float32Array(3 * dim)];
     const g = new Float32Array(dim);
+    const scratch = () => [new Int32Array(1), new Float64Array(dim), new Int32Array(2), new Int32Array(2)] as const;
     const call = (rows: number[], mm = m) =>
-      a!.sparseAdam(w, mm, v, 8, dim, Int32Array.from(rows), rows.length, g, 0.1, 0.1, 0.05, 1e-8);
+      a!.sparseAdam(w, mm, v, 8, dim, Int32Array.from(rows), rows.length, g, 0.1, 0.1, 0.05, 1e-8, ...scratch());
     expect(call([10])).toBe(1); // row 10: shard 1, row 2 of 3
     expect(() => call([11])).toThrow(/outside the table/); // shard 1 holds 3 rows
     expect(() => call([-1])).toThrow(/outside the table/);
