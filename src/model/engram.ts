@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { type CustomGradFn, FUSED, hasKernel } from './fused-op.js';
 import { rmsNorm } from './norm.js';
 
 /** float32 machine epsilon: the reference's RMSNorm eps for the gate's query and key norms */
@@ -31,6 +32,12 @@ export interface EngramOptions {
  * Returns out (Y): [B, T, hc, d], gates (alpha): [B, T, hc], value (v~): [B, T, hc, d].
  */
 export function engram(h: tf.Tensor4D, e: tf.Tensor2D, w: EngramWeights, o: EngramOptions) {
+  if (h.shape[2] === 1 && hasKernel(FUSED.engramGate)) return engramFused(h, e, w, o);
+  return engramOps(h, e, w, o);
+}
+
+/** engram() in stock tf ops, any hc: the reference the fused kernel must equal bit for bit. */
+export function engramOps(h: tf.Tensor4D, e: tf.Tensor2D, w: EngramWeights, o: EngramOptions) {
   return tf.tidy(() => {
     const [B, T, hc, d] = h.shape;
     const v = tf.reshape(tf.add(tf.matMul(e, w.value), w.valueBias), [B, T, d]); // [B, T, d], shared by branches
@@ -55,6 +62,60 @@ export function engram(h: tf.Tensor4D, e: tf.Tensor2D, w: EngramWeights, o: Engr
       gates: tf.concat(gates, 2) as tf.Tensor3D, // [B, T, hc]
       value: tf.stack(values, 2) as tf.Tensor4D, // [B, T, hc, d]
     };
+  });
+}
+
+/**
+ * engram() for hc = 1 with the gate and short conv as one native kernel each way
+ * (src/backend/native/engram-gate.ts); the memory projections stay matmuls, in the same order
+ * as engramOps, so the gradient of e sums its two parts in the same order too.
+ */
+function engramFused(h: tf.Tensor4D, e: tf.Tensor2D, w: EngramWeights, o: EngramOptions) {
+  const [B, T, , d] = h.shape;
+  const attrs = { B, T, dilation: o.maxNgram, signedSqrt: o.signedSqrt, gateEps: GATE_EPS, convEps: CONV_EPS };
+  // the gates [B*T] and v~ [B*T, d] leave the op beside its value: no gradient flows through them
+  let side: tf.Tensor[] = [];
+  type T = tf.Tensor;
+  const op = tf.customGrad(((
+    hs: T,
+    kpre: T,
+    v: T,
+    keyNorm: T,
+    queryNorm: T,
+    convNorm: T,
+    conv: T,
+    save: tf.GradSaveFunc,
+  ) => {
+    const inputs = { h: hs, kpre, v, keyNorm, queryNorm, convNorm, conv };
+    const [out, a, vt, saved] = tf.engine().runKernel(FUSED.engramGate, inputs, attrs as never) as tf.Tensor[];
+    side = [tf.keep(a), tf.keep(vt)];
+    save([hs, kpre, v, keyNorm, queryNorm, convNorm, conv, a, vt, saved]);
+    return {
+      value: out, // [B*T, d]
+      gradFunc: (dy: tf.Tensor, s: tf.Tensor[]) => {
+        const [sh, sk, sv, skn, sqn, scn, sc, sa, svt, ssaved] = s;
+        const ins = { dy, h: sh, kpre: sk, v: sv, keyNorm: skn, queryNorm: sqn, convNorm: scn, conv: sc };
+        // [dh, dkpre, dv, dKeyNorm, dQueryNorm, dConvNorm, dConv]
+        return tf
+          .engine()
+          .runKernel(
+            FUSED.engramGateGrad,
+            { ...ins, alpha: sa, vt: svt, saved: ssaved },
+            attrs as never,
+          ) as tf.Tensor[];
+      },
+    };
+  }) as unknown as CustomGradFn);
+  return tf.tidy(() => {
+    const v = tf.add(tf.matMul(e, w.value), w.valueBias); // [B*T, d]
+    const kpre = tf.add(tf.matMul(e, w.key[0]), w.keyBias[0]); // [B*T, d]
+    const hs = tf.reshape(h, [B * T, d]); // [B*T, d]
+    const out = op(hs, kpre, v, w.keyNorm[0], w.queryNorm[0], w.convNorm[0], w.conv) as tf.Tensor; // [B*T, d]
+    const [a, vt] = side;
+    const gates = tf.reshape(a, [B, T, 1]) as tf.Tensor3D; // [B, T, hc]
+    const value = tf.reshape(vt, [B, T, 1, d]) as tf.Tensor4D; // [B, T, hc, d]
+    tf.dispose(side);
+    return { out: tf.reshape(out, [B, T, 1, d]) as tf.Tensor4D, gates, value };
   });
 }
 

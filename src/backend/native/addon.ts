@@ -78,6 +78,49 @@ export interface NativeAddon {
     rows: number,
     d: number,
   ): void;
+  /**
+   * The Engram gate + short conv of one branch (native/src/engram_gate.c); dims = [B, T, d,
+   * width, dilation, signedSqrt 0|1]; saved holds 4 B T d + 4 B T floats for the backward pass.
+   */
+  engramGateFwd(
+    heap: H,
+    outOff: number,
+    alphaOff: number,
+    vtOff: number,
+    savedOff: number,
+    hOff: number,
+    kpreOff: number,
+    vOff: number,
+    keyNormOff: number,
+    queryNormOff: number,
+    convNormOff: number,
+    convOff: number,
+    dims: Int32Array,
+    gateEps: number,
+    convEps: number,
+  ): void;
+  engramGateBwd(
+    heap: H,
+    dhOff: number,
+    dkpreOff: number,
+    dvOff: number,
+    dKeyNormOff: number,
+    dQueryNormOff: number,
+    dConvNormOff: number,
+    dConvOff: number,
+    doutOff: number,
+    hOff: number,
+    kpreOff: number,
+    vOff: number,
+    keyNormOff: number,
+    queryNormOff: number,
+    convNormOff: number,
+    convOff: number,
+    alphaOff: number,
+    vtOff: number,
+    savedOff: number,
+    dims: Int32Array,
+  ): void;
   swigluFwd(heap: H, yOff: number, guOff: number, rows: number, h: number): void;
   swigluBwd(heap: H, dguOff: number, dyOff: number, guOff: number, rows: number, h: number): void;
   /** returns the first row whose label is outside [0, v), or -1 */

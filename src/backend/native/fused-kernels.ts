@@ -20,6 +20,8 @@ export const FUSED = {
   attentionGrad: 'EngramCausalAttentionGrad',
   groupedMatMul: 'EngramGroupedMatMul',
   groupedMatMulGrad: 'EngramGroupedMatMulGrad',
+  engramGate: 'EngramGate',
+  engramGateGrad: 'EngramGateGrad',
 } as const;
 
 type Out = tf.TensorInfo | tf.TensorInfo[];

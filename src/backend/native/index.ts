@@ -12,6 +12,7 @@ import { registerWasmKernels } from '../kernels/index.js';
 import { overrideKernel } from '../kernels/registry.js';
 import { type BlasInfo, loadNative } from './addon.js';
 import { copyKernels } from './copy.js';
+import { engramGateKernels } from './engram-gate.js';
 import { elementwiseKernels, type NativeKernelFactory } from './elementwise.js';
 import { fusedKernels } from './fused-kernels.js';
 import { groupedKernels } from './grouped-matmul.js';
@@ -57,6 +58,7 @@ const ALL: readonly (readonly [string, NativeKernelFactory])[] = [
   ...rowKernels,
   ...fusedKernels,
   ...groupedKernels,
+  ...engramGateKernels,
 ];
 
 let registered: string[] | null = null;
