@@ -106,6 +106,13 @@ typedef void (*ng_range_fn)(void *ctx, int64_t lo, int64_t hi, int worker);
 void ng_set_threads(int n);
 int ng_threads(void);
 int ng_parallel_for(int64_t n, ng_range_fn fn, void *ctx);
+/*
+ * The same for light per-item work (elementwise ops, norms, the optimizer): n items of `cost`
+ * elements each run on the caller's thread below NG_PAR_MIN_WORK elements in all, where starting
+ * threads would cost more than it saves. The split never changes an item's arithmetic.
+ */
+#define NG_PAR_MIN_WORK ((int64_t)1 << 16)
+int ng_parallel_for_work(int64_t n, int64_t cost, ng_range_fn fn, void *ctx);
 
 /* Vectorisable exp with correct underflow to denormals and zero, overflow to inf. */
 float ng_expf_scalar(float x);

@@ -11,8 +11,9 @@
 #include "vec.h"
 
 /* y = x * inv * w with inv = 1 / sqrt(mean(x^2) + eps) per row; inv [rows] is kept for backward. */
-NG_VEC void ng_rmsnorm_fwd(float *y, float *inv, const float *x, const float *w, int64_t rows, int64_t d, float eps) {
-  for (int64_t r = 0; r < rows; r++) {
+NG_VEC static void rmsnorm_fwd_rows(float *y, float *inv, const float *x, const float *w, int64_t lo, int64_t hi,
+                                    int64_t d, float eps) {
+  for (int64_t r = lo; r < hi; r++) {
     const float *xr = x + r * d;
     float *yr = y + r * d;
     double ss = row_dot(xr, xr, d);
@@ -22,41 +23,96 @@ NG_VEC void ng_rmsnorm_fwd(float *y, float *inv, const float *x, const float *w,
   }
 }
 
+/* The arguments of a row-split fused kernel (norm, SwiGLU). */
+typedef struct {
+  float *y, *inv, *dx, *dw;
+  const float *x, *w, *dy, *cinv;
+  int64_t d;
+  float eps;
+} norm_call;
+
+static void rmsnorm_fwd_items(void *p, int64_t lo, int64_t hi, int worker) {
+  const norm_call *c = (const norm_call *)p;
+  (void)worker;
+  rmsnorm_fwd_rows(c->y, c->inv, c->x, c->w, lo, hi, c->d, c->eps);
+}
+
+void ng_rmsnorm_fwd(float *y, float *inv, const float *x, const float *w, int64_t rows, int64_t d, float eps) {
+  norm_call c = {y, inv, NULL, NULL, x, w, NULL, NULL, d, eps};
+  ng_parallel_for_work(rows, d, rmsnorm_fwd_items, &c);
+}
+
 /*
- * With xh = x inv and g = dy w: dx = inv (g - xh mean(g xh)), dw = sum over rows of dy xh.
- * dw is accumulated in float64 (rows can be ~1e4).
+ * With xh = x inv and g = dy w: dx = inv (g - xh mean(g xh)) per row (rows split across threads),
+ * and dw = sum over rows of dy xh, accumulated in float64 (rows can be ~1e4) row by row in order
+ * for each column (columns split), so the bits do not depend on the thread count.
  */
-NG_VEC int ng_rmsnorm_bwd(float *dx, float *dw, const float *dy, const float *x, const float *w,
-                          const float *inv, int64_t rows, int64_t d) {
-  double *acc = (double *)calloc((size_t)d, sizeof(double));
-  float *gw = (float *)malloc((size_t)d * 2 * sizeof(float));
-  if (acc == NULL || gw == NULL) {
-    free(acc);
-    free(gw);
-    return -1;
-  }
+NG_VEC static void rmsnorm_dx_rows(const norm_call *c, int64_t lo, int64_t hi, float *gw) {
+  const int64_t d = c->d;
   float *xh = gw + d;
-  for (int64_t r = 0; r < rows; r++) {
-    const float *xr = x + r * d, *gr = dy + r * d;
-    float *dr = dx + r * d;
-    const float iv = inv[r];
+  for (int64_t r = lo; r < hi; r++) {
+    const float *xr = c->x + r * d, *gr = c->dy + r * d;
+    float *dr = c->dx + r * d;
+    const float iv = c->cinv[r];
     for (int64_t j = 0; j < d; j++) {
       xh[j] = xr[j] * iv;
-      gw[j] = gr[j] * w[j];
-      acc[j] += (double)gr[j] * (double)xh[j];
+      gw[j] = gr[j] * c->w[j];
     }
     const float m = (float)(row_dot(gw, xh, d) / (double)d);
     for (int64_t j = 0; j < d; j++) dr[j] = iv * (gw[j] - xh[j] * m);
   }
-  for (int64_t j = 0; j < d; j++) dw[j] = (float)acc[j];
-  free(acc);
-  free(gw);
+}
+
+NG_VEC static void rmsnorm_dw_cols(const norm_call *c, int64_t rows, int64_t lo, int64_t hi, double *acc) {
+  const int64_t d = c->d;
+  for (int64_t j = lo; j < hi; j++) acc[j - lo] = 0;
+  for (int64_t r = 0; r < rows; r++) {
+    const float *xr = c->x + r * d, *gr = c->dy + r * d;
+    const float iv = c->cinv[r];
+    for (int64_t j = lo; j < hi; j++) acc[j - lo] += (double)gr[j] * (double)(xr[j] * iv);
+  }
+  for (int64_t j = lo; j < hi; j++) c->dw[j] = (float)acc[j - lo];
+}
+
+typedef struct {
+  const norm_call *c;
+  int64_t rows;
+  float *scratch; /* 2 d floats per worker */
+  double *acc;    /* d doubles */
+  int failed;
+} norm_bwd_call;
+
+static void rmsnorm_dx_items(void *p, int64_t lo, int64_t hi, int worker) {
+  norm_bwd_call *b = (norm_bwd_call *)p;
+  rmsnorm_dx_rows(b->c, lo, hi, b->scratch + (int64_t)worker * 2 * b->c->d);
+}
+
+static void rmsnorm_dw_items(void *p, int64_t lo, int64_t hi, int worker) {
+  norm_bwd_call *b = (norm_bwd_call *)p;
+  (void)worker;
+  rmsnorm_dw_cols(b->c, b->rows, lo, hi, b->acc + lo);
+}
+
+int ng_rmsnorm_bwd(float *dx, float *dw, const float *dy, const float *x, const float *w, const float *inv,
+                   int64_t rows, int64_t d) {
+  const norm_call c = {NULL, NULL, dx, dw, x, w, dy, inv, d, 0.0f};
+  norm_bwd_call b = {&c, rows, (float *)malloc((size_t)(ng_threads() * 2 * d) * sizeof(float)),
+                     (double *)malloc((size_t)d * sizeof(double)), 0};
+  if (b.scratch == NULL || b.acc == NULL) {
+    free(b.scratch);
+    free(b.acc);
+    return -1;
+  }
+  ng_parallel_for_work(rows, d, rmsnorm_dx_items, &b);
+  ng_parallel_for_work(d, rows, rmsnorm_dw_items, &b);
+  free(b.scratch);
+  free(b.acc);
   return 0;
 }
 
 /* gu [rows, 2h] = [g | u] -> y [rows, h] = silu(g) * u */
-NG_VEC void ng_swiglu_fwd(float *y, const float *gu, int64_t rows, int64_t h) {
-  for (int64_t r = 0; r < rows; r++) {
+NG_VEC static void swiglu_fwd_rows(float *y, const float *gu, int64_t lo, int64_t hi, int64_t h) {
+  for (int64_t r = lo; r < hi; r++) {
     const float *g = gu + r * 2 * h, *u = g + h;
     float *yr = y + r * h;
     for (int64_t j = 0; j < h; j++) yr[j] = g[j] / (1.0f + ng_expf(-g[j])) * u[j];
@@ -64,8 +120,8 @@ NG_VEC void ng_swiglu_fwd(float *y, const float *gu, int64_t rows, int64_t h) {
 }
 
 /* dg = dy u s (1 + g (1 - s)), du = dy g s, with s = sigmoid(g) */
-NG_VEC void ng_swiglu_bwd(float *dgu, const float *dy, const float *gu, int64_t rows, int64_t h) {
-  for (int64_t r = 0; r < rows; r++) {
+NG_VEC static void swiglu_bwd_rows(float *dgu, const float *dy, const float *gu, int64_t lo, int64_t hi, int64_t h) {
+  for (int64_t r = lo; r < hi; r++) {
     const float *g = gu + r * 2 * h, *u = g + h, *dyr = dy + r * h;
     float *dg = dgu + r * 2 * h, *du = dg + h;
     for (int64_t j = 0; j < h; j++) {
@@ -74,6 +130,29 @@ NG_VEC void ng_swiglu_bwd(float *dgu, const float *dy, const float *gu, int64_t 
       dg[j] = dyr[j] * u[j] * s * (1.0f + g[j] * (1.0f - s));
     }
   }
+}
+
+/* y (dgu backward), gu (x), dy: rows are independent, so they split across threads */
+static void swiglu_fwd_items(void *p, int64_t lo, int64_t hi, int worker) {
+  const norm_call *c = (const norm_call *)p;
+  (void)worker;
+  swiglu_fwd_rows(c->y, c->x, lo, hi, c->d);
+}
+
+static void swiglu_bwd_items(void *p, int64_t lo, int64_t hi, int worker) {
+  const norm_call *c = (const norm_call *)p;
+  (void)worker;
+  swiglu_bwd_rows(c->dx, c->dy, c->x, lo, hi, c->d);
+}
+
+void ng_swiglu_fwd(float *y, const float *gu, int64_t rows, int64_t h) {
+  norm_call c = {y, NULL, NULL, NULL, gu, NULL, NULL, NULL, h, 0.0f};
+  ng_parallel_for_work(rows, 2 * h, swiglu_fwd_items, &c);
+}
+
+void ng_swiglu_bwd(float *dgu, const float *dy, const float *gu, int64_t rows, int64_t h) {
+  norm_call c = {NULL, NULL, dgu, NULL, gu, NULL, dy, NULL, h, 0.0f};
+  ng_parallel_for_work(rows, 3 * h, swiglu_bwd_items, &c);
 }
 
 /* One row of softmax + cross-entropy: writes softmax - onehot(c), returns log(sum) - (z_c - max). */

@@ -14,8 +14,10 @@
  *   u = (m / bc1) / (sqrt(v / bc2) + eps); p = p (1 - lr decay) - u lr
  * c1 = 1 - b1, c2 = 1 - b2, keep = 1 - lr decay come from JS rounded to float32, as tf scalars are.
  */
-NG_VEC void ng_adamw(float *p, float *m, float *v, const float *g, int64_t n, float scale, float b1, float c1,
-                     float b2, float c2, float bc1, float bc2, float eps, float keep, float lr, int scaled, int decayed) {
+NG_VEC static void adamw_run(float *p, float *m, float *v, const float *g, int64_t n, const float *k, int scaled,
+                             int decayed) {
+  const float scale = k[0], b1 = k[1], c1 = k[2], b2 = k[3], c2 = k[4], bc1 = k[5], bc2 = k[6], eps = k[7],
+              keep = k[8], lr = k[9];
   for (int64_t i = 0; i < n; i++) {
     const float gi = scaled ? g[i] * scale : g[i];
     const float mi = m[i] * b1 + gi * c1;
@@ -25,6 +27,27 @@ NG_VEC void ng_adamw(float *p, float *m, float *v, const float *g, int64_t n, fl
     const float u = (mi / bc1) / (sqrtf(vi / bc2) + eps);
     p[i] = (decayed ? p[i] * keep : p[i]) - u * lr;
   }
+}
+
+typedef struct {
+  float *p, *m, *v;
+  const float *g;
+  const float *k;
+  int scaled, decayed;
+} adamw_call;
+
+static void adamw_items(void *ctx, int64_t lo, int64_t hi, int worker) {
+  const adamw_call *c = (const adamw_call *)ctx;
+  (void)worker;
+  adamw_run(c->p + lo, c->m + lo, c->v + lo, c->g + lo, hi - lo, c->k, c->scaled, c->decayed);
+}
+
+/* Element-wise, so split across the trial's threads when the tensor is big enough. */
+void ng_adamw(float *p, float *m, float *v, const float *g, int64_t n, float scale, float b1, float c1, float b2,
+              float c2, float bc1, float bc2, float eps, float keep, float lr, int scaled, int decayed) {
+  const float k[10] = {scale, b1, c1, b2, c2, bc1, bc2, eps, keep, lr};
+  adamw_call c = {p, m, v, g, k, scaled, decayed};
+  ng_parallel_for_work(n, 1, adamw_items, &c);
 }
 
 /* sum of x^2 in float64 */

@@ -56,3 +56,12 @@ int ng_parallel_for(int64_t n, ng_range_fn fn, void *ctx) {
   openblas_set_num_threads(threads);
   return t;
 }
+
+int ng_parallel_for_work(int64_t n, int64_t cost, ng_range_fn fn, void *ctx) {
+  if (n < 1) return 1;
+  if (n * cost < NG_PAR_MIN_WORK || ng_threads() == 1) {
+    fn(ctx, 0, n, 0);
+    return 1;
+  }
+  return ng_parallel_for(n, fn, ctx);
+}
