@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { MoeConfig } from './config.js';
+import type { CustomGradFn } from './fused-op.js';
 import { groupedMatMul } from './grouped-matmul.js';
 import { swiglu, swigluActivation } from './swiglu.js';
 
@@ -45,13 +46,27 @@ export function moe(x: tf.Tensor2D, w: MoeWeights, c: MoeConfig, state: RouterSt
     const act = swigluActivation(gu); // [N*k, h]
     const ys = groupedMatMul(act, w.routedWdown as tf.Tensor3D, route.sizes); // [N*k, d]
     const perSlot = tf.reshape(tf.gather(ys, route.inverse), [N, k, d]); // back to (token, slot) order
-    let y = tf.sum(tf.mul(perSlot, tf.expandDims(weights, 2)), 1) as tf.Tensor2D; // [N, d]
+    let y = sumSlots(tf.mul(perSlot, tf.expandDims(weights, 2)) as tf.Tensor3D); // [N, d]
     if (w.sharedWgu && w.sharedWdown) y = tf.add(y, swiglu(x, w.sharedWgu, w.sharedWdown));
     const balance =
       c.seqBalance > 0 ? seqBalanceLoss(scores, route.chosen, N / seqLen, seqLen, E, k, c.seqBalance) : null;
     return balance ? { y, balance } : { y };
   }) as { y: tf.Tensor2D; balance?: tf.Scalar };
   return { ...out, load: route.sizes };
+}
+
+/**
+ * tf.sum(x, 1) for x [N, k, d], with the gradient dy broadcast over the k slots by a multiply
+ * with ones [1, k, 1]. The stock Sum gradient multiplies dy by ones of x's whole shape, built on
+ * the host every step; x * 1 = x for every float, so both give the same bits.
+ */
+function sumSlots(x: tf.Tensor3D): tf.Tensor2D {
+  const op = tf.customGrad(((xs: tf.Tensor) => ({
+    value: tf.sum(xs, 1), // [N, d]
+    // [N, 1, d] * [1, k, 1] -> [N, k, d]: the broadcast in the native multiply (wasm's Tile is slow)
+    gradFunc: (dy: tf.Tensor) => tf.mul(tf.expandDims(dy, 1), tf.ones([1, xs.shape[1]!, 1])),
+  })) as unknown as CustomGradFn);
+  return op(x) as tf.Tensor2D;
 }
 
 export interface Route {
