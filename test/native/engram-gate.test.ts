@@ -61,9 +61,9 @@ function run(layer: Layer, c: Case, w: EngramWeights, h: tf.Tensor4D, e: tf.Tens
     return tf.sum(tf.mul(layer(hh as tf.Tensor4D, ee as tf.Tensor2D, ws, opts).out, r));
   })([h, e, ...list]);
   const out = {
-    out: fwd.out.dataSync().slice(),
-    gates: fwd.gates.dataSync().slice(),
-    value: fwd.value.dataSync().slice(),
+    out: fwd.out.dataSync().slice() as Float32Array,
+    gates: fwd.gates.dataSync().slice() as Float32Array,
+    value: fwd.value.dataSync().slice() as Float32Array,
     grads: grads.map((g) => g.dataSync().slice() as Float32Array),
   };
   tf.dispose([fwd.out, fwd.gates, fwd.value, ...grads]);

@@ -22,6 +22,9 @@ export interface EngramGateAttrs {
 
 const WEIGHTS = ['keyNorm', 'queryNorm', 'convNorm', 'conv'] as const;
 
+/** byte offsets of h, kpre, v and the four weights (or of their gradients) */
+type Seven = [number, number, number, number, number, number, number];
+
 /** Inputs by name, checked: h, kpre, v [B T, d]; the three norms [d]; conv [d, width]. */
 function operands(name: string, args: KernelArgs, attrs: EngramGateAttrs) {
   const [h, kpre, v, keyNorm, queryNorm, convNorm, conv] = ['h', 'kpre', 'v', ...WEIGHTS].map((n) => input(args, n));
@@ -42,7 +45,9 @@ function operands(name: string, args: KernelArgs, attrs: EngramGateAttrs) {
   for (const t of [h, kpre, v, keyNorm, queryNorm, convNorm, conv])
     if (t.dtype !== 'float32') throw new Error(`${name}: float32 only, got ${t.dtype}`);
   const dims = Int32Array.from([attrs.B, attrs.T, d, conv.shape[1], attrs.dilation, attrs.signedSqrt ? 1 : 0]);
-  return { h, kpre, v, keyNorm, queryNorm, convNorm, conv, rows, d, dims };
+  // in the addon's argument order: h, kpre, v, keyNorm, queryNorm, convNorm, conv
+  const list = [h, kpre, v, keyNorm, queryNorm, convNorm, conv];
+  return { list, rows, d, dims };
 }
 
 function factory(name: string, f: (addon: NativeAddon, args: KernelArgs, b: WasmBackend) => tf.TensorInfo[]) {
@@ -69,13 +74,7 @@ const gate = factory(FUSED.engramGate, (addon, args, b) => {
     off(alpha),
     off(vt),
     off(saved),
-    off(o.h),
-    off(o.kpre),
-    off(o.v),
-    off(o.keyNorm),
-    off(o.queryNorm),
-    off(o.convNorm),
-    off(o.conv),
+    ...(o.list.map(off) as Seven),
     o.dims,
     attrs.gateEps,
     attrs.convEps,
@@ -100,20 +99,12 @@ const gateGrad = factory(FUSED.engramGateGrad, (addon, args, b) => {
       throw new Error(`${FUSED.engramGateGrad}: a ${t.dtype} [${t.shape}] where ${size} float32 values belong`);
   }
   const off = (t: tf.TensorInfo) => offsetOf(b, t);
-  const grads = [o.h, o.kpre, o.v, o.keyNorm, o.queryNorm, o.convNorm, o.conv].map((t) =>
-    b.makeOutput(t.shape, 'float32'),
-  );
+  const grads = o.list.map((t) => b.makeOutput(t.shape, 'float32'));
   addon.engramGateBwd(
     b.wasm.HEAPU8,
-    ...(grads.map(off) as [number, number, number, number, number, number, number]),
+    ...(grads.map(off) as Seven),
     off(dy),
-    off(o.h),
-    off(o.kpre),
-    off(o.v),
-    off(o.keyNorm),
-    off(o.queryNorm),
-    off(o.convNorm),
-    off(o.conv),
+    ...(o.list.map(off) as Seven),
     off(alpha),
     off(vt),
     off(saved),
