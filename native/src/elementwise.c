@@ -101,7 +101,7 @@ void ng_binary(int op, float *out, const float *a, const float *b, int rank,
 NG_VEC static void unary_run(int op, float *o, const float *x, int64_t n) {
   switch (op) {
     case NG_EXP: for (int64_t i = 0; i < n; i++) o[i] = ng_expf(x[i]); break;
-    case NG_SIGMOID: for (int64_t i = 0; i < n; i++) o[i] = 1.0f / (1.0f + ng_expf(-x[i])); break;
+    case NG_SIGMOID: for (int64_t i = 0; i < n; i++) o[i] = ng_sigmoidf(x[i]); break;
     case NG_NEG: for (int64_t i = 0; i < n; i++) o[i] = -x[i]; break;
     case NG_SQUARE: for (int64_t i = 0; i < n; i++) o[i] = x[i] * x[i]; break;
     case NG_SQRT: for (int64_t i = 0; i < n; i++) o[i] = sqrtf(x[i]); break;

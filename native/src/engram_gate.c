@@ -39,8 +39,6 @@ static gate_saved saved_regions(float *base, int64_t rows, int64_t d) {
   return s;
 }
 
-static inline float sigmoidf_ng(float x) { return 1.0f / (1.0f + ng_expf(-x)); }
-
 /* tf.maximum as elementwise.c's NG_MAX: a NaN on either side gives NaN */
 static inline float max_ng(float x, float y) { return (x != x || y != y) ? x + y : (x > y ? x : y); }
 
@@ -70,7 +68,7 @@ NG_VEC static void gate_fwd(float *out, float *alpha, float *vt, gate_saved sv, 
     float s = (float)row_sum(tmp, d) / sqrt_d; /* tf.sum(q k, 1) / sqrt(d) */
     sv.s[r] = s;
     if (g->signed_sqrt) s = sign_ng(s) * sqrtf(max_ng(fabsf(s), 1e-6f));
-    const float a = sigmoidf_ng(s);
+    const float a = ng_sigmoidf(s);
     alpha[r] = a;
     for (int64_t c = 0; c < d; c++) vt[r * d + c] = a * vr[c];
   }
@@ -83,7 +81,7 @@ NG_VEC static void gate_fwd(float *out, float *alpha, float *vt, gate_saved sv, 
         float y = padded(sv.cn, g, b, t, c) * conv[c * g->width];
         for (int64_t j = 1; j < g->width; j++) y = y + padded(sv.cn, g, b, t + j * g->dilation, c) * conv[c * g->width + j];
         sv.y[r * d + c] = y;
-        out[r * d + c] = y * sigmoidf_ng(y) + vt[r * d + c];
+        out[r * d + c] = y * ng_sigmoidf(y) + vt[r * d + c];
       }
     }
   }
@@ -108,7 +106,7 @@ NG_VEC static int gate_bwd(gate_grads o, const float *dout, const float *h, cons
   float *dc = w.a, *dcn = w.b, *drms = w.c;
   /* out = y sigmoid(y) + vt: the product's gradient first, then the sigmoid's (tape order) */
   for (int64_t i = 0; i < rows * d; i++) {
-    const float y = sv.y[i], sg = sigmoidf_ng(y), gr = dout[i];
+    const float y = sv.y[i], sg = ng_sigmoidf(y), gr = dout[i];
     const float from_mul = gr * sg;
     const float dsig = gr * y;
     dc[i] = from_mul + dsig * (sg * (1.0f - sg));

@@ -125,7 +125,7 @@ NG_VEC static void swiglu_bwd_rows(float *dgu, const float *dy, const float *gu,
     const float *g = gu + r * 2 * h, *u = g + h, *dyr = dy + r * h;
     float *dg = dgu + r * 2 * h, *du = dg + h;
     for (int64_t j = 0; j < h; j++) {
-      float s = 1.0f / (1.0f + ng_expf(-g[j]));
+      float s = ng_sigmoidf(g[j]);
       du[j] = dyr[j] * g[j] * s;
       dg[j] = dyr[j] * u[j] * s * (1.0f + g[j] * (1.0f - s));
     }

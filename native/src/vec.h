@@ -51,6 +51,9 @@ static inline float ng_expf(float x) {
   return p * s1 * s2;
 }
 
+/* sigmoid(x) = 1 / (1 + exp(-x)) in float32, the one expression every kernel uses (same bits everywhere) */
+static inline float ng_sigmoidf(float x) { return 1.0f / (1.0f + ng_expf(-x)); }
+
 /*
  * GCC vector types: the reductions below are written with them because the auto-vectoriser
  * leaves lane-array reductions scalar (10x slower for a row max). The default clone lowers them
