@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "engram_native",
-      "sources": ["src/addon.c", "src/args.c", "src/gemm.c", "src/copy.c", "src/elementwise.c", "src/fused.c", "src/attention.c", "src/optim.c", "src/rows.c", "src/sparse_adam.c", "src/engram_gate.c", "src/parallel.c"],
+      "sources": ["src/addon.c", "src/args.c", "src/gemm.c", "src/copy.c", "src/elementwise.c", "src/fused.c", "src/attention.c", "src/optim.c", "src/rows.c", "src/host_tables.c", "src/engram_gate.c", "src/parallel.c"],
       "include_dirs": ["<!@(pkg-config --cflags-only-I openblas | sed 's/-I//g')"],
       "libraries": [
         "<!@(pkg-config --libs openblas)",

@@ -236,7 +236,7 @@ napi_value ng_register_fused(napi_env env, napi_value exports);
 napi_value ng_register_attention(napi_env env, napi_value exports);
 napi_value ng_register_optim(napi_env env, napi_value exports);
 napi_value ng_register_rows(napi_env env, napi_value exports);
-napi_value ng_register_sparse_adam(napi_env env, napi_value exports);
+napi_value ng_register_host_tables(napi_env env, napi_value exports);
 napi_value ng_register_engram_gate(napi_env env, napi_value exports);
 
 NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
@@ -255,7 +255,7 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   ng_register_fused(env, exports);
   ng_register_optim(env, exports);
   ng_register_rows(env, exports);
-  ng_register_sparse_adam(env, exports);
+  ng_register_host_tables(env, exports);
   ng_register_engram_gate(env, exports);
   return ng_register_attention(env, exports);
 }

@@ -45,10 +45,20 @@ static inline float max_ng(float x, float y) { return (x != x || y != y) ? x + y
 /* tf.sign (the wasm kernel): 1, -1 or 0 */
 static inline float sign_ng(float x) { return x > 0.0f ? 1.0f : (x < 0.0f ? -1.0f : 0.0f); }
 
-/* xp[b, t', c] of the front-padded conv input: 0 for the (width - 1) N leading steps */
-static inline float padded(const float *cn, const gate_dims *g, int64_t b, int64_t tp, int64_t c) {
+/*
+ * Row t' of the front-padded conv input xp[b] ([T + (width - 1) N, d]): a row of cn, or the
+ * zero row for the (width - 1) N leading steps (multiplied like any other row, as the stock
+ * path multiplies its padding).
+ */
+static inline const float *padded_row(const float *cn, const float *zeros, const gate_dims *g, int64_t b, int64_t tp) {
   const int64_t pad = (g->width - 1) * g->dilation;
-  return tp >= pad ? cn[(b * g->T + tp - pad) * g->d + c] : 0.0f;
+  return tp >= pad ? cn + (b * g->T + tp - pad) * g->d : zeros;
+}
+
+/* conv [d, width] -> by tap [width, d], so the loops over channels read both sides contiguously */
+static void conv_by_tap(float *wt, const float *conv, int64_t d, int64_t width) {
+  for (int64_t c = 0; c < d; c++)
+    for (int64_t j = 0; j < width; j++) wt[j * d + c] = conv[c * width + j];
 }
 
 /*
@@ -73,16 +83,23 @@ NG_VEC static void gate_fwd(float *out, float *alpha, float *vt, gate_saved sv, 
     for (int64_t c = 0; c < d; c++) vt[r * d + c] = a * vr[c];
   }
   ng_rmsnorm_fwd(sv.cn, sv.inv_c, vt, conv_norm, rows, d, conv_eps);
+  /* tmp: [d] row above, then the taps [width, d] and a zero row */
+  float *wt = tmp + d, *zeros = wt + g->width * d;
+  conv_by_tap(wt, conv, d, g->width);
+  memset(zeros, 0, (size_t)d * sizeof(float));
   for (int64_t b = 0; b < g->B; b++) {
     for (int64_t t = 0; t < g->T; t++) {
       const int64_t r = b * g->T + t;
-      for (int64_t c = 0; c < d; c++) {
-        /* y = term_0 + term_1 + ... in the stock loop's order */
-        float y = padded(sv.cn, g, b, t, c) * conv[c * g->width];
-        for (int64_t j = 1; j < g->width; j++) y = y + padded(sv.cn, g, b, t + j * g->dilation, c) * conv[c * g->width + j];
-        sv.y[r * d + c] = y;
-        out[r * d + c] = y * ng_sigmoidf(y) + vt[r * d + c];
+      float *y = sv.y + r * d, *o = out + r * d;
+      const float *vtr = vt + r * d;
+      /* y = term_0 + term_1 + ... in the stock loop's order */
+      const float *x0 = padded_row(sv.cn, zeros, g, b, t);
+      for (int64_t c = 0; c < d; c++) y[c] = x0[c] * wt[c];
+      for (int64_t j = 1; j < g->width; j++) {
+        const float *xj = padded_row(sv.cn, zeros, g, b, t + j * g->dilation), *wj = wt + j * d;
+        for (int64_t c = 0; c < d; c++) y[c] = y[c] + xj[c] * wj[c];
       }
+      for (int64_t c = 0; c < d; c++) o[c] = y[c] * ng_sigmoidf(y[c]) + vtr[c];
     }
   }
 }
@@ -92,7 +109,8 @@ typedef struct {
   float *dh, *dkpre, *dv, *dkey_norm, *dquery_norm, *dconv_norm, *dconv;
 } gate_grads;
 
-/* Scratch of the backward pass: three [rows, d] buffers, a row and the conv weights' float64 sums. */
+/* Scratch of the backward pass: three [rows, d] buffers, a row, the taps [width, d], a zero row and
+   the conv weights' float64 sums. */
 typedef struct {
   float *a, *b, *c, *row;
   double *wacc; /* [width, d] */
@@ -112,13 +130,17 @@ NG_VEC static int gate_bwd(gate_grads o, const float *dout, const float *h, cons
     dc[i] = from_mul + dsig * (sg * (1.0f - sg));
   }
   /* the conv: term_j = slice_j(xp) * w_j; d w_j sums dc * slice_j over (b, t) in float64 */
+  float *wt = w.row + d, *zeros = wt + W * d;
+  conv_by_tap(wt, conv, d, W);
+  memset(zeros, 0, (size_t)d * sizeof(float));
   memset(w.wacc, 0, (size_t)(W * d) * sizeof(double));
   for (int64_t b = 0; b < g->B; b++) {
     for (int64_t t = 0; t < g->T; t++) {
       const float *dcr = dc + (b * g->T + t) * d;
       for (int64_t j = 0; j < W; j++) {
         double *acc = w.wacc + j * d;
-        for (int64_t c = 0; c < d; c++) acc[c] += (double)(dcr[c] * padded(sv.cn, g, b, t + j * N, c));
+        const float *xj = padded_row(sv.cn, zeros, g, b, t + j * N);
+        for (int64_t c = 0; c < d; c++) acc[c] += (double)(dcr[c] * xj[c]);
       }
     }
   }
@@ -130,16 +152,21 @@ NG_VEC static int gate_bwd(gate_grads o, const float *dout, const float *h, cons
       o.dconv[c * W + j] = acc;
     }
   }
+  /* d xp at t' gathers the terms that read it, the last tap's first; past the end: + 0 */
   for (int64_t b = 0; b < g->B; b++) {
     for (int64_t t = 0; t < g->T; t++) {
       const int64_t tp = t + pad; /* position in xp; term j read xp at t' = t_j + jN */
-      for (int64_t c = 0; c < d; c++) {
-        float acc = dc[(b * g->T + tp - (W - 1) * N) * d + c] * conv[c * W + W - 1];
-        for (int64_t j = W - 2; j >= 0; j--) {
-          const int64_t tj = tp - j * N;
-          acc = acc + (tj < g->T ? dc[(b * g->T + tj) * d + c] * conv[c * W + j] : 0.0f);
+      float *acc = dcn + (b * g->T + t) * d;
+      const float *d0 = dc + (b * g->T + t) * d, *w0 = wt + (W - 1) * d;
+      for (int64_t c = 0; c < d; c++) acc[c] = d0[c] * w0[c];
+      for (int64_t j = W - 2; j >= 0; j--) {
+        const int64_t tj = tp - j * N;
+        if (tj < g->T) {
+          const float *dj = dc + (b * g->T + tj) * d, *wj = wt + j * d;
+          for (int64_t c = 0; c < d; c++) acc[c] = acc[c] + dj[c] * wj[c];
+        } else {
+          for (int64_t c = 0; c < d; c++) acc[c] = acc[c] + 0.0f;
         }
-        dcn[(b * g->T + t) * d + c] = acc;
       }
     }
   }
@@ -208,7 +235,7 @@ static napi_value fn_engram_gate_fwd(napi_env env, napi_callback_info info) {
   const float *kw = ng_f32(&a, 8, g.d), *qw = ng_f32(&a, 9, g.d), *cw = ng_f32(&a, 10, g.d);
   const float *conv = ng_f32(&a, 11, nw);
   if (a.failed) return NULL;
-  float *tmp = (float *)malloc((size_t)g.d * sizeof(float));
+  float *tmp = (float *)malloc((size_t)(ng_mul(&a, g.d, g.width + 2)) * sizeof(float));
   if (tmp == NULL) {
     ng_fail(&a, "engramGate: out of memory");
     return NULL;
@@ -236,7 +263,7 @@ static napi_value fn_engram_gate_bwd(napi_env env, napi_callback_info info) {
   const float *conv = ng_f32(&a, 15, nw), *alpha = ng_f32(&a, 16, rows), *vt = ng_f32(&a, 17, n);
   float *saved = ng_f32(&a, 18, ng_add(&a, ng_mul(&a, n, 4), ng_mul(&a, rows, 4)));
   if (a.failed) return NULL;
-  gate_scratch w = {(float *)malloc((size_t)(3 * n + g.d) * sizeof(float)), NULL, NULL, NULL,
+  gate_scratch w = {(float *)malloc((size_t)(3 * n + (g.width + 2) * g.d) * sizeof(float)), NULL, NULL, NULL,
                     (double *)malloc((size_t)nw * sizeof(double))};
   int rc = -1;
   if (w.a != NULL && w.wacc != NULL) {

@@ -11,6 +11,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { RowGatherKernel } from '../../memory/gather.js';
 import type { RowAdamKernel } from '../../memory/sparse-adam.js';
 
 export interface BlasInfo {
@@ -32,6 +33,8 @@ export interface NativeAddon {
   adviseHugePages(a: ArrayBufferView): number;
   /** the host tables' lazy Adam (memory/sparse-adam.ts) on JS shards; returns the distinct rows */
   sparseAdam: RowAdamKernel;
+  /** the host tables' row gather (memory/gather.ts copyRows) on JS shards */
+  gatherHostRows: RowGatherKernel;
   sgemm(
     heap: H,
     batch: number,

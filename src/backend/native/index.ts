@@ -6,6 +6,7 @@
  * take (other dtypes, unusual axes), so the wasm path stays whole underneath.
  */
 import * as tf from '@tensorflow/tfjs';
+import { setRowGatherKernel } from '../../memory/gather.js';
 import { setRowAdamKernel } from '../../memory/sparse-adam.js';
 import { setShardAdvice } from '../../memory/tables.js';
 import { registerWasmKernels } from '../kernels/index.js';
@@ -86,7 +87,8 @@ export function registerNativeKernels(opts: NativeOptions = {}): NativeInfo {
     }
     registerSoftmaxGradient();
     registered = ALL.map(([name]) => name);
-    // the tables' lazy Adam in one native pass (same bits as the JS loop it replaces)
+    // the tables' row gather and lazy Adam in native passes (same bits as the JS loops they replace)
+    setRowGatherKernel(state.addon.gatherHostRows.bind(state.addon));
     setRowAdamKernel(state.addon.sparseAdam.bind(state.addon));
     // huge pages for the host tables' big shards (FIELD-NOTES: random row reads of a multi-GB
     // table pay TLB misses); ENGRAM_SWEEP_HUGEPAGES=0 turns it off, e.g. to measure it
