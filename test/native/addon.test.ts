@@ -49,6 +49,21 @@ describe.skipIf(skip)('native addon', () => {
     registerNativeKernels({ threads: before });
   });
 
+  it('lets idle OpenBLAS workers sleep after 2^16 cycles unless the user set OPENBLAS_THREAD_TIMEOUT', () => {
+    // read by OpenBLAS when the addon loads it, so it must be in the environment by then
+    const code =
+      "const b = await import('./dist/backend/index.js'); b.loadNative();" +
+      'console.log(JSON.stringify(process.env.OPENBLAS_THREAD_TIMEOUT ?? null));';
+    const timeout = (v: string | undefined) => {
+      const env = { ...process.env, OPENBLAS_THREAD_TIMEOUT: v };
+      if (v === undefined) delete env.OPENBLAS_THREAD_TIMEOUT;
+      const out = execFileSync(process.execPath, ['--input-type=module', '-e', code], { env, encoding: 'utf8' });
+      return JSON.parse(out.trim().split('\n').at(-1)!);
+    };
+    expect(timeout(undefined)).toBe('16');
+    expect(timeout('24')).toBe('24');
+  });
+
   it('refuses tensor ranges outside the wasm heap, and a heap that is not a Uint8Array', () => {
     const state = loadNative();
     if (!state.ok) throw new Error(state.reason);

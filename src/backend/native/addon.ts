@@ -299,6 +299,7 @@ export function loadAddon(opts: LoadOptions = {}): NativeState {
   if (!existsSync(file)) {
     return { ok: false, reason: 'not built (needs a C compiler and OpenBLAS; run npm run build:native)' };
   }
+  setBlasThreadTimeout();
   let addon: NativeAddon;
   try {
     addon = createRequire(import.meta.url)(file) as NativeAddon;
@@ -320,6 +321,24 @@ export function loadAddon(opts: LoadOptions = {}): NativeState {
     return { ok: false, reason, stale: true };
   }
   return { ok: true, addon, path: file };
+}
+
+/**
+ * How long OpenBLAS's idle worker threads spin before they sleep, as log2 of CPU cycles
+ * (OPENBLAS_THREAD_TIMEOUT, read once when the addon loads the library): 2^16 cycles, ~15 us.
+ * OpenBLAS's default, 2^28 (~60 ms), keeps a worker spinning on the other core through the fused
+ * kernels that split their own work across the trial's threads (attention, cross-entropy, the
+ * norms), which then share that core with it: dense-m on 2 threads ran its attention only 1.3x
+ * faster than on one. Much shorter (2^4) makes every small matmul wake its workers from sleep
+ * (dense-s on 2 threads slower than with the default); 2^12 and 2^16 were both best, 2^16 the
+ * steadier (README Performance). A value the user set is kept; results do not depend on it.
+ */
+export const BLAS_THREAD_TIMEOUT = 16;
+
+function setBlasThreadTimeout(env: NodeJS.ProcessEnv = process.env): void {
+  if (env.OPENBLAS_THREAD_TIMEOUT === undefined || env.OPENBLAS_THREAD_TIMEOUT === '') {
+    env.OPENBLAS_THREAD_TIMEOUT = String(BLAS_THREAD_TIMEOUT);
+  }
 }
 
 /** Load the addon once per process; the reason says why not when it cannot be used. */
