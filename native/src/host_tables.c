@@ -133,13 +133,37 @@ static float **shard_ptrs(ng_args *a, size_t i, uint32_t count, const int64_t *l
   return p;
 }
 
-/* every row must lie whole inside its shard (the last shard may be shorter) */
-static void check_rows(ng_args *a, const int32_t *rows, int64_t n, int64_t rps, int64_t dim, uint32_t shards,
-                       const int64_t *lens, const char *msg) {
+/*
+ * The weights' shards (argument 0) and their lengths, every row checked to lie whole inside its
+ * shard (the last shard may be shorter); NULL when the call fails. The caller frees both.
+ */
+static float **weights_and_rows(ng_args *a, int64_t rps, int64_t dim, const int32_t *rows, int64_t n,
+                                uint32_t *count, int64_t **lens_out) {
+  uint32_t shards = 0;
+  bool is_arr = false;
+  napi_is_array(a->env, a->argv[0], &is_arr);
+  if (!is_arr || napi_get_array_length(a->env, a->argv[0], &shards) != napi_ok || shards < 1) {
+    ng_fail(a, "host table: the weights must be an array of shards");
+    return NULL;
+  }
+  int64_t *lens = malloc(sizeof(int64_t) * shards);
+  if (!lens) {
+    ng_fail(a, "host table: out of memory");
+    return NULL;
+  }
+  float **w = shard_ptrs(a, 0, shards, NULL, lens);
   for (int64_t i = 0; i < n && !a->failed; i++) {
     const int64_t r = rows[i], s = r / rps;
-    if (r < 0 || s >= shards || (r - s * rps + 1) * dim > lens[s]) ng_fail(a, msg);
+    if (r < 0 || s >= shards || (r - s * rps + 1) * dim > lens[s]) ng_fail(a, "host table: a row id lies outside the table");
   }
+  if (a->failed) {
+    free(w);
+    free(lens);
+    return NULL;
+  }
+  *count = shards;
+  *lens_out = lens;
+  return w;
 }
 
 #define NG_FN(name) static napi_value name(napi_env env, napi_callback_info info)
@@ -165,21 +189,11 @@ NG_FN(fn_sparse_adam) {
     return NULL;
   }
   uint32_t shards = 0;
-  bool is_arr = false;
-  napi_is_array(env, a.argv[0], &is_arr);
-  if (!is_arr || napi_get_array_length(env, a.argv[0], &shards) != napi_ok || shards < 1) {
-    ng_fail(&a, "sparseAdam: the weights must be an array of shards");
-    return NULL;
-  }
-  int64_t *lens = malloc(sizeof(int64_t) * shards);
-  if (!lens) {
-    ng_fail(&a, "sparseAdam: out of memory");
-    return NULL;
-  }
-  float **w = shard_ptrs(&a, 0, shards, NULL, lens);
+  int64_t *lens = NULL;
+  float **w = weights_and_rows(&a, rps, dim, rows, n, &shards, &lens);
+  if (w == NULL) return NULL;
   float **m = shard_ptrs(&a, 1, shards, lens, NULL);
   float **v = shard_ptrs(&a, 2, shards, lens, NULL);
-  check_rows(&a, rows, n, rps, dim, shards, lens, "sparseAdam: a row id lies outside the table");
   free(lens);
   /* the caller's scratch (SparseAdam's, grown to its largest step): no allocation per step */
   size_t uniq_len = 0, acc_len = 0, keys_len = 0, slots_len = 0;
@@ -217,21 +231,11 @@ NG_FN(fn_gather_host_rows) {
     return NULL;
   }
   uint32_t shards = 0;
-  bool is_arr = false;
-  napi_is_array(env, a.argv[0], &is_arr);
-  if (!is_arr || napi_get_array_length(env, a.argv[0], &shards) != napi_ok || shards < 1) {
-    ng_fail(&a, "gatherHostRows: the table must be an array of shards");
-    return NULL;
-  }
-  int64_t *lens = malloc(sizeof(int64_t) * shards);
-  if (!lens) {
-    ng_fail(&a, "gatherHostRows: out of memory");
-    return NULL;
-  }
-  float **w = shard_ptrs(&a, 0, shards, NULL, lens);
-  check_rows(&a, rows, n, rps, dim, shards, lens, "gatherHostRows: a row id lies outside the table");
+  int64_t *lens = NULL;
+  float **w = weights_and_rows(&a, rps, dim, rows, n, &shards, &lens);
+  if (w == NULL) return NULL;
   free(lens);
-  if (!a.failed) gather_rows(out, w, rps, dim, rows, n);
+  gather_rows(out, w, rps, dim, rows, n);
   free(w);
   if (a.failed) return NULL;
   napi_value u;
