@@ -235,7 +235,7 @@ static napi_value fn_engram_gate_fwd(napi_env env, napi_callback_info info) {
   const float *kw = ng_f32(&a, 8, g.d), *qw = ng_f32(&a, 9, g.d), *cw = ng_f32(&a, 10, g.d);
   const float *conv = ng_f32(&a, 11, nw);
   if (a.failed) return NULL;
-  float *tmp = (float *)malloc((size_t)(ng_mul(&a, g.d, g.width + 2)) * sizeof(float));
+  float *tmp = (float *)malloc((size_t)(nw + 2 * g.d) * sizeof(float)); /* a row, the taps, a zero row */
   if (tmp == NULL) {
     ng_fail(&a, "engramGate: out of memory");
     return NULL;
@@ -263,7 +263,7 @@ static napi_value fn_engram_gate_bwd(napi_env env, napi_callback_info info) {
   const float *conv = ng_f32(&a, 15, nw), *alpha = ng_f32(&a, 16, rows), *vt = ng_f32(&a, 17, n);
   float *saved = ng_f32(&a, 18, ng_add(&a, ng_mul(&a, n, 4), ng_mul(&a, rows, 4)));
   if (a.failed) return NULL;
-  gate_scratch w = {(float *)malloc((size_t)(3 * n + (g.width + 2) * g.d) * sizeof(float)), NULL, NULL, NULL,
+  gate_scratch w = {(float *)malloc((size_t)(3 * n + nw + 2 * g.d) * sizeof(float)), NULL, NULL, NULL,
                     (double *)malloc((size_t)nw * sizeof(double))};
   int rc = -1;
   if (w.a != NULL && w.wacc != NULL) {

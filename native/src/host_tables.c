@@ -24,15 +24,17 @@
 /* rows requested ahead (measured: 8, 16 and 32 all help; 32 was the best of the three) */
 #define PREFETCH_AHEAD 32
 
+/* Global row r of a table stored as shards of rows_per_shard rows of dim floats. */
+static inline float *row_at(float **shards, int64_t rows_per_shard, int64_t dim, int64_t r) {
+  const int64_t s = r / rows_per_shard;
+  return shards[s] + (r - s * rows_per_shard) * dim;
+}
+
 /* out[i, :] = row rows[i] for i < n (rows checked by the caller) */
 static void gather_rows(float *out, float **w, int64_t rows_per_shard, int64_t dim, const int32_t *rows, int64_t n) {
   for (int64_t i = 0; i < n; i++) {
-    if (i + PREFETCH_AHEAD < n) {
-      const int64_t r = rows[i + PREFETCH_AHEAD], s = r / rows_per_shard;
-      __builtin_prefetch(w[s] + (r - s * rows_per_shard) * dim, 0);
-    }
-    const int64_t r = rows[i], s = r / rows_per_shard;
-    memcpy(out + i * dim, w[s] + (r - s * rows_per_shard) * dim, (size_t)dim * sizeof(float));
+    if (i + PREFETCH_AHEAD < n) __builtin_prefetch(row_at(w, rows_per_shard, dim, rows[i + PREFETCH_AHEAD]), 0);
+    memcpy(out + i * dim, row_at(w, rows_per_shard, dim, rows[i]), (size_t)dim * sizeof(float));
   }
 }
 
@@ -81,17 +83,17 @@ static int64_t sparse_adam(float **w, float **m, float **v, int64_t rows_per_sha
       for (int64_t d = 0; d < dim; d++) a[d] += (double)g[d];
     }
   }
-  /* the update, with the rows PREFETCH_AHEAD ahead requested early: in a big table each row is a
-     cache and TLB miss, and asking for them ahead lets those misses overlap the arithmetic */
+  /* the update, the rows PREFETCH_AHEAD ahead requested first */
   for (int64_t u = 0; u < n_uniq; u++) {
     if (u + PREFETCH_AHEAD < n_uniq) {
-      const int64_t r = uniq[u + PREFETCH_AHEAD], s = r / rows_per_shard, a = (r - s * rows_per_shard) * dim;
-      __builtin_prefetch(w[s] + a, 1);
-      __builtin_prefetch(m[s] + a, 1);
-      __builtin_prefetch(v[s] + a, 1);
+      const int64_t r = uniq[u + PREFETCH_AHEAD];
+      __builtin_prefetch(row_at(w, rows_per_shard, dim, r), 1);
+      __builtin_prefetch(row_at(m, rows_per_shard, dim, r), 1);
+      __builtin_prefetch(row_at(v, rows_per_shard, dim, r), 1);
     }
-    const int64_t r = uniq[u], s = r / rows_per_shard, a = (r - s * rows_per_shard) * dim;
-    update_row(w[s] + a, m[s] + a, v[s] + a, acc + u * dim, dim, step_size, c1, c2, eps);
+    const int64_t r = uniq[u];
+    update_row(row_at(w, rows_per_shard, dim, r), row_at(m, rows_per_shard, dim, r), row_at(v, rows_per_shard, dim, r),
+               acc + u * dim, dim, step_size, c1, c2, eps);
   }
   return n_uniq;
 }
